@@ -1,0 +1,5 @@
+import sys
+
+from releaseml.container import main
+
+sys.exit(main())

@@ -1,0 +1,78 @@
+"""The saved model: CatBoost's native model.cbm plus schema.json (never a pickle).
+
+schema.json says what the model expects and what it is: feature names and
+kinds, class labels, target, task, metrics, parameters and versions.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import catboost
+import numpy as np
+import pandas as pd
+from catboost import CatBoost
+
+import releaseml
+from releaseml.errors import UserError
+from releaseml.schema import REGRESSION, Schema
+
+MODEL_FILE = "model.cbm"
+SCHEMA_FILE = "schema.json"
+
+
+@dataclass
+class Prediction:
+    """One output per input row: the value or label, and class probabilities for classifiers."""
+
+    values: list[Any]
+    probabilities: np.ndarray | None  # rows x classes, in schema.classes order
+
+
+@dataclass
+class Bundle:
+    model: CatBoost
+    schema: Schema
+    info: dict[str, Any]
+
+    def predict(self, features: pd.DataFrame) -> Prediction:
+        """Predict for a frame already typed by `schema.model_frame`."""
+        if self.schema.task == REGRESSION:
+            return Prediction(values=self.model.predict(features, prediction_type="RawFormulaVal").tolist(), probabilities=None)
+        probabilities = self.model.predict(features, prediction_type="Probability")
+        classes = self.schema.classes
+        return Prediction(values=[classes[i] for i in probabilities.argmax(axis=1)], probabilities=probabilities)
+
+
+def save(model_dir: Path, model: CatBoost, schema: Schema, details: dict[str, Any]) -> None:
+    model_dir.mkdir(parents=True, exist_ok=True)
+    model.save_model(str(model_dir / MODEL_FILE), format="cbm")
+    info = {
+        **schema.to_dict(),
+        **details,
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": {"releaseml": releaseml.__version__, "catboost": catboost.__version__, "python": platform.python_version()},
+    }
+    (model_dir / SCHEMA_FILE).write_text(json.dumps(info, indent=2, default=_json_default) + "\n", encoding="utf-8")
+
+
+def load(model_dir: Path) -> Bundle:
+    model_path, schema_path = model_dir / MODEL_FILE, model_dir / SCHEMA_FILE
+    for path in (model_path, schema_path):
+        if not path.is_file():
+            raise UserError(f"no trained model at {model_dir}: {path.name} is missing. Train first (invoke train-local).")
+    info = json.loads(schema_path.read_text(encoding="utf-8"))
+    model = CatBoost()
+    model.load_model(str(model_path), format="cbm")
+    return Bundle(model=model, schema=Schema.from_dict(info), info=info)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

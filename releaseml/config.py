@@ -1,0 +1,141 @@
+"""The releaseml.yaml config: load, validate, explain mistakes.
+
+The smallest valid config is one line, `target: <column>`; every other key has
+a default that suits someone who knows no machine learning.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from releaseml.errors import UserError
+
+DEFAULT_CONFIG_FILE = "releaseml.yaml"
+
+# CatBoost parameters releaseml sets itself from other keys, and where to say them instead.
+RESERVED_CATBOOST_PARAMS = {
+    "cat_features": "list categorical columns under the top-level `categorical:` key",
+    "train_dir": "releaseml writes CatBoost's working files itself",
+    "random_seed": "set the top-level `seed:` key",
+    "random_state": "set the top-level `seed:` key",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataPaths(_Strict):
+    """Where the data lives on this machine, per SageMaker channel."""
+
+    training: Optional[str] = Field(None, description="A CSV file or a directory of CSV files.")
+    validation: Optional[str] = Field(None, description="Optional; replaces the random validation split.")
+
+
+class Config(_Strict):
+    target: str = Field(..., min_length=1, description="The column to predict.")
+    task: Literal["auto", "regression", "binary", "multiclass"] = "auto"
+    features: Optional[list[str]] = Field(None, description="Only these columns are features (default: all but target and drop).")
+    drop: list[str] = Field(default_factory=list, description="Columns that are not features (ids, leaks).")
+    categorical: list[str] = Field(default_factory=list, description="Numeric-looking columns to treat as categories.")
+    validation_fraction: float = Field(0.2, gt=0, lt=1, description="Share of rows held out when no validation data is given.")
+    seed: int = Field(42, ge=0, lt=2**32, description="Random seed for the split and for CatBoost.")
+    catboost: dict[str, Any] = Field(default_factory=dict, description="CatBoost parameters, for those who know them.")
+    data: Optional[DataPaths] = None
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _data_may_be_one_path(cls, value: Any) -> Any:
+        return {"training": value} if isinstance(value, str) else value
+
+    @field_validator("catboost")
+    @classmethod
+    def _no_reserved_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        for name in params:
+            if name in RESERVED_CATBOOST_PARAMS:
+                raise ValueError(f"`{name}` is set by releaseml: {RESERVED_CATBOOST_PARAMS[name]}")
+        return params
+
+    @model_validator(mode="after")
+    def _columns_consistent(self) -> "Config":
+        if self.target in self.drop:
+            raise ValueError(f"the target column {self.target!r} is also listed under `drop`")
+        if self.features is not None and self.target in self.features:
+            raise ValueError(f"the target column {self.target!r} is also listed under `features`")
+        return self
+
+
+def load(path: str | Path = DEFAULT_CONFIG_FILE) -> Config:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(
+            f"config file {str(path)!r} not found. Create it with at least one line, "
+            "`target: <column to predict>`, or pass --config PATH."
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read config file {str(path)!r}: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UserError(f"config file {str(path)!r} is not valid YAML: {exc}") from None
+    return validate(raw, source=str(path))
+
+
+def validate(raw: Any, source: str = "config") -> Config:
+    """Build a Config from plain data, or raise UserError listing every mistake."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise UserError(f"{source}: expected a mapping of keys (like `target: price`), got {type(raw).__name__}")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        problems = [_explain(error) for error in exc.errors()]
+        raise UserError(f"{source} has {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)) from None
+
+
+def _explain(error: dict[str, Any]) -> str:
+    """One line for one mistake: the key path, what was given, what is allowed."""
+    loc = tuple(str(part) for part in error["loc"])
+    where = ".".join(loc) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = difflib.get_close_matches(loc[-1], allowed, n=1)
+        suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
+        return f"{where}: unknown key.{suggestion} Allowed here: {', '.join(allowed)}."
+    if kind == "missing":
+        field = _field_for(loc)
+        about = f" ({field.description})" if field is not None and field.description else ""
+        return f"{where}: required but missing{about}."
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: got {error['input']!r}; {message}."
+
+
+def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = Config
+    for part in loc:
+        if model is None or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        nested = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        model = nested[0] if nested else None
+    return model
+
+
+def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
+    model = _model_at(loc)
+    return list(model.model_fields) if model is not None else []
+
+
+def _field_for(loc: tuple[str, ...]):
+    model = _model_at(loc[:-1])
+    return model.model_fields.get(loc[-1]) if model is not None and loc else None

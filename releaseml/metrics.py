@@ -1,0 +1,54 @@
+"""Which metrics each task reports, and the one log-line format SageMaker reads them from.
+
+Every final metric is printed on its own line:
+
+    #releaseml metric validation:accuracy=0.9565217391304348
+
+that is `#releaseml metric <split>:<name>=<value>`, split being `train` or
+`validation`, the value a plain decimal number. `metric_definitions()` gives
+the matching regexes for a SageMaker training job's MetricDefinitions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from releaseml.schema import BINARY, MULTICLASS, REGRESSION
+
+# Our name -> CatBoost's metric spec, per task; the first one is what early stopping watches.
+TASK_METRICS = {
+    REGRESSION: {"rmse": "RMSE", "mae": "MAE", "r2": "R2"},
+    BINARY: {"logloss": "Logloss", "auc": "AUC", "accuracy": "Accuracy", "f1": "F1", "precision": "Precision", "recall": "Recall"},
+    MULTICLASS: {"logloss": "MultiClass", "accuracy": "Accuracy", "f1_weighted": "TotalF1:average=Weighted", "f1_macro": "TotalF1:average=Macro"},
+}
+SPLITS = ("train", "validation")
+LINE_PREFIX = "#releaseml metric"
+_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+LINE_PATTERN = re.compile(rf"^{LINE_PREFIX} (?P<split>\w+):(?P<name>\w+)=(?P<value>{_NUMBER}|nan)$")
+
+
+def format_line(split: str, name: str, value: float) -> str:
+    shown = "nan" if math.isnan(value) else repr(float(value))
+    return f"{LINE_PREFIX} {split}:{name}={shown}"
+
+
+def parse_lines(log: str) -> dict[str, dict[str, float]]:
+    """Metric lines found in a log, as {split: {name: value}} (the last one of each wins)."""
+    found: dict[str, dict[str, float]] = {}
+    for line in log.splitlines():
+        match = LINE_PATTERN.match(line.strip())
+        if match:
+            found.setdefault(match["split"], {})[match["name"]] = float(match["value"])
+    return found
+
+
+def metric_definitions(task: str | None = None) -> list[dict[str, str]]:
+    """SageMaker MetricDefinitions for every metric of a task (of every task when None)."""
+    tasks = [task] if task else list(TASK_METRICS)
+    names = dict.fromkeys(name for t in tasks for name in TASK_METRICS[t])
+    return [
+        {"Name": f"{split}:{name}", "Regex": rf"{re.escape(LINE_PREFIX)} {split}:{name}=({_NUMBER})"}
+        for split in SPLITS
+        for name in names
+    ]

@@ -1,0 +1,78 @@
+"""Lay a config and data into a local /opt/ml the way SageMaker would before it runs `train`.
+
+Channel directories that releaseml fills carry a marker file; a channel that
+holds files releaseml did not put there is never emptied.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Optional
+
+from releaseml import hyperparameters
+from releaseml.config import Config
+from releaseml.errors import UserError
+from releaseml.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL, MLPaths
+
+MARKER = ".releaseml-staged"
+CHANNEL_CONFIG = {"ContentType": "text/csv", "TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}
+RESOURCE_CONFIG = {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}
+
+
+def stage_training(paths: MLPaths, config: Config, data: Optional[Path], validation: Optional[Path]) -> None:
+    """Write hyperparameters and channel configs, and copy data in when it lives elsewhere.
+
+    With no `data`, the training channel already in the ML root is used as it is.
+    """
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    flat = hyperparameters.flatten(config.model_dump(mode="json", exclude_unset=True))
+    _write_json(paths.hyperparameters, flat)
+    _write_json(paths.resource_config, RESOURCE_CONFIG)
+
+    if data is not None:
+        for other in TRAINING_CHANNELS[1:]:
+            _clear_channel(paths.channel(other))
+        _fill_channel(paths.channel(TRAINING_CHANNELS[0]), data)
+        if validation is None:
+            _clear_channel(paths.channel(VALIDATION_CHANNEL))
+    if validation is not None:
+        _fill_channel(paths.channel(VALIDATION_CHANNEL), validation)
+
+    training_channel = paths.training_channel()
+    if not training_channel.is_dir():
+        raise UserError(f"no training data: {training_channel} does not exist. Pass --data FILE_OR_DIR or set `data:` in the config.")
+    channels = [training_channel.name] + ([VALIDATION_CHANNEL] if paths.channel(VALIDATION_CHANNEL).is_dir() else [])
+    _write_json(paths.input_data_config, {name: CHANNEL_CONFIG for name in channels})
+
+
+def _fill_channel(channel: Path, source: Path) -> None:
+    if not source.exists():
+        raise UserError(f"data not found: {str(source)!r} is neither a file nor a directory")
+    if channel.exists() and channel.resolve() == source.resolve():
+        return  # the data already sits in the channel
+    if channel.resolve().is_relative_to(source.resolve()):
+        raise UserError(f"--data {source} contains the ML root's channel {channel}; point it at the data files only")
+    _clear_channel(channel)
+    channel.mkdir(parents=True, exist_ok=True)
+    if source.is_file():
+        shutil.copy2(source, channel / source.name)
+    else:
+        shutil.copytree(source, channel, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*"))
+    (channel / MARKER).write_text("Filled by releaseml from a copy of the data; safe to delete.\n", encoding="utf-8")
+
+
+def _clear_channel(channel: Path) -> None:
+    if not channel.exists():
+        return
+    if any(channel.iterdir()) and not (channel / MARKER).exists():
+        raise UserError(
+            f"{channel} holds files that releaseml did not put there, and will not delete them. "
+            "Move them away, or choose another --ml-root."
+        )
+    shutil.rmtree(channel)
+
+
+def _write_json(path: Path, content: dict) -> None:
+    path.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,76 @@
+"""One training job in the SageMaker layout: config and data in, model and metrics out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from releaseml import bundle, config as config_module, dataset, hyperparameters, schema as schema_module, training
+from releaseml.errors import UserError
+from releaseml.layout import VALIDATION_CHANNEL, MLPaths
+from releaseml.metrics import format_line
+
+METRICS_FILE = "metrics.json"
+
+
+def read_config(paths: MLPaths) -> config_module.Config:
+    """The config as SageMaker hands it over: flattened into hyperparameters.json."""
+    try:
+        flat = json.loads(paths.hyperparameters.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{paths.hyperparameters} is missing: it holds the config (invoke train-local writes it from releaseml.yaml)") from None
+    except ValueError as exc:
+        raise UserError(f"{paths.hyperparameters} is not valid JSON: {exc}") from None
+    if not isinstance(flat, dict):
+        raise UserError(f"{paths.hyperparameters} must hold a JSON object of hyperparameters")
+    return config_module.validate(hyperparameters.unflatten(flat), source="hyperparameters")
+
+
+def run(paths: MLPaths) -> training.TrainingResult:
+    config = read_config(paths)
+    string_columns = config.categorical
+    frame = dataset.read_channel(paths.training_channel(), string_columns)
+    schema = schema_module.infer(frame, config)
+    frame, unlabelled = training.drop_unlabelled(frame, schema)
+    if unlabelled:
+        print(f"Left out {unlabelled} row(s) with no value in the target column {schema.target!r}.")
+    _describe(frame, schema)
+
+    validation_dir = paths.channel(VALIDATION_CHANNEL)
+    if validation_dir.is_dir():
+        valid, _ = training.drop_unlabelled(dataset.read_channel(validation_dir, string_columns), schema)
+        _check_validation_columns(valid, schema)
+        train = frame
+        print(f"Validation: the {len(valid)} rows of the validation channel.")
+    else:
+        train_rows, valid_rows = training.split(training.labels_of(frame, schema), schema, config.validation_fraction, config.seed)
+        train, valid = frame.iloc[train_rows], frame.iloc[valid_rows]
+        print(f"Validation: {len(valid)} of {len(frame)} rows held out at random (validation_fraction {config.validation_fraction}, seed {config.seed}).")
+
+    result = training.fit(train, valid, schema, training.catboost_params(config, schema))
+    details = {"metrics": result.metrics, "rows": result.rows, "catboost_params": result.params, "config": config.model_dump(mode="json")}
+    bundle.save(paths.model_dir, result.model, schema, details)
+    _write_metrics(paths.output_data_dir / METRICS_FILE, result)
+    return result
+
+
+def _describe(frame, schema: schema_module.Schema) -> None:
+    classes = f", classes {schema.classes}" if schema.classes else ""
+    print(f"Task: {schema.task} on {schema.target!r}{classes}.")
+    print(f"Features ({len(schema.features)}): " + ", ".join(f"{name} ({schema.kinds[name]})" for name in schema.features))
+    if schema.ignored:
+        print(f"Not used: {', '.join(schema.ignored)}.")
+
+
+def _check_validation_columns(valid, schema: schema_module.Schema) -> None:
+    missing = [c for c in [*schema.features, schema.target] if c not in valid.columns]
+    if missing:
+        raise UserError(f"the validation data lacks column(s) {missing} that the training data has")
+
+
+def _write_metrics(path: Path, result: training.TrainingResult) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.metrics, indent=2) + "\n", encoding="utf-8")
+    for split_name, values in result.metrics.items():
+        for name, value in values.items():
+            print(format_line(split_name, name, value))
