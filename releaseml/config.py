@@ -74,7 +74,8 @@ def load(path: str | Path = DEFAULT_CONFIG_FILE) -> Config:
     """Read and validate a YAML config file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8") as stream:
+            raw = yaml.safe_load(stream)
     except FileNotFoundError:
         raise UserError(
             f"config file {str(path)!r} not found. Create it with at least one line, "
@@ -82,8 +83,6 @@ def load(path: str | Path = DEFAULT_CONFIG_FILE) -> Config:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read config file {str(path)!r}: {exc}") from None
-    try:
-        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise UserError(f"config file {str(path)!r} is not valid YAML: {exc}") from None
     return validate(raw, source=str(path))

@@ -66,6 +66,13 @@ def _check_validation_columns(valid, schema: schema_module.Schema) -> None:
     missing = [c for c in [*schema.features, schema.target] if c not in valid.columns]
     if missing:
         raise UserError(f"the validation data lacks column(s) {missing} that the training data has")
+    if schema.classes is not None:
+        unknown = sorted(set(training.labels_of(valid, schema).unique()) - set(schema.classes), key=str)
+        if unknown:
+            raise UserError(
+                f"the validation data has class(es) {unknown} in {schema.target!r} that the training data lacks; "
+                "put rows of every class in the training data"
+            )
 
 
 def _write_metrics(path: Path, result: training.TrainingResult) -> None:

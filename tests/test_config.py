@@ -1,0 +1,67 @@
+import pytest
+
+from releaseml import config
+from releaseml.errors import UserError
+
+
+def problems(raw) -> str:
+    with pytest.raises(UserError) as caught:
+        config.validate(raw, source="releaseml.yaml")
+    return str(caught.value)
+
+
+def test_smallest_config_is_one_line_and_gets_defaults():
+    c = config.validate({"target": "price"})
+    assert c.task == "auto" and c.validation_fraction == 0.2 and c.seed == 42 and c.drop == [] and c.catboost == {}
+
+
+def test_unknown_key_suggests_the_right_one():
+    message = problems({"target": "y", "validaton_fraction": 0.3})
+    assert "validaton_fraction: unknown key. Did you mean 'validation_fraction'?" in message
+    assert "Allowed here:" in message and "catboost" in message
+
+
+def test_unknown_nested_key_names_its_path():
+    message = problems({"target": "y", "data": {"trainig": "x.csv"}})
+    assert "data.trainig: unknown key. Did you mean 'training'?" in message
+
+
+def test_missing_target_says_what_it_is():
+    assert "target: required but missing (The column to predict.)" in problems({"task": "binary"})
+
+
+def test_every_mistake_is_listed_with_what_was_given_and_what_is_allowed():
+    message = problems({"target": "y", "task": "clustering", "validation_fraction": 1.5, "seed": "abc"})
+    assert "has 3 problem(s)" in message
+    assert "task: got 'clustering'; Input should be 'auto', 'regression', 'binary' or 'multiclass'" in message
+    assert "validation_fraction: got 1.5; Input should be less than 1" in message
+    assert "seed: got 'abc'" in message
+
+
+def test_reserved_catboost_parameter_points_to_the_right_key():
+    message = problems({"target": "y", "catboost": {"random_seed": 3}})
+    assert "catboost: got {'random_seed': 3}; `random_seed` is set by releaseml: set the top-level `seed:` key" in message
+
+
+def test_target_cannot_also_be_dropped():
+    assert "the target column 'y' is also listed under `drop`" in problems({"target": "y", "drop": ["y"]})
+
+
+def test_config_must_be_a_mapping():
+    assert "expected a mapping of keys" in problems(["target", "y"])
+
+
+def test_data_may_be_a_single_path():
+    assert config.validate({"target": "y", "data": "d.csv"}).data.training == "d.csv"
+
+
+def test_missing_file_says_how_to_create_one(tmp_path):
+    with pytest.raises(UserError, match="not found. Create it with at least one line, `target: <column to predict>`"):
+        config.load(tmp_path / "releaseml.yaml")
+
+
+def test_yaml_syntax_error_gives_the_line(tmp_path):
+    path = tmp_path / "releaseml.yaml"
+    path.write_text("target: y\ncatboost: {depth: 6\n")
+    with pytest.raises(UserError, match=r"(?s)is not valid YAML.*releaseml.yaml\", line 2"):
+        config.load(path)

@@ -1,0 +1,78 @@
+"""`invoke train-local` as a user runs it, on real files, with the process engine."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from releaseml import hyperparameters, local, staging
+from releaseml.errors import UserError
+from releaseml.layout import MLPaths
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def invoke(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "invoke", "-r", str(REPO), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_train_local_on_the_demo_data_prints_model_and_metrics(tmp_path):
+    shutil.copy(REPO / "releaseml.yaml", tmp_path)
+    shutil.copytree(REPO / "data", tmp_path / "data")
+    result = invoke("train-local", "--ml-root", "opt_ml", "--engine", "process", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Engine: process" in result.stdout and "Model: opt_ml/model" in result.stdout
+    printed = json.loads(result.stdout[result.stdout.index("\n{") :])
+    assert printed["validation"]["accuracy"] > 0.9  # penguin species are easy to tell apart
+    staged = json.loads((tmp_path / "opt_ml/input/config/hyperparameters.json").read_text())
+    assert hyperparameters.unflatten(staged) == {"target": "species", "data": {"training": "data/penguins.csv"}}
+    assert json.loads((tmp_path / "opt_ml/input/config/inputdataconfig.json").read_text())["training"]["TrainingInputMode"] == "File"
+    assert (tmp_path / "opt_ml/input/data/training/penguins.csv").read_bytes() == (REPO / "data/penguins.csv").read_bytes()
+
+
+def test_train_local_reports_a_user_mistake_without_a_traceback(tmp_path):
+    (tmp_path / "releaseml.yaml").write_text("target: species\n")
+    result = invoke("train-local", "--data", "missing.csv", "--ml-root", "opt_ml", "--engine", "process", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "error: data not found: 'missing.csv'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_train_local_passes_on_the_failure_reason(tmp_path):
+    (tmp_path / "releaseml.yaml").write_text("target: price\n")
+    (tmp_path / "d.csv").write_text("a,b\n1,2\n")
+    result = invoke("train-local", "--data", "d.csv", "--ml-root", "opt_ml", "--engine", "process", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "error: Training failed: target: column 'price' is not in the data" in result.stderr
+
+
+def test_validation_data_replaces_the_split_and_goes_away_when_not_given(tmp_path, penguins):
+    config = tmp_path / "releaseml.yaml"
+    config.write_text("target: species\ncatboost: {iterations: 10}\n")
+    shuffled = penguins.sample(frac=1, random_state=1)
+    shuffled.iloc[:250].to_csv(tmp_path / "train.csv", index=False)
+    shuffled.iloc[250:].to_csv(tmp_path / "valid.csv", index=False)
+    outcome = local.train(config, tmp_path / "train.csv", tmp_path / "valid.csv", tmp_path / "ml", "process")
+    assert outcome.exit_code == 0 and (tmp_path / "ml/input/data/validation/valid.csv").exists()
+    outcome = local.train(config, tmp_path / "train.csv", None, tmp_path / "ml", "process")
+    assert outcome.exit_code == 0 and not (tmp_path / "ml/input/data/validation").exists()
+
+
+def test_staging_never_deletes_files_it_did_not_put_there(tmp_path):
+    paths = MLPaths(tmp_path / "ml")
+    own = paths.channel("training")
+    own.mkdir(parents=True)
+    (own / "precious.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "new.csv").write_text("a,b\n3,4\n")
+    from releaseml.config import validate
+
+    with pytest.raises(UserError, match="did not put there, and will not delete them"):
+        staging.stage_training(paths, validate({"target": "b"}), tmp_path / "new.csv", None)
+    assert (own / "precious.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_unknown_engine_is_a_clear_error():
+    with pytest.raises(UserError, match="unknown engine 'podman'; choose one of auto, docker, process"):
+        local.serve(engine="podman")

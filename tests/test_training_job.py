@@ -1,0 +1,160 @@
+"""The container's `train` on a real /opt/ml layout on disk, checked against CatBoost used directly."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from catboost import CatBoostClassifier, CatBoostRegressor
+
+from releaseml import bundle, metrics
+from releaseml.layout import ML_ROOT_ENV
+
+from conftest import make_ml_root
+
+ITERATIONS = 150
+
+
+def split_frame(frame: pd.DataFrame, seed: int = 0):
+    valid = frame.sample(frac=0.25, random_state=seed)
+    return frame.drop(valid.index), valid
+
+
+def direct_catboost(model_class, train, valid, target, loss):
+    """CatBoost used directly, by the book: NaN categories as text, same parameters as releaseml's."""
+    categorical = ["species", "island", "sex"]
+    features = [c for c in train.columns if c != target]
+
+    def prepared(frame):
+        x = frame[features].copy()
+        for c in categorical:
+            if c in x:
+                x[c] = x[c].astype(object).where(x[c].notna(), "").map(str)
+        return x
+
+    model = model_class(iterations=ITERATIONS, early_stopping_rounds=100, random_seed=42, loss_function=loss, verbose=0, allow_writing_files=False)
+    model.fit(prepared(train), train[target], cat_features=[c for c in categorical if c in features], eval_set=(prepared(valid), valid[target]))
+    return model, prepared(valid)
+
+
+@pytest.mark.parametrize(
+    "target,loss,task",
+    [("body_mass_g", "RMSE", "regression"), ("sex", "Logloss", "binary"), ("species", "MultiClass", "multiclass")],
+)
+def test_validation_score_matches_catboost_used_directly(tmp_path, penguins, run_train, target, loss, task):
+    data = penguins.dropna(subset=[target])
+    train, valid = split_frame(data)
+    paths = make_ml_root(tmp_path, {"target": target, "catboost": {"iterations": ITERATIONS}}, train, valid)
+
+    assert run_train(paths) == 0
+    ours = json.loads((paths.output_data_dir / "metrics.json").read_text())["validation"]
+    model_class = CatBoostRegressor if task == "regression" else CatBoostClassifier
+    direct, x_valid = direct_catboost(model_class, train, valid, target, loss)
+    loaded = bundle.load(paths.model_dir)
+    assert loaded.schema.task == task
+
+    if task == "regression":
+        expected = direct.predict(x_valid)
+        rmse = float(np.sqrt(np.mean((expected - valid[target].to_numpy()) ** 2)))
+        assert ours["rmse"] == pytest.approx(rmse, rel=1e-12)
+        np.testing.assert_array_equal(loaded.predict(x_valid).values, expected)
+    else:
+        expected = direct.predict_proba(x_valid)
+        accuracy = float(np.mean(direct.predict(x_valid).ravel() == valid[target].to_numpy()))
+        assert ours["accuracy"] == pytest.approx(accuracy, rel=1e-12)
+        assert list(direct.classes_) == loaded.schema.classes
+        np.testing.assert_array_equal(loaded.predict(x_valid).probabilities, expected)
+
+
+def test_the_split_holds_out_the_asked_share_per_class(tmp_path, penguins, run_train, capsys):
+    paths = make_ml_root(tmp_path, {"target": "species", "validation_fraction": 0.3, "seed": 5, "catboost": {"iterations": 20}}, penguins)
+    assert run_train(paths) == 0
+    info = json.loads((paths.model_dir / "schema.json").read_text())
+    assert info["rows"] == {"train": 241, "validation": 103}  # round(0.3 * 152) + round(0.3 * 68) + round(0.3 * 124)
+    assert "103 of 344 rows held out at random" in capsys.readouterr().out
+
+
+def test_model_bundle_is_native_catboost_plus_a_json_schema(tmp_path, penguins, run_train):
+    paths = make_ml_root(tmp_path, {"target": "species", "drop": ["year"], "catboost": {"iterations": 20}}, penguins)
+    assert run_train(paths) == 0
+    assert sorted(p.name for p in paths.model_dir.iterdir()) == ["model.cbm", "schema.json"]
+    info = json.loads((paths.model_dir / "schema.json").read_text())
+    assert info["features"] == ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
+    assert info["kinds"]["island"] == "categorical" and info["kinds"]["body_mass_g"] == "numeric"
+    assert info["classes"] == ["Adelie", "Chinstrap", "Gentoo"] and info["ignored"] == ["year"]
+    assert set(info["versions"]) == {"releaseml", "catboost", "python"}
+    assert set(info["metrics"]["validation"]) == set(metrics.TASK_METRICS["multiclass"])
+
+
+def test_every_csv_file_of_the_channel_is_read(tmp_path, penguins, run_train):
+    paths = make_ml_root(tmp_path, {"target": "species", "catboost": {"iterations": 20}})
+    channel = paths.channel("training")
+    (channel / "part").mkdir(parents=True)
+    penguins.iloc[:200].to_csv(channel / "a.csv", index=False)
+    penguins.iloc[200:].to_csv(channel / "part" / "b.csv", index=False)
+    (channel / ".hidden").write_text("not data")
+    assert run_train(paths) == 0
+    assert sum(json.loads((paths.model_dir / "schema.json").read_text())["rows"].values()) == 344
+
+
+def test_metric_lines_follow_the_documented_format_and_definitions(tmp_path, penguins, run_train, capsys):
+    paths = make_ml_root(tmp_path, {"target": "sex", "catboost": {"iterations": 20}}, penguins)
+    assert run_train(paths) == 0
+    log = capsys.readouterr().out
+    written = json.loads((paths.output_data_dir / "metrics.json").read_text())
+    assert metrics.parse_lines(log) == written
+    lines = [line for line in log.splitlines() if line.startswith(metrics.LINE_PREFIX)]
+    assert len(lines) == 2 * len(metrics.TASK_METRICS["binary"])
+    for definition in metrics.metric_definitions("binary"):
+        split, name = definition["Name"].split(":")
+        found = [m for line in lines if (m := __import__("re").search(definition["Regex"], line))]
+        assert len(found) == 1 and float(found[0].group(1)) == written[split][name]
+
+
+@pytest.mark.parametrize(
+    "config,training,reason",
+    [
+        ({"target": "price"}, "a,b\n1,2\n3,4\n", "target: column 'price' is not in the data."),
+        ({"target": "b"}, None, "the data directory"),
+        ({"target": "b"}, "a,b\n1,x\n2,x\n3,x\n", "has 'x' in every row with a value: a classifier needs at least two classes"),
+        ({"target": "b"}, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\xff\xfe", "cannot read"),
+        ({"target": "b"}, "", "is empty: a CSV file needs a header row"),
+        ({"target": "b"}, 'a,b\n1,"unclosed\n', "cannot read"),
+        ({"target": "b", "catboost": {"depth": 99}}, "a,b\n1,0\n2,1\n3,0\n4,1\n5,0\n", "CatBoost could not train with these settings"),
+    ],
+    ids=["missing-target", "empty-channel", "one-class", "binary-file", "empty-file", "broken-quotes", "bad-catboost-param"],
+)
+def test_bad_data_writes_a_readable_failure_and_exits_non_zero(tmp_path, run_train, config, training, reason):
+    paths = make_ml_root(tmp_path, config, training)
+    if training is None:
+        paths.channel("training").mkdir(parents=True)
+    assert run_train(paths) == 1
+    failure = paths.failure.read_text()
+    assert failure.startswith("Training failed: ") and reason in failure
+    assert "Traceback" not in failure
+    assert not (paths.model_dir / "model.cbm").exists()
+
+
+def test_validation_classes_unknown_to_training_are_named(tmp_path, run_train, penguins):
+    paths = make_ml_root(tmp_path, {"target": "species"}, penguins[penguins.species != "Chinstrap"], penguins)
+    assert run_train(paths) == 1
+    assert "the validation data has class(es) ['Chinstrap'] in 'species' that the training data lacks" in paths.failure.read_text()
+
+
+def test_invalid_hyperparameters_fail_with_the_config_message(tmp_path, run_train):
+    paths = make_ml_root(tmp_path, {"target": "b", "tagret": "c"}, "a,b\n1,2\n")
+    assert run_train(paths) == 1
+    assert "tagret: unknown key. Did you mean 'target'?" in paths.failure.read_text()
+
+
+def test_entry_point_as_a_process_exits_non_zero_and_clears_an_old_failure(tmp_path, penguins):
+    paths = make_ml_root(tmp_path, {"target": "specie"}, penguins)
+    run = lambda: subprocess.run([sys.executable, "-m", "releaseml", "train"], env={**__import__("os").environ, ML_ROOT_ENV: str(tmp_path)}, capture_output=True, text=True)
+    result = run()
+    assert result.returncode == 1 and "Did you mean" in result.stderr and "Traceback" not in result.stderr
+    paths.hyperparameters.write_text(json.dumps({"target": "species", "catboost.iterations": "10"}))
+    result = run()
+    assert result.returncode == 0, result.stderr
+    assert not paths.failure.exists()
