@@ -28,10 +28,17 @@ SCHEMA_FILE = "schema.json"
 
 @dataclass
 class Prediction:
-    """One output per input row: the value or label, and class probabilities for classifiers."""
+    """One output per input row: a value (regression) or class probabilities (classification)."""
 
-    values: list[Any]
-    probabilities: np.ndarray | None  # rows x classes, in schema.classes order
+    values: np.ndarray | None  # regression: one number per row
+    probabilities: np.ndarray | None  # classification: rows x classes, in schema.classes order
+
+    @property
+    def class_indices(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+    def labels(self, classes: list[Any]) -> list[Any]:
+        return [classes[i] for i in self.class_indices]
 
 
 @dataclass
@@ -40,13 +47,11 @@ class Bundle:
     schema: Schema
     info: dict[str, Any]
 
-    def predict(self, features: pd.DataFrame) -> Prediction:
-        """Predict for a frame already typed by `schema.model_frame`."""
+    def predict(self, features: pd.DataFrame | list[list[Any]]) -> Prediction:
+        """Predict for rows typed like `schema.model_frame` does (a frame, or lists for a few rows)."""
         if self.schema.task == REGRESSION:
-            return Prediction(values=self.model.predict(features, prediction_type="RawFormulaVal").tolist(), probabilities=None)
-        probabilities = self.model.predict(features, prediction_type="Probability")
-        classes = self.schema.classes
-        return Prediction(values=[classes[i] for i in probabilities.argmax(axis=1)], probabilities=probabilities)
+            return Prediction(values=self.model.predict(features, prediction_type="RawFormulaVal"), probabilities=None)
+        return Prediction(values=None, probabilities=self.model.predict(features, prediction_type="Probability"))
 
 
 def save(model_dir: Path, model: CatBoost, schema: Schema, details: dict[str, Any]) -> None:

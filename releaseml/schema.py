@@ -23,6 +23,11 @@ REGRESSION, BINARY, MULTICLASS = "regression", "binary", "multiclass"
 MAX_CLASSES_FOR_NUMERIC_TARGET = 10
 # CatBoost refuses NaN in categorical features; a missing category is this string.
 MISSING_CATEGORY = ""
+# Text that means "missing", as pandas reads CSV files for training (its default na_values).
+MISSING_TOKENS = frozenset(
+    ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+)
 
 
 @dataclass
@@ -93,6 +98,30 @@ def category_text(column: pd.Series) -> pd.Series:
     """Category values as plain Python strings, missing ones as MISSING_CATEGORY."""
     text = column.astype(object).where(column.notna(), MISSING_CATEGORY)
     return text.map(str).astype(object)
+
+
+def typed_row(values: list[Any], schema: Schema, row: int) -> list[Any]:
+    """One row of raw values (CSV text or JSON values) typed as `model_frame` types a frame."""
+    return [_typed_value(value, name, schema.kinds[name], row) for value, name in zip(values, schema.features)]
+
+
+def _typed_value(value: Any, name: str, kind: str, row: int) -> Any:
+    if value is None or (isinstance(value, str) and value.strip() in MISSING_TOKENS):
+        return MISSING_CATEGORY if kind == CATEGORICAL else float("nan")
+    if kind == CATEGORICAL:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            return str(value)
+        if isinstance(value, (int, float)):
+            return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    elif not isinstance(value, bool):
+        try:
+            return float(value)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    wanted = "a number" if kind == NUMERIC else "text or a number"
+    raise BadValue(f"row {row}, column {name!r}: {value!r} is not {wanted} (leave it empty or null if it is missing)", row=row, column=name)
 
 
 def _kind(column: pd.Series, forced_categorical: bool) -> str:

@@ -60,12 +60,14 @@ def test_validation_score_matches_catboost_used_directly(tmp_path, penguins, run
         rmse = float(np.sqrt(np.mean((expected - valid[target].to_numpy()) ** 2)))
         assert ours["rmse"] == pytest.approx(rmse, rel=1e-12)
         np.testing.assert_array_equal(loaded.predict(x_valid).values, expected)
+        np.testing.assert_array_equal(loaded.predict(x_valid.values.tolist()).values, expected)
     else:
         expected = direct.predict_proba(x_valid)
         accuracy = float(np.mean(direct.predict(x_valid).ravel() == valid[target].to_numpy()))
         assert ours["accuracy"] == pytest.approx(accuracy, rel=1e-12)
         assert list(direct.classes_) == loaded.schema.classes
         np.testing.assert_array_equal(loaded.predict(x_valid).probabilities, expected)
+        assert loaded.predict(x_valid).labels(loaded.schema.classes) == direct.predict(x_valid).ravel().tolist()
 
 
 def test_the_split_holds_out_the_asked_share_per_class(tmp_path, penguins, run_train, capsys):

@@ -1,0 +1,1 @@
+"""The inference side of the container: a Falcon app under waitress."""

@@ -1,0 +1,110 @@
+"""The Falcon app SageMaker talks to: GET /ping, POST /invocations, GET /execution-parameters.
+
+Every bad request gets a 4xx with a JSON body `{"error": ..., "row": ..., "column": ...}`;
+nothing a client sends leads to a 5xx.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import falcon
+import orjson
+
+from releaseml.bundle import Bundle
+from releaseml.serving import codecs
+
+log = logging.getLogger("releaseml.serving")
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_payload_mb: int = 100  # the largest request body accepted (SageMaker batch allows up to 100 MB)
+    batch_payload_mb: int = 20  # MaxPayloadInMB suggested to batch transform
+    concurrent_transforms: int = 2  # MaxConcurrentTransforms suggested to batch transform
+
+
+class Ping:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.data = b'{"status":"ok"}'
+        resp.content_type = falcon.MEDIA_JSON
+
+
+class ExecutionParameters:
+    def __init__(self, limits: Limits):
+        self._body = orjson.dumps(
+            {"MaxConcurrentTransforms": limits.concurrent_transforms, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": limits.batch_payload_mb}
+        )
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.data = self._body
+        resp.content_type = falcon.MEDIA_JSON
+
+
+class Invocations:
+    def __init__(self, bundle: Bundle, limits: Limits):
+        self._bundle = bundle
+        self._max_bytes = limits.max_payload_mb * MB
+        self._supported = ", ".join(sorted(set(codecs.MEDIA_TYPES.values())))
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        content_type = codecs.media_type(req.content_type)
+        if content_type is None:
+            raise codecs.RequestError(f"unsupported Content-Type {req.content_type!r}; send one of {self._supported}", status=415)
+        accept = self._answer_type(req.accept, content_type)
+        length = req.content_length
+        if length is not None and length > self._max_bytes:
+            raise codecs.RequestError(f"the body is {length} bytes; the limit is {self._max_bytes} (split the data into smaller requests)", status=413)
+        body = req.bounded_stream.read(self._max_bytes + 1)
+        if len(body) > self._max_bytes:
+            raise codecs.RequestError(f"the body is over the limit of {self._max_bytes} bytes (split the data into smaller requests)", status=413)
+        rows = codecs.decode(body, content_type, self._bundle.schema)
+        resp.data = codecs.encode(self._bundle.predict(rows), accept, self._bundle.schema)
+        resp.content_type = accept
+
+    def _answer_type(self, accept: str, content_type: str) -> str:
+        """The first supported type the client accepts; the request's own type for */* or none."""
+        entries = [entry.split(";", 1)[0].strip().lower() for entry in (accept or "").split(",") if entry.strip()]
+        if not entries or "*/*" in entries:
+            return content_type
+        for entry in entries:
+            if codecs.media_type(entry):
+                return codecs.media_type(entry)
+        raise codecs.RequestError(f"cannot answer in {accept!r}; accept one of {self._supported}", status=406)
+
+
+def create_app(bundle: Bundle, limits: Limits = Limits()) -> falcon.App:
+    app = falcon.App(media_type=falcon.MEDIA_JSON)
+    app.req_options.strip_url_path_trailing_slash = True
+    app.add_route("/ping", Ping())
+    app.add_route("/invocations", Invocations(bundle, limits))
+    app.add_route("/execution-parameters", ExecutionParameters(limits))
+    app.add_error_handler(codecs.RequestError, _request_error)
+    app.add_error_handler(falcon.HTTPError, _http_error)
+    app.add_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _request_error(req, resp, error: codecs.RequestError, params) -> None:
+    _error_response(resp, error.status, {"error": str(error), **error.details})
+
+
+def _http_error(req, resp, error: falcon.HTTPError, params) -> None:
+    # Falcon's own answers (404, 405, bad headers): the same JSON shape as ours.
+    message = error.title if not error.description else f"{error.title}: {error.description}"
+    _error_response(resp, error.status_code, {"error": message})
+    for name, value in (error.headers or {}).items():
+        resp.set_header(name, value)
+
+
+def _unexpected_error(req, resp, error: Exception, params) -> None:
+    log.exception("unexpected error while answering %s %s", req.method, req.path)
+    _error_response(resp, 500, {"error": f"internal error ({type(error).__name__}); the server log has the details"})
+
+
+def _error_response(resp: falcon.Response, status: int, body: dict) -> None:
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = orjson.dumps(body)

@@ -1,0 +1,90 @@
+"""Run the app under waitress, configured from the environment, stopping cleanly on SIGTERM or SIGINT.
+
+Settings (environment variable, default):
+  SAGEMAKER_BIND_TO_PORT             8080   the port (SageMaker's own variable)
+  RELEASEML_HOST                     0.0.0.0
+  RELEASEML_THREADS                  4      waitress worker threads
+  RELEASEML_MAX_PAYLOAD_MB           100    largest request body accepted (413 above)
+  RELEASEML_BATCH_PAYLOAD_MB         20     MaxPayloadInMB told to batch transform
+  RELEASEML_CONCURRENT_TRANSFORMS    CPUs   MaxConcurrentTransforms told to batch transform
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+
+import waitress
+
+from releaseml import bundle as bundle_module
+from releaseml.errors import UserError
+from releaseml.layout import MLPaths
+from releaseml.serving.app import Limits, create_app
+
+# SageMaker: MaxConcurrentTransforms x MaxPayloadInMB may not exceed 100 MB.
+SAGEMAKER_TRANSFORM_BUDGET_MB = 100
+
+
+def settings_from_env(env=os.environ) -> dict:
+    concurrent = _int(env, "RELEASEML_CONCURRENT_TRANSFORMS", os.cpu_count() or 1)
+    batch_mb = min(_int(env, "RELEASEML_BATCH_PAYLOAD_MB", 20), SAGEMAKER_TRANSFORM_BUDGET_MB // concurrent)
+    limits = Limits(max_payload_mb=_int(env, "RELEASEML_MAX_PAYLOAD_MB", 100), batch_payload_mb=max(batch_mb, 1), concurrent_transforms=concurrent)
+    return {
+        "host": env.get("RELEASEML_HOST", "0.0.0.0"),
+        "port": _int(env, "SAGEMAKER_BIND_TO_PORT", 8080),
+        "threads": _int(env, "RELEASEML_THREADS", 4),
+        "limits": limits,
+    }
+
+
+def run(paths: MLPaths) -> None:
+    started = time.monotonic()
+    settings = settings_from_env()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    model = bundle_module.load(paths.model_dir)
+    limits = settings["limits"]
+    server = waitress.create_server(
+        create_app(model, limits),
+        host=settings["host"],
+        port=settings["port"],
+        threads=settings["threads"],
+        # Our app answers 413 in JSON up to its limit; waitress guards beyond it.
+        max_request_body_size=(limits.max_payload_mb + 1) * 1024 * 1024,
+        ident="releaseml",
+        clear_untrusted_proxy_headers=True,
+    )
+    _stop_on(signal.SIGTERM, signal.SIGINT)
+    print(
+        f"Serving the {model.schema.task} model for {model.schema.target!r} on http://{settings['host']}:{settings['port']} "
+        f"with {settings['threads']} threads (ready in {time.monotonic() - started:.2f}s).",
+        flush=True,
+    )
+    try:
+        server.run()  # returns once a signal raised SystemExit, after finishing requests in progress
+    finally:
+        server.close()
+    print("Server stopped.", flush=True)
+
+
+def _stop_on(*signals: int) -> None:
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    for signum in signals:
+        signal.signal(signum, stop)
+
+
+def _int(env, name: str, default: int) -> int:
+    value = env.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise UserError(f"{name}={value!r} must be a whole number") from None
+    if number < 1:
+        raise UserError(f"{name}={value!r} must be at least 1")
+    return number
