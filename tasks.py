@@ -11,7 +11,7 @@ from pathlib import Path
 
 from invoke import Exit, task
 
-from releaseml import local
+from releaseml import client, local
 from releaseml.errors import UserError
 
 CONFIG = "releaseml.yaml"
@@ -53,3 +53,31 @@ def train_local(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, e
 
 def _path(value):
     return Path(value) if value else None
+
+
+@task(help={"ml_root": f"the local /opt/ml holding model/ (default {ML_ROOT})", "port": "port to listen on (default 8080)", "engine": ENGINE_HELP})
+@_user_errors_exit
+def serve_local(c, ml_root=ML_ROOT, port=8080, engine="auto"):
+    """Serve the trained model on http://localhost:PORT until Ctrl-C (/ping, /invocations)."""
+    raise Exit(code=local.serve(Path(ml_root), int(port), engine))
+
+
+@task(
+    help={
+        "payload": "file to send: .csv, .json or .jsonl",
+        "content_type": "text/csv, application/json or application/jsonlines (default: from the file extension)",
+        "accept": "answer type (default: the same as the request)",
+        "url": f"model server (default {client.DEFAULT_URL})",
+    }
+)
+@_user_errors_exit
+def predict(c, payload, content_type=None, accept=None, url=client.DEFAULT_URL):
+    """Send a payload to the model server and print its predictions."""
+    print(client.predict(Path(payload), content_type, accept, url), end="")
+
+
+@task(help={"config": f"config file (default {CONFIG})", "ml_root": f"local /opt/ml (default {ML_ROOT})", "port": "port for the server (default 8080)", "engine": ENGINE_HELP})
+@_user_errors_exit
+def demo(c, config=CONFIG, ml_root=ML_ROOT, port=8080, engine="auto"):
+    """Train on the demo data, serve the model, predict the test payloads, stop the server."""
+    local.demo(Path(config), Path(ml_root), int(port), engine)

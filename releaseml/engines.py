@@ -25,6 +25,8 @@ class Engine(Protocol):
 
     def serve(self, paths: MLPaths, port: int) -> int: ...
 
+    def start_serving(self, paths: MLPaths, port: int) -> subprocess.Popen: ...
+
 
 class ProcessEngine:
     """Runs the entry points as a child Python process with RELEASEML_ML_ROOT set: no Docker needed."""
@@ -32,10 +34,14 @@ class ProcessEngine:
     name = "process"
 
     def train(self, paths: MLPaths) -> int:
-        return _run_until_done(self._command("train"), self._env(paths))
+        return _wait_in_foreground(subprocess.Popen(self._command("train"), env=self._env(paths)))
 
     def serve(self, paths: MLPaths, port: int) -> int:
-        return _run_until_done(self._command("serve"), {**self._env(paths), PORT_ENV: str(port)})
+        return _wait_in_foreground(self.start_serving(paths, port))
+
+    def start_serving(self, paths: MLPaths, port: int) -> subprocess.Popen:
+        """Start `serve` in the background; the caller stops it (SIGTERM)."""
+        return subprocess.Popen(self._command("serve"), env={**self._env(paths), PORT_ENV: str(port)})
 
     @staticmethod
     def _command(entry_point: str) -> list[str]:
@@ -57,15 +63,20 @@ def choose(name: str) -> tuple[Engine, str]:
     return ProcessEngine(), "Engine: process (auto: the docker engine is not available in this version)."
 
 
-def _run_until_done(command: list[str], env: dict[str, str]) -> int:
-    """Run a child in the foreground; Ctrl-C asks it to stop (SIGTERM) and waits for it."""
-    child = subprocess.Popen(command, env=env)
+def _wait_in_foreground(child: subprocess.Popen) -> int:
+    """Wait for a child; Ctrl-C asks it to stop (SIGTERM) and waits for it."""
     try:
         return child.wait()
     except KeyboardInterrupt:
+        return stop(child)
+
+
+def stop(child: subprocess.Popen, timeout: float = 30) -> int:
+    """Ask a child to stop with SIGTERM; kill it if it has not stopped within `timeout` seconds."""
+    if child.poll() is None:
         child.send_signal(signal.SIGTERM)
-        try:
-            return child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            return child.wait()
+    try:
+        return child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        return child.wait()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
-from releaseml import config as config_module, engines, staging
+from releaseml import client, config as config_module, engines, staging
+from releaseml.errors import UserError
 from releaseml.layout import MLPaths
 from releaseml.training_job import METRICS_FILE
 
@@ -51,6 +53,33 @@ def serve(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto
     runner, why = engines.choose(engine)
     print(why, flush=True)
     return runner.serve(MLPaths(ml_root), port)
+
+
+@contextmanager
+def serving(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto") -> Iterator[str]:
+    """A model server in the background for the duration of a `with` block; yields its URL."""
+    runner, why = engines.choose(engine)
+    print(why, flush=True)
+    child = runner.start_serving(MLPaths(ml_root), port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        client.wait_until_ready(url, is_alive=lambda: child.poll() is None)
+        yield url
+    finally:
+        engines.stop(child)
+
+
+def demo(config_path: Path, ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto") -> None:
+    """Train on the configured data, serve, and predict the test payloads of the ML root."""
+    outcome = train(config_path, ml_root=ml_root, engine=engine)
+    if outcome.exit_code != 0:
+        raise UserError(outcome.failure or f"training exited with code {outcome.exit_code}")
+    print(f"\nValidation metrics: {json.dumps(outcome.metrics.get('validation', {}))}\n")
+    payloads = sorted((ml_root / "input" / "data" / "test").glob("test.*"))
+    with serving(ml_root, port, engine) as url:
+        for payload in payloads:
+            print(f"POST {payload} to {url}/invocations:")
+            print(client.predict(payload, url=url))
 
 
 def _configured(config_path: Path, value: Optional[str]) -> Optional[Path]:

@@ -70,7 +70,7 @@ def _decode_csv(body: bytes, schema: Schema) -> pd.DataFrame | list[list[Any]]:
     except UnicodeDecodeError as exc:
         raise RequestError(f"the CSV body is not UTF-8 text (byte {exc.start} is invalid)") from None
     first_line = text.split("\n", 1)[0]
-    header = _header(next(csv.reader([first_line], skipinitialspace=True), []), schema)
+    header = _header(next(_csv_reader([first_line]), []), schema)
     if len(body) <= SMALL_CSV_BYTES:
         return _typed(_csv_rows(text, schema, header), schema)
     return _csv_frame(text, schema, header)
@@ -95,10 +95,7 @@ def _header(fields: list[str], schema: Schema) -> list[str] | None:
 
 
 def _csv_rows(text: str, schema: Schema, header: list[str] | None) -> list[list[Any]]:
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text), skipinitialspace=True, strict=True) if row]
-    except csv.Error as exc:
-        raise RequestError(f"malformed CSV: {exc}") from None
+    rows = [row for row in _csv_reader(io.StringIO(text)) if row]
     if header is None:
         for number, row in enumerate(rows, start=1):
             _check_width(len(row), len(schema.features), number)
@@ -120,7 +117,7 @@ def _csv_frame(text: str, schema: Schema, header: list[str] | None) -> pd.DataFr
     if not data_lines:
         raise RequestError("the CSV body has a header row but no data rows")
     if '"' in text:
-        _check_widths(csv.reader(data_lines, skipinitialspace=True), width, len)
+        _check_widths(_csv_reader(data_lines), width, len)
     else:
         _check_widths(data_lines, width, lambda line: line.count(",") + 1)
     names = header if header is not None else schema.features
@@ -129,6 +126,14 @@ def _csv_frame(text: str, schema: Schema, header: list[str] | None) -> pd.DataFr
     except pd.errors.ParserError as exc:
         raise RequestError(f"malformed CSV: {exc}") from None
     return model_frame(frame, schema)
+
+
+def _csv_reader(lines):
+    """csv.reader as training reads CSV (leading spaces skipped), its errors as a 400."""
+    try:
+        yield from csv.reader(lines, skipinitialspace=True, strict=True)
+    except csv.Error as exc:
+        raise RequestError(f"malformed CSV: {exc}") from None
 
 
 def _check_widths(rows, width: int, count) -> None:

@@ -1,0 +1,59 @@
+"""Send a payload file to a running model server and return its answer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import requests
+
+from releaseml.errors import UserError
+
+CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/jsonlines", ".jsonlines": "application/jsonlines"}
+DEFAULT_URL = "http://localhost:8080"
+
+
+def content_type_for(path: Path) -> str:
+    try:
+        return CONTENT_TYPES[path.suffix.lower()]
+    except KeyError:
+        raise UserError(f"cannot tell the content type of {path.name!r} from its extension; pass --content-type (text/csv, application/json or application/jsonlines)") from None
+
+
+def predict(payload: Path, content_type: Optional[str] = None, accept: Optional[str] = None, url: str = DEFAULT_URL) -> str:
+    """POST a file to URL/invocations; a 4xx answer becomes a UserError with the server's explanation."""
+    try:
+        body = payload.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read the payload {str(payload)!r}: {exc.strerror}") from None
+    headers = {"Content-Type": content_type or content_type_for(payload), "Accept": accept or "*/*"}
+    try:
+        response = requests.post(f"{url.rstrip('/')}/invocations", data=body, headers=headers, timeout=60)
+    except requests.ConnectionError:
+        raise UserError(f"no model server answers at {url}; start one with `invoke serve-local`") from None
+    if response.status_code >= 400:
+        raise UserError(f"the server answered {response.status_code}: {_error_text(response)}")
+    return response.text
+
+
+def wait_until_ready(url: str, timeout: float = 60, is_alive=lambda: True) -> float:
+    """Poll URL/ping until it answers 200; returns the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if not is_alive():
+            raise UserError("the model server stopped before it was ready; its log above says why")
+        try:
+            if requests.get(f"{url.rstrip('/')}/ping", timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.05)
+    raise UserError(f"the model server at {url} was not ready after {timeout:.0f}s")
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        return response.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        return response.text[:500]
