@@ -96,6 +96,8 @@ def numbers(column: pd.Series, name: str) -> pd.Series:
 
 def category_text(column: pd.Series) -> pd.Series:
     """Category values as plain Python strings, missing ones as MISSING_CATEGORY."""
+    if pd.api.types.is_string_dtype(column) and not pd.api.types.is_object_dtype(column):
+        return column.fillna(MISSING_CATEGORY).astype(object)  # already text: skip the per-value str()
     text = column.astype(object).where(column.notna(), MISSING_CATEGORY)
     return text.map(str).astype(object)
 
@@ -115,7 +117,7 @@ def _typed_value(value: Any, name: str, kind: str, row: int) -> Any:
             return str(value)
         if isinstance(value, (int, float)):
             return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-    elif not isinstance(value, bool):
+    elif not isinstance(value, bool) and not (isinstance(value, str) and "_" in value):  # "1_000": pandas says no
         try:
             return float(value)
         except (TypeError, ValueError, OverflowError):

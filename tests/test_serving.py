@@ -231,3 +231,14 @@ def test_windows_line_endings_are_fine(species_server, penguins):
     assert [r[0] for r in csv_answer(post(species_server, ROWS.replace("\n", "\r\n")))] == EXPECTED_LABELS
     big = pd.concat([penguins[FEATURES]] * 10).to_csv(index=False, lineterminator="\r\n")
     assert len(csv_answer(post(species_server, big))) == 3440
+
+
+def test_large_quoted_csv_with_a_header_matches_the_small_path(species_server, penguins):
+    frame = pd.concat([penguins[FEATURES]] * 10, ignore_index=True)
+    frame.loc[5, "island"] = 'Dream, "north"\nshore'  # a comma, quotes and a line break in one field
+    big = frame.to_csv(index=False)
+    assert len(big) > 16 * 1024
+    lines = csv_answer(post(species_server, big))
+    assert len(lines) == len(frame)
+    small = csv_answer(post(species_server, frame.iloc[4:7].to_csv(index=False)))
+    assert lines[4:7] == small

@@ -22,7 +22,7 @@ import pandas as pd
 
 from releaseml.bundle import Prediction
 from releaseml.errors import BadValue, UserError
-from releaseml.schema import Schema, model_frame, typed_row
+from releaseml.schema import NUMERIC, Schema, model_frame, typed_row
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -111,21 +111,34 @@ def _csv_rows(text: str, schema: Schema, header: list[str] | None) -> list[list[
 
 
 def _csv_frame(text: str, schema: Schema, header: list[str] | None) -> pd.DataFrame:
-    lines = [line for line in text.splitlines() if line.strip()]
-    data_lines = lines[1:] if header is not None else lines
     width = len(header) if header is not None else len(schema.features)
-    if not data_lines:
-        raise RequestError("the CSV body has a header row but no data rows")
-    if '"' in text:
-        _check_widths(_csv_reader(data_lines), width, len)
-    else:
+    if '"' in text:  # quoted fields may hold commas and line breaks: only a CSV parser can count
+        rows = [row for row in _csv_reader(io.StringIO(text)) if row]
+        data_rows = len(rows) - (header is not None)
+        _check_widths(rows[1:] if header is not None else rows, width, len)
+    else:  # plain lines: counting commas is exact, and fast
+        lines = [line.removesuffix("\r") for line in text.split("\n")]
+        lines = [line for line in lines if line]
+        data_lines = lines[1:] if header is not None else lines
+        data_rows = len(data_lines)
         _check_widths(data_lines, width, lambda line: line.count(",") + 1)
+    if not data_rows:
+        raise RequestError("the CSV body has a header row but no data rows")
     names = header if header is not None else schema.features
-    try:  # all as text: model_frame converts numbers exactly as typed_row does, naming any bad row
-        frame = pd.read_csv(io.StringIO("\n".join(data_lines)), header=None, names=names, dtype="str", skipinitialspace=True)
+    numeric = {n: "float64" for n in names if schema.kinds.get(n) == NUMERIC}
+    skip = 1 if header is not None else 0
+    try:  # pandas' C parser types numbers fast; text in a number column makes it fail...
+        frame = _read_csv(text, names, {n: numeric.get(n, "str") for n in names}, skip)
+    except ValueError:  # ...and then everything is read as text, so model_frame can name the bad row
+        frame = _read_csv(text, names, "str", skip)
+    return model_frame(frame, schema)
+
+
+def _read_csv(text: str, names: list[str], dtype, skip: int) -> pd.DataFrame:
+    try:
+        return pd.read_csv(io.StringIO(text), header=None, names=names, dtype=dtype, skiprows=skip, skipinitialspace=True)
     except pd.errors.ParserError as exc:
         raise RequestError(f"malformed CSV: {exc}") from None
-    return model_frame(frame, schema)
 
 
 def _csv_reader(lines):
