@@ -242,3 +242,34 @@ def test_large_quoted_csv_with_a_header_matches_the_small_path(species_server, p
     assert len(lines) == len(frame)
     small = csv_answer(post(species_server, frame.iloc[4:7].to_csv(index=False)))
     assert lines[4:7] == small
+
+
+def invoke_predict(*args):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "invoke", "-r", str(repo), "predict", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_invoke_predict_sends_a_file_with_its_content_type(species_server, tmp_path):
+    payload = tmp_path / "rows.jsonl"
+    payload.write_text("\n".join(json.dumps(dict(zip(FEATURES, r.split(",")))) for r in ROWS.splitlines()))
+    result = invoke_predict(str(payload), "--url", species_server.url, "--accept", "text/csv")
+    assert result.returncode == 0, result.stderr
+    assert [line.split(",")[0] for line in result.stdout.splitlines()] == EXPECTED_LABELS
+
+
+def test_invoke_predict_explains_errors(species_server, tmp_path):
+    payload = tmp_path / "rows.csv"
+    payload.write_text("Dream,1\n")
+    result = invoke_predict(str(payload), "--url", species_server.url)
+    assert result.returncode == 1 and "error: the server answered 400: row 1 has 2 value(s)" in result.stderr
+    result = invoke_predict(str(tmp_path / "missing.csv"), "--url", species_server.url)
+    assert result.returncode == 1 and "cannot read the payload" in result.stderr and "No such file" in result.stderr
+    (tmp_path / "rows.txt").write_text(ROWS)
+    result = invoke_predict(str(tmp_path / "rows.txt"), "--url", species_server.url)
+    assert result.returncode == 1 and "cannot tell the content type of 'rows.txt'" in result.stderr
+    result = invoke_predict(str(payload), "--url", "http://127.0.0.1:9")
+    assert result.returncode == 1 and "no model server answers at http://127.0.0.1:9" in result.stderr
