@@ -36,9 +36,9 @@ def read_channel(path: Path, string_columns: Iterable[str] = ()) -> pd.DataFrame
 
 def _read_csv(file: Path, string_columns: list[str]) -> pd.DataFrame:
     try:
-        header = pd.read_csv(file, nrows=0).columns
+        header = pd.read_csv(file, nrows=0).columns if string_columns else []
         dtypes = {column: "str" for column in string_columns if column in header}
-        frame = pd.read_csv(file, dtype=dtypes, skipinitialspace=True)
+        frame = pd.read_csv(file, dtype=dtypes or None, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise UserError(f"{file} is empty: a CSV file needs a header row naming its columns") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:

@@ -160,3 +160,13 @@ def test_entry_point_as_a_process_exits_non_zero_and_clears_an_old_failure(tmp_p
     result = run()
     assert result.returncode == 0, result.stderr
     assert not paths.failure.exists()
+
+
+def test_categorical_codes_are_read_as_text_not_numbers(tmp_path, run_train):
+    rows = "".join(f"{zip_code},{1 if zip_code.startswith('0') else 0}\n" for zip_code in ["01234", "02345", "91234", "92345"] * 10)
+    paths = make_ml_root(tmp_path, {"target": "label", "categorical": ["zip"], "catboost": {"iterations": 5}}, "zip,label\n" + rows)
+    assert run_train(paths) == 0
+    info = json.loads((paths.model_dir / "schema.json").read_text())
+    assert info["kinds"] == {"zip": "categorical"} and info["task"] == "binary"
+    model = bundle.load(paths.model_dir)
+    assert model.predict([["01234"]]).probabilities.shape == (1, 2)
