@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,12 +69,15 @@ def drop_unlabelled(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, 
 def fit(train: pd.DataFrame, valid: pd.DataFrame, schema: Schema, params: dict[str, Any]) -> TrainingResult:
     """Fit on `train`, watch `valid` for early stopping, and measure both."""
     pools = {name: _pool(frame, schema) for name, frame in (("train", train), ("validation", valid))}
-    model = CatBoost(params)
-    try:
-        model.fit(pools["train"], eval_set=pools["validation"])
-    except CatBoostError as exc:
-        raise UserError(f"CatBoost could not train with these settings: {exc}. Check the `catboost:` section of the config.") from None
-    metrics = {name: evaluate(model, pool, schema.task) for name, pool in pools.items()}
+    # CatBoost's scratch files (eval_metrics writes some even with allow_writing_files off) go to a
+    # temporary directory: the working directory of a container may not be writable.
+    with tempfile.TemporaryDirectory(prefix="catboost-") as scratch:
+        model = CatBoost({**params, "train_dir": scratch})
+        try:
+            model.fit(pools["train"], eval_set=pools["validation"])
+        except CatBoostError as exc:
+            raise UserError(f"CatBoost could not train with these settings: {exc}. Check the `catboost:` section of the config.") from None
+        metrics = {name: evaluate(model, pool, schema.task) for name, pool in pools.items()}
     return TrainingResult(model=model, metrics=metrics, params=params, rows={"train": len(train), "validation": len(valid)})
 
 

@@ -90,6 +90,14 @@ def test_model_bundle_is_native_catboost_plus_a_json_schema(tmp_path, penguins, 
     assert set(info["metrics"]["validation"]) == set(metrics.TASK_METRICS["multiclass"])
 
 
+def test_training_writes_nothing_outside_the_ml_root(tmp_path, penguins, run_train, monkeypatch):
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)  # in a container the working directory may not be writable
+    assert run_train(make_ml_root(tmp_path / "ml", {"target": "species", "catboost": {"iterations": 10}}, penguins)) == 0
+    assert list(workdir.iterdir()) == []
+
+
 def test_every_csv_file_of_the_channel_is_read(tmp_path, penguins, run_train):
     paths = make_ml_root(tmp_path, {"target": "species", "catboost": {"iterations": 20}})
     channel = paths.channel("training")
