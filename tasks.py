@@ -11,12 +11,13 @@ from pathlib import Path
 
 from invoke import Exit, task
 
-from releaseml import client, local
+from releaseml import client, image, local
 from releaseml.errors import UserError
 
 CONFIG = "releaseml.yaml"
 ML_ROOT = str(local.DEFAULT_ML_ROOT)
-ENGINE_HELP = "auto (docker when an engine answers, else process), docker or process"
+ENGINE_HELP = "auto (docker when an engine answers and the image exists, else process), docker or process"
+IMAGE_HELP = f"image for the docker engine (default {image.DEFAULT_IMAGE})"
 
 
 def _user_errors_exit(function):
@@ -39,12 +40,13 @@ def _user_errors_exit(function):
         "validation": "optional validation data; replaces the random hold-out split",
         "ml_root": f"the local /opt/ml to train in (default {ML_ROOT})",
         "engine": ENGINE_HELP,
+        "image": IMAGE_HELP,
     }
 )
 @_user_errors_exit
-def train_local(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, engine="auto"):
+def train_local(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, engine="auto", image=None):
     """Train a model on local data, in the SageMaker layout, and print its metrics."""
-    outcome = local.train(Path(config), _path(data), _path(validation), Path(ml_root), engine)
+    outcome = local.train(Path(config), _path(data), _path(validation), Path(ml_root), engine, image)
     if outcome.exit_code != 0:
         raise Exit(f"error: {outcome.failure or f'training exited with code {outcome.exit_code}'}", code=outcome.exit_code)
     print(f"\nModel: {outcome.model_dir}")
@@ -55,11 +57,19 @@ def _path(value):
     return Path(value) if value else None
 
 
-@task(help={"ml_root": f"the local /opt/ml holding model/ (default {ML_ROOT})", "port": "port to listen on (default 8080)", "engine": ENGINE_HELP})
+@task(help={"ml_root": f"the local /opt/ml holding model/ (default {ML_ROOT})", "port": "port to listen on (default 8080)", "engine": ENGINE_HELP, "image": IMAGE_HELP})
 @_user_errors_exit
-def serve_local(c, ml_root=ML_ROOT, port=8080, engine="auto"):
+def serve_local(c, ml_root=ML_ROOT, port=8080, engine="auto", image=None):
     """Serve the trained model on http://localhost:PORT until Ctrl-C (/ping, /invocations)."""
-    raise Exit(code=local.serve(Path(ml_root), int(port), engine))
+    raise Exit(code=local.serve(Path(ml_root), int(port), engine, image))
+
+
+@task(help={"name": f"image name (default {image.DEFAULT_IMAGE})", "base_image": f"base image with Python 3.10+ (default {image.DEFAULT_BASE_IMAGE})"})
+@_user_errors_exit
+def build(c, name=image.DEFAULT_IMAGE, base_image=image.DEFAULT_BASE_IMAGE):
+    """Build the container image (container/Dockerfile) with the Docker engine."""
+    image_id = image.build(name, base_image)
+    print(f"Built {name} ({image_id[:19]}).")
 
 
 @task(

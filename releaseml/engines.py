@@ -52,15 +52,103 @@ class ProcessEngine:
         return {**os.environ, ML_ROOT_ENV: str(paths.root.resolve()), "PYTHONUNBUFFERED": "1"}
 
 
-def choose(name: str) -> tuple[Engine, str]:
+class DockerEngine:
+    """Runs the image as SageMaker does: `docker run IMAGE train|serve`, the ML root mounted at /opt/ml."""
+
+    name = "docker"
+
+    def __init__(self, image: str):
+        from releaseml.image import docker_client
+
+        self.image = image
+        self.client = docker_client()
+
+    def train(self, paths: MLPaths) -> int:
+        return _wait_in_foreground(self._start("train", paths, {}))
+
+    def serve(self, paths: MLPaths, port: int) -> int:
+        return _wait_in_foreground(self.start_serving(paths, port))
+
+    def start_serving(self, paths: MLPaths, port: int) -> "ContainerProcess":
+        return self._start("serve", paths, {"8080/tcp": ("127.0.0.1", port)})
+
+    def _start(self, entry_point: str, paths: MLPaths, ports: dict) -> "ContainerProcess":
+        import docker.errors
+
+        paths.root.mkdir(parents=True, exist_ok=True)
+        try:
+            container = self.client.containers.run(
+                self.image,
+                entry_point,
+                detach=True,
+                init=True,  # signals reach the entry point, and it stops promptly
+                volumes={str(paths.root.resolve()): {"bind": "/opt/ml", "mode": "rw"}},
+                ports=ports,
+            )
+        except docker.errors.ImageNotFound:
+            raise UserError(f"no image {self.image!r}: build it first with `invoke build`") from None
+        except docker.errors.APIError as exc:
+            raise UserError(f"Docker could not start the container: {exc.explanation or exc}") from None
+        return ContainerProcess(container)
+
+
+class ContainerProcess:
+    """A running container with the parts of subprocess.Popen's interface the engines use; logs stream to stdout."""
+
+    def __init__(self, container):
+        import threading
+
+        self.container = container
+        self.returncode = None
+        self._logs = threading.Thread(target=self._stream_logs, daemon=True)
+        self._logs.start()
+
+    def _stream_logs(self) -> None:
+        for chunk in self.container.logs(stream=True, follow=True):
+            sys.stdout.write(chunk.decode("utf-8", "replace"))
+            sys.stdout.flush()
+
+    def poll(self):
+        if self.returncode is None:
+            self.container.reload()
+            if self.container.status in ("exited", "dead"):
+                self.returncode = self.container.attrs["State"]["ExitCode"]
+        return self.returncode
+
+    def wait(self, timeout=None) -> int:
+        import requests
+
+        try:
+            self.returncode = self.container.wait(timeout=timeout)["StatusCode"]
+        except requests.exceptions.RequestException:  # the SDK's way of saying the wait timed out
+            raise subprocess.TimeoutExpired("docker wait", timeout) from None
+        self._logs.join(timeout=5)
+        self.container.remove(force=True)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        self.container.kill(signal=signum)
+
+    def kill(self) -> None:
+        self.container.kill()
+
+
+def choose(name: str, image: str | None = None) -> tuple[Engine, str]:
     """The engine for a name, and a sentence saying why it was picked."""
+    from releaseml.image import DEFAULT_IMAGE, engine_answers, image_exists
+
     if name not in ENGINE_NAMES:
         raise UserError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}")
+    image = image or DEFAULT_IMAGE
     if name == "process":
         return ProcessEngine(), "Engine: process (as asked)."
     if name == "docker":
-        raise UserError("the docker engine is not available in this version of releaseml yet; use --engine process")
-    return ProcessEngine(), "Engine: process (auto: the docker engine is not available in this version)."
+        return DockerEngine(image), f"Engine: docker, image {image} (as asked)."
+    if not engine_answers():
+        return ProcessEngine(), "Engine: process (auto: no Docker engine answers)."
+    if not image_exists(image):
+        return ProcessEngine(), f"Engine: process (auto: a Docker engine answers, but there is no image {image}; `invoke build` makes it)."
+    return DockerEngine(image), f"Engine: docker, image {image} (auto: a Docker engine answers)."
 
 
 def _wait_in_foreground(child: subprocess.Popen) -> int:

@@ -30,6 +30,7 @@ def train(
     validation: Optional[Path] = None,
     ml_root: Path = DEFAULT_ML_ROOT,
     engine: str = "auto",
+    image: Optional[str] = None,
 ) -> TrainingOutcome:
     """Stage config and data like SageMaker would, then run the container's `train`."""
     config = config_module.load(config_path)
@@ -37,7 +38,7 @@ def train(
     validation = validation or _configured(config_path, config.data.validation if config.data else None)
     paths = MLPaths(ml_root)
     staging.stage_training(paths, config, data, validation)
-    runner, why = engines.choose(engine)
+    runner, why = engines.choose(engine, image)
     print(why, flush=True)
     exit_code = runner.train(paths)
     return TrainingOutcome(
@@ -48,17 +49,17 @@ def train(
     )
 
 
-def serve(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto") -> int:
+def serve(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto", image: Optional[str] = None) -> int:
     """Run the container's `serve` in the foreground until Ctrl-C."""
-    runner, why = engines.choose(engine)
+    runner, why = engines.choose(engine, image)
     print(why, flush=True)
     return runner.serve(MLPaths(ml_root), port)
 
 
 @contextmanager
-def serving(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto") -> Iterator[str]:
+def serving(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto", image: Optional[str] = None) -> Iterator[str]:
     """A model server in the background for the duration of a `with` block; yields its URL."""
-    runner, why = engines.choose(engine)
+    runner, why = engines.choose(engine, image)
     print(why, flush=True)
     child = runner.start_serving(MLPaths(ml_root), port)
     url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,71 @@
+"""Build the container image with the Docker SDK, streaming the build log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from releaseml.errors import UserError
+
+DEFAULT_IMAGE = "release-demo"
+DEFAULT_BASE_IMAGE = "python:3.11-slim"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def docker_client():
+    """A Docker SDK client, or a UserError saying why no engine answers."""
+    try:
+        import docker
+    except ImportError:
+        raise UserError("the docker Python package is missing: pip install -e '.[cli]'") from None
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # the SDK raises several types for "no engine"
+        raise UserError(f"no Docker engine answers ({type(exc).__name__}): start Docker, or use --engine process") from None
+    return client
+
+
+def engine_answers() -> bool:
+    try:
+        docker_client()
+    except UserError:
+        return False
+    return True
+
+
+def image_exists(name: str) -> bool:
+    import docker.errors
+
+    try:
+        docker_client().images.get(name)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def build(name: str = DEFAULT_IMAGE, base_image: str = DEFAULT_BASE_IMAGE, context: Path = REPO_ROOT, echo=print) -> str:
+    """Build container/Dockerfile into image `name`; returns the image id."""
+    import docker.errors
+
+    client = docker_client()
+    stream = client.api.build(
+        path=str(context),
+        dockerfile="container/Dockerfile",
+        tag=name,
+        buildargs={"BASE_IMAGE": base_image},
+        network_mode="host",
+        rm=True,
+        decode=True,
+    )
+    image_id = None
+    for chunk in stream:
+        if "stream" in chunk:
+            echo(chunk["stream"].rstrip("\n"))
+        if "error" in chunk:
+            raise UserError(f"the image build failed: {chunk['error'].strip()}")
+        if "aux" in chunk and "ID" in chunk["aux"]:
+            image_id = chunk["aux"]["ID"]
+    try:
+        return image_id or client.images.get(name).id
+    except docker.errors.ImageNotFound:
+        raise UserError(f"the build did not produce image {name!r}") from None

@@ -1,0 +1,80 @@
+"""The image as SageMaker runs it: `docker run IMAGE train|serve` with /opt/ml mounted."""
+
+import json
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from releaseml import client, engines, local
+from releaseml.layout import MLPaths
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, built_image):
+    work = tmp_path_factory.mktemp("container")
+    shutil.copy(REPO / "releaseml.yaml", work)
+    shutil.copytree(REPO / "data", work / "data")
+    shutil.copytree(REPO / "test_dir" / "input" / "data" / "test", work / "opt_ml" / "input" / "data" / "test")
+    outcome = local.train(work / "releaseml.yaml", ml_root=work / "opt_ml", engine="docker", image=built_image)
+    return work, outcome
+
+
+def test_training_in_the_container_writes_model_and_metrics(trained):
+    work, outcome = trained
+    assert outcome.exit_code == 0, outcome.failure
+    assert (work / "opt_ml/model/model.cbm").is_file() and (work / "opt_ml/model/schema.json").is_file()
+    assert outcome.metrics["validation"]["accuracy"] > 0.9
+
+
+def test_serving_from_the_container_answers_csv_and_json(trained, built_image):
+    work, _ = trained
+    port = _free_port()
+    with local.serving(work / "opt_ml", port, "docker", built_image) as url:
+        csv_answer = client.predict(work / "opt_ml/input/data/test/test.csv", url=url)
+        json_answer = json.loads(client.predict(work / "opt_ml/input/data/test/test.json", url=url))
+    assert [line.split(",")[0] for line in csv_answer.splitlines()] == [p["prediction"] for p in json_answer["predictions"]]
+    assert len(json_answer["predictions"]) == 5
+
+
+def test_failed_training_leaves_the_failure_file_and_a_non_zero_exit(tmp_path, built_image):
+    (tmp_path / "releaseml.yaml").write_text("target: price\n")
+    (tmp_path / "d.csv").write_text("a,b\n1,2\n3,4\n")
+    outcome = local.train(tmp_path / "releaseml.yaml", tmp_path / "d.csv", ml_root=tmp_path / "ml", engine="docker", image=built_image)
+    assert outcome.exit_code == 1
+    assert "target: column 'price' is not in the data" in (tmp_path / "ml/output/failure").read_text()
+
+
+def test_sigterm_stops_the_server_promptly(trained, built_image):
+    work, _ = trained
+    port = _free_port()
+    server = engines.DockerEngine(built_image).start_serving(MLPaths(work / "opt_ml"), port)
+    client.wait_until_ready(f"http://127.0.0.1:{port}", is_alive=lambda: server.poll() is None)
+    started = time.monotonic()
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=20) == 0
+    assert time.monotonic() - started < 10
+
+
+def test_the_image_trains_as_a_non_root_user(tmp_path, trained, built_image):
+    work, _ = trained
+    root = tmp_path / "ml"
+    shutil.copytree(work / "opt_ml" / "input", root / "input")
+    subprocess.run(["chmod", "-R", "a+rwX", str(root)], check=True)
+    result = subprocess.run(["docker", "run", "--rm", "--user", "1000:1000", "-v", f"{root}:/opt/ml", built_image, "train"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (root / "model/model.cbm").is_file()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
