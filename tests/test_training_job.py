@@ -12,7 +12,7 @@ from catboost import CatBoostClassifier, CatBoostRegressor
 from releaseml import bundle, metrics
 from releaseml.layout import ML_ROOT_ENV
 
-from conftest import make_ml_root
+from helpers import make_ml_root
 
 ITERATIONS = 150
 
