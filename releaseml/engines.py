@@ -25,7 +25,7 @@ class Engine(Protocol):
 
     def serve(self, paths: MLPaths, port: int) -> int: ...
 
-    def start_serving(self, paths: MLPaths, port: int) -> subprocess.Popen: ...
+    def start_serving(self, paths: MLPaths, port: int) -> subprocess.Popen | "ContainerProcess": ...
 
 
 class ProcessEngine:
@@ -57,11 +57,11 @@ class DockerEngine:
 
     name = "docker"
 
-    def __init__(self, image: str):
+    def __init__(self, image: str, client=None):
         from releaseml.image import docker_client
 
         self.image = image
-        self.client = docker_client()
+        self.client = client or docker_client()
 
     def train(self, paths: MLPaths) -> int:
         return _wait_in_foreground(self._start("train", paths, {}))
@@ -135,7 +135,7 @@ class ContainerProcess:
 
 def choose(name: str, image: str | None = None) -> tuple[Engine, str]:
     """The engine for a name, and a sentence saying why it was picked."""
-    from releaseml.image import DEFAULT_IMAGE, engine_answers, image_exists
+    from releaseml.image import DEFAULT_IMAGE, docker_client, image_exists
 
     if name not in ENGINE_NAMES:
         raise UserError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}")
@@ -144,11 +144,13 @@ def choose(name: str, image: str | None = None) -> tuple[Engine, str]:
         return ProcessEngine(), "Engine: process (as asked)."
     if name == "docker":
         return DockerEngine(image), f"Engine: docker, image {image} (as asked)."
-    if not engine_answers():
+    try:
+        client = docker_client()
+    except UserError:
         return ProcessEngine(), "Engine: process (auto: no Docker engine answers)."
-    if not image_exists(image):
+    if not image_exists(client, image):
         return ProcessEngine(), f"Engine: process (auto: a Docker engine answers, but there is no image {image}; `invoke build` makes it)."
-    return DockerEngine(image), f"Engine: docker, image {image} (auto: a Docker engine answers)."
+    return DockerEngine(image, client), f"Engine: docker, image {image} (auto: a Docker engine answers)."
 
 
 def _wait_in_foreground(child: subprocess.Popen) -> int:

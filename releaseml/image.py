@@ -25,19 +25,11 @@ def docker_client():
     return client
 
 
-def engine_answers() -> bool:
-    try:
-        docker_client()
-    except UserError:
-        return False
-    return True
-
-
-def image_exists(name: str) -> bool:
+def image_exists(client, name: str) -> bool:
     import docker.errors
 
     try:
-        docker_client().images.get(name)
+        client.images.get(name)
     except docker.errors.ImageNotFound:
         return False
     return True

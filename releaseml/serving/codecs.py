@@ -69,7 +69,8 @@ def _decode_csv(body: bytes, schema: Schema) -> pd.DataFrame | list[list[Any]]:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RequestError(f"the CSV body is not UTF-8 text (byte {exc.start} is invalid)") from None
-    first_line = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]  # not text.split: that copies a large body
     header = _header(next(_csv_reader([first_line]), []), schema)
     if len(body) <= SMALL_CSV_BYTES:
         return _typed(_csv_rows(text, schema, header), schema)

@@ -21,5 +21,13 @@ def built_image() -> str:
         image.docker_client()
     except UserError as exc:
         pytest.fail(f"the integration tests need a Docker engine: {exc}", pytrace=False)
-    image.build(IMAGE, os.environ.get("RELEASEML_BASE_IMAGE", image.DEFAULT_BASE_IMAGE), echo=lambda line: None)
+    base = os.environ.get("RELEASEML_BASE_IMAGE", image.DEFAULT_BASE_IMAGE)
+    try:
+        image.build(IMAGE, base, echo=lambda line: None)
+    except UserError as exc:
+        pytest.fail(
+            f"{exc}\nWhere base image {base} cannot be pulled, make one with container/make-test-base.sh "
+            "and set RELEASEML_BASE_IMAGE=releaseml-test-base:bookworm.",
+            pytrace=False,
+        )
     return IMAGE

@@ -12,6 +12,8 @@ import pytest
 from releaseml import client, engines, local
 from releaseml.layout import MLPaths
 
+from helpers import free_port
+
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,7 +37,7 @@ def test_training_in_the_container_writes_model_and_metrics(trained):
 
 def test_serving_from_the_container_answers_csv_and_json(trained, built_image):
     work, _ = trained
-    port = _free_port()
+    port = free_port()
     with local.serving(work / "opt_ml", port, "docker", built_image) as url:
         csv_answer = client.predict(work / "opt_ml/input/data/test/test.csv", url=url)
         json_answer = json.loads(client.predict(work / "opt_ml/input/data/test/test.json", url=url))
@@ -53,7 +55,7 @@ def test_failed_training_leaves_the_failure_file_and_a_non_zero_exit(tmp_path, b
 
 def test_sigterm_stops_the_server_promptly(trained, built_image):
     work, _ = trained
-    port = _free_port()
+    port = free_port()
     server = engines.DockerEngine(built_image).start_serving(MLPaths(work / "opt_ml"), port)
     client.wait_until_ready(f"http://127.0.0.1:{port}", is_alive=lambda: server.poll() is None)
     started = time.monotonic()
@@ -70,11 +72,3 @@ def test_the_image_trains_as_a_non_root_user(tmp_path, trained, built_image):
     result = subprocess.run(["docker", "run", "--rm", "--user", "1000:1000", "-v", f"{root}:/opt/ml", built_image, "train"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (root / "model/model.cbm").is_file()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
