@@ -83,7 +83,7 @@ def build(c, name=image.DEFAULT_IMAGE, base_image=image.DEFAULT_BASE_IMAGE):
 @_user_errors_exit
 def predict(c, payload, content_type=None, accept=None, url=client.DEFAULT_URL):
     """Send a payload to the model server and print its predictions."""
-    print(client.predict(Path(payload), content_type, accept, url), end="")
+    print(client.predict(Path(payload), content_type, accept, url))
 
 
 @task(help={"config": f"config file (default {CONFIG})", "ml_root": f"local /opt/ml (default {ML_ROOT})", "port": "port for the server (default 8080)", "engine": ENGINE_HELP})

@@ -211,21 +211,23 @@ def _values(instance: Any, schema: Schema, number: int) -> list[Any]:
 
 
 def encode(prediction: Prediction, accept: str, schema: Schema) -> bytes:
+    """The answer body. Lines are separated, not terminated: batch transform's AssembleWith=Line
+    adds a newline after each response, so a trailing one would leave a blank line per mini-batch."""
     if accept == CSV:
         return _encode_csv(prediction, schema)
     records = _records(prediction, schema)
     if accept == JSON:
         return orjson.dumps({"predictions": records})
-    return b"".join(orjson.dumps(record) + b"\n" for record in records)
+    return b"\n".join(orjson.dumps(record) for record in records)
 
 
 def _encode_csv(prediction: Prediction, schema: Schema) -> bytes:
     """One line per row; numbers written by orjson (shortest exact form), which is fast."""
     if prediction.probabilities is None:
-        return orjson.dumps(np.ascontiguousarray(prediction.values), option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].replace(b",", b"\n") + b"\n"
+        return orjson.dumps(np.ascontiguousarray(prediction.values), option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].replace(b",", b"\n")
     labels = [_csv_field(label) + b"," for label in schema.classes]
     numbers = orjson.dumps(np.ascontiguousarray(prediction.probabilities), option=orjson.OPT_SERIALIZE_NUMPY)[2:-2].split(b"],[")
-    return b"".join(labels[i] + row + b"\n" for i, row in zip(prediction.class_indices.tolist(), numbers))
+    return b"\n".join(labels[i] + row for i, row in zip(prediction.class_indices.tolist(), numbers))
 
 
 def _records(prediction: Prediction, schema: Schema) -> list[dict[str, Any]]:
