@@ -11,7 +11,7 @@ from pathlib import Path
 
 from invoke import Exit, task
 
-from releaseml import client, image, local
+from releaseml import client, image, local, progress
 from releaseml.errors import UserError
 
 CONFIG = "releaseml.yaml"
@@ -20,13 +20,28 @@ ENGINE_HELP = "auto (docker when an engine answers and the image exists, else pr
 IMAGE_HELP = f"image for the docker engine (default {image.DEFAULT_IMAGE})"
 
 
+STILL_RUNNING_EXIT = 3  # the wait ended, the AWS job goes on
+AWS_HELP = {
+    "region": "AWS region (default: aws.region in the config, RELEASEML_AWS_REGION, then the AWS session's)",
+    "role": "SageMaker execution role, ARN or name (default: aws.role, RELEASEML_AWS_ROLE)",
+    "bucket": "S3 bucket (default: aws.bucket, RELEASEML_AWS_BUCKET, then sagemaker-<region>-<account>)",
+    "config": f"config file (default {CONFIG})",
+    "timeout": "stop waiting after this many seconds (the job goes on); default: wait until it ends",
+    "quiet": "no progress bars or log lines, only the result",
+}
+
+
 def _user_errors_exit(function):
-    """Turn a UserError into a one-line message and exit code 1."""
+    """Turn a UserError into a one-line message and exit code 1 (3 when an AWS job outlives the wait)."""
 
     def wrapper(*args, **kwargs):
         try:
             return function(*args, **kwargs)
         except UserError as exc:
+            from releaseml.aws.waiting import StillRunning
+
+            if isinstance(exc, StillRunning):
+                raise Exit(str(exc), code=STILL_RUNNING_EXIT) from None
             raise Exit(f"error: {exc}", code=1) from None
 
     wrapper.__name__, wrapper.__doc__, wrapper.__wrapped__ = function.__name__, function.__doc__, function
@@ -78,12 +93,125 @@ def build(c, name=image.DEFAULT_IMAGE, base_image=image.DEFAULT_BASE_IMAGE):
         "content_type": "text/csv, application/json or application/jsonlines (default: from the file extension)",
         "accept": "answer type (default: the same as the request)",
         "url": f"model server (default {client.DEFAULT_URL})",
+        "endpoint": "a SageMaker endpoint to call instead of the local server (requests signed by boto3)",
+        **{key: AWS_HELP[key] for key in ("config", "region")},
     }
 )
 @_user_errors_exit
-def predict(c, payload, content_type=None, accept=None, url=client.DEFAULT_URL):
-    """Send a payload to the model server and print its predictions."""
-    print(client.predict(Path(payload), content_type, accept, url))
+def predict(c, payload, content_type=None, accept=None, url=client.DEFAULT_URL, endpoint=None, config=CONFIG, region=None):
+    """Send a payload to the model server (or a SageMaker endpoint) and print its predictions."""
+    if endpoint:
+        from releaseml.aws import endpoints
+
+        print(endpoints.invoke(_aws_context(config, region=region).aws, endpoint, Path(payload), content_type, accept))
+    else:
+        print(client.predict(Path(payload), content_type, accept, url))
+
+
+def _aws_context(config, **flags):
+    from releaseml.aws import workflows
+
+    return workflows.context(Path(config), flags)
+
+
+@task(
+    help={
+        "data": "training data: a CSV file, a directory of CSV files, or one with training/ and validation/ (default: `data:` in the config)",
+        "out": "where to write the outcome (job, status, metrics, model, log); a .json goes beside it",
+        "wait": "wait for the job and stream its log (--no-wait returns once it is created)",
+        "image": f"local image to push (default {image.DEFAULT_IMAGE})",
+        "instance_type": "training instance type (default: aws.training_instance_type, ml.m5.large)",
+        "instance_count": "training instances (default 1)",
+        **AWS_HELP,
+    }
+)
+@_user_errors_exit
+def deploy(c, data=None, out="training_output.txt", wait=True, timeout=None, config=CONFIG, image=image.DEFAULT_IMAGE, region=None, role=None, bucket=None, instance_type=None, instance_count=None, quiet=False):
+    """Train on SageMaker: push the image to ECR, upload the data to S3, run a training job, write its outcome."""
+    from releaseml.aws import workflows
+
+    progress.set_quiet(quiet)
+    ctx = _aws_context(config, region=region, role=role, bucket=bucket, training_instance_type=instance_type, training_instance_count=instance_count)
+    data_path = _path(data) or local._configured(Path(config), ctx.config.data.training if ctx.config.data else None)
+    if data_path is None:
+        raise UserError("no training data: pass --data DIR or set `data:` in the config")
+    outcome = workflows.deploy(ctx, data_path, image, Path(out), wait, _seconds(timeout))
+    print(f"Training job {outcome.job_name}: {outcome.status}" + "".join(f"\n  {name} = {value:.6g}" for name, value in sorted(outcome.metrics.items())))
+    print(f"Outcome written to {out} and {Path(out).with_suffix('.json')}")
+
+
+@task(help={"job": "training job name", "out": "write the outcome here too (text, and .json beside it)", **{k: AWS_HELP[k] for k in ("timeout", "config", "region", "quiet")}})
+@_user_errors_exit
+def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False):
+    """Attach to a SageMaker training job: stream its log until it ends, then print its outcome."""
+    from releaseml.aws import training_jobs
+
+    progress.set_quiet(quiet)
+    outcome = training_jobs.attach(_aws_context(config, region=region).aws, job, _path(out), _seconds(timeout))
+    print(f"Training job {outcome.job_name}: {outcome.status}" + "".join(f"\n  {name} = {value:.6g}" for name, value in sorted(outcome.metrics.items())))
+
+
+@task(
+    help={
+        "data": "what to predict: a CSV file without header row, a JSON Lines file, or a directory of them (default data/predict)",
+        "job": "training job whose model predicts (default: the one in --from)",
+        "from_": "outcome file written by `invoke deploy` (default training_output.txt)",
+        "out": "directory for the predictions (default predictions/)",
+        "join": "put each input row before its prediction on one line",
+        "attach": "re-attach to a running batch transform of this name and download its results",
+        "instance_type": "transform instance type (default: aws.transform_instance_type, ml.m5.large)",
+        **AWS_HELP,
+    }
+)
+@_user_errors_exit
+def batch_predict(c, data="data/predict", job=None, from_="training_output.txt", out="predictions", join=False, attach=None, timeout=None, config=CONFIG, region=None, role=None, bucket=None, instance_type=None, quiet=False):
+    """Batch-predict files with a SageMaker batch transform, and download the predictions."""
+    from releaseml.aws import training_jobs, transform, workflows
+
+    progress.set_quiet(quiet)
+    ctx = _aws_context(config, region=region, role=role, bucket=bucket, transform_instance_type=instance_type)
+    if attach:
+        outcome = transform.attach(ctx.aws, attach, Path(out), _seconds(timeout))
+    else:
+        job = job or training_jobs.job_from_outcome_file(Path(from_))
+        outcome = workflows.batch_predict(ctx, Path(data), job, Path(out), join, _seconds(timeout))
+    print(f"Batch transform {outcome.job_name}: {outcome.status}; predictions in:")
+    print("\n".join(f"  {path}" for path in outcome.files))
+
+
+@task(
+    help={
+        "name": "endpoint name (default: aws.repository, releaseml)",
+        "job": "training job whose model serves (default: the one in --from)",
+        "from_": "outcome file written by `invoke deploy` (default training_output.txt)",
+        "delete": "delete the endpoint (and its config) instead",
+        "status": "print the endpoint's status instead",
+        "instance_type": "endpoint instance type (default: aws.endpoint_instance_type, ml.m5.large)",
+        **{k: v for k, v in AWS_HELP.items() if k != "bucket"},
+    }
+)
+@_user_errors_exit
+def endpoint(c, name=None, job=None, from_="training_output.txt", delete=False, status=False, timeout=None, config=CONFIG, region=None, role=None, instance_type=None, quiet=False):
+    """Deploy a training job's model to a real-time endpoint (billed while it runs), or --delete it."""
+    from releaseml.aws import endpoints, training_jobs, workflows
+
+    progress.set_quiet(quiet)
+    ctx = _aws_context(config, region=region, role=role, endpoint_instance_type=instance_type)
+    name = name or ctx.section.repository
+    if delete:
+        endpoints.delete(ctx.aws, name)
+        print(f"Deleted endpoint {name}.")
+    elif status:
+        description = endpoints.describe(ctx.aws, name)
+        print(f"Endpoint {name}: {description['EndpointStatus']} {description.get('FailureReason', '')}".rstrip())
+    else:
+        job = job or training_jobs.job_from_outcome_file(Path(from_))
+        description = workflows.create_endpoint(ctx, job, name, timeout=_seconds(timeout))
+        print(f"Endpoint {name}: {description['EndpointStatus']}. Call it with `invoke predict PAYLOAD --endpoint {name}`; delete it with `invoke endpoint --delete`.")
+
+
+def _seconds(value):
+    return float(value) if value not in (None, "") else None
 
 
 @task(help={"config": f"config file (default {CONFIG})", "ml_root": f"local /opt/ml (default {ML_ROOT})", "port": "port for the server (default 8080)", "engine": ENGINE_HELP})

@@ -37,6 +37,26 @@ class DataPaths(_Strict):
     validation: Optional[str] = Field(None, description="Optional; replaces the random validation split.")
 
 
+class AwsSection(_Strict):
+    """Where and how jobs run on Amazon SageMaker; each key can also come from a flag or RELEASEML_AWS_<KEY>."""
+
+    region: Optional[str] = Field(None, description="AWS region (default: the AWS session's, e.g. AWS_REGION or ~/.aws/config).")
+    role: Optional[str] = Field(None, description="IAM role SageMaker assumes: an ARN, or a role name in this account.")
+    bucket: Optional[str] = Field(None, description="S3 bucket (default: SageMaker's default bucket, sagemaker-<region>-<account>).")
+    prefix: str = Field("releaseml", min_length=1, description="Key prefix in the bucket for data, models and predictions.")
+    repository: str = Field("releaseml", min_length=2, description="ECR repository for the image.")
+    training_instance_type: str = Field("ml.m5.large", pattern=r"^ml\.", description="Instance type of training jobs.")
+    training_instance_count: int = Field(1, ge=1, le=100)
+    transform_instance_type: str = Field("ml.m5.large", pattern=r"^ml\.", description="Instance type of batch transforms.")
+    transform_instance_count: int = Field(1, ge=1, le=100)
+    transform_max_payload_mb: int = Field(20, ge=1, le=100, description="Largest mini-batch a batch transform sends (SplitType Line).")
+    endpoint_instance_type: str = Field("ml.m5.large", pattern=r"^ml\.", description="Instance type of real-time endpoints.")
+    endpoint_instance_count: int = Field(1, ge=1, le=100)
+    volume_size_gb: int = Field(30, ge=1, le=16384, description="Disk of each training instance.")
+    max_runtime_seconds: int = Field(86400, ge=1, le=28 * 86400, description="A training job is stopped after this long.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags on every job, model and endpoint.")
+
+
 class Config(_Strict):
     target: str = Field(..., min_length=1, description="The column to predict.")
     task: Literal["auto", "regression", "binary", "multiclass"] = "auto"
@@ -47,6 +67,7 @@ class Config(_Strict):
     seed: int = Field(42, ge=0, lt=2**32, description="Random seed for the split and for CatBoost.")
     catboost: dict[str, Any] = Field(default_factory=dict, description="CatBoost parameters, for those who know them.")
     data: Optional[DataPaths] = None
+    aws: AwsSection = Field(default_factory=AwsSection)
 
     @field_validator("data", mode="before")
     @classmethod

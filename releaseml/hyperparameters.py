@@ -26,6 +26,15 @@ MAX_VALUE_LENGTH = 2500
 _SAGEMAKER_KEY_PREFIXES = ("_", "sagemaker_")
 
 
+# Config sections that describe this machine or the AWS account, not the model: never sent to training.
+WORKSTATION_SECTIONS = {"data", "aws"}
+
+
+def for_training(config) -> dict[str, str]:
+    """The hyperparameters of a training job: the config's model keys as given, flattened."""
+    return flatten(config.model_dump(mode="json", exclude_unset=True, exclude=WORKSTATION_SECTIONS))
+
+
 def flatten(tree: dict[str, Any]) -> dict[str, str]:
     """Flatten a nested config into SageMaker hyperparameters, checking SageMaker's limits."""
     flat: dict[str, str] = {}

@@ -27,8 +27,7 @@ def stage_training(paths: MLPaths, config: Config, data: Optional[Path], validat
     With no `data`, the training channel already in the ML root is used as it is.
     """
     paths.config_dir.mkdir(parents=True, exist_ok=True)
-    flat = hyperparameters.flatten(config.model_dump(mode="json", exclude_unset=True))
-    _write_json(paths.hyperparameters, flat)
+    _write_json(paths.hyperparameters, hyperparameters.for_training(config))
     _write_json(paths.resource_config, RESOURCE_CONFIG)
 
     if data is not None:

@@ -50,3 +50,32 @@ def species_server(species_model):
     server = Server(species_model.root)
     yield server
     server.stop()
+
+
+# The image for container and AWS-emulator tests. RELEASEML_BASE_IMAGE names the base (default
+# python:3.11-slim); on machines that cannot pull images, container/make-test-base.sh makes one.
+# No engine is a failure with the reason, not a skip.
+TEST_IMAGE = "releaseml-integration-test"
+
+
+@pytest.fixture(scope="session")
+def built_image() -> str:
+    import os
+
+    from releaseml import image
+    from releaseml.errors import UserError
+
+    try:
+        image.docker_client()
+    except UserError as exc:
+        pytest.fail(f"these tests need a Docker engine: {exc}", pytrace=False)
+    base = os.environ.get("RELEASEML_BASE_IMAGE", image.DEFAULT_BASE_IMAGE)
+    try:
+        image.build(TEST_IMAGE, base, echo=lambda line: None)
+    except UserError as exc:
+        pytest.fail(
+            f"{exc}\nWhere base image {base} cannot be pulled, make one with container/make-test-base.sh "
+            "and set RELEASEML_BASE_IMAGE=releaseml-test-base:bookworm.",
+            pytrace=False,
+        )
+    return TEST_IMAGE

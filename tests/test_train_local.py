@@ -28,7 +28,7 @@ def test_train_local_on_the_demo_data_prints_model_and_metrics(tmp_path):
     printed = json.loads(result.stdout[result.stdout.index("\n{") :])
     assert printed["validation"]["accuracy"] > 0.9  # penguin species are easy to tell apart
     staged = json.loads((tmp_path / "opt_ml/input/config/hyperparameters.json").read_text())
-    assert hyperparameters.unflatten(staged) == {"target": "species", "data": {"training": "data/penguins.csv"}}
+    assert hyperparameters.unflatten(staged) == {"target": "species"}  # the data path and aws section stay on this machine
     assert json.loads((tmp_path / "opt_ml/input/config/inputdataconfig.json").read_text())["training"]["TrainingInputMode"] == "File"
     assert (tmp_path / "opt_ml/input/data/training/penguins.csv").read_bytes() == (REPO / "data/penguins.csv").read_bytes()
 

@@ -1,0 +1,84 @@
+"""Real-time endpoints: create or update one for a training job's model, call it (signed by boto3), delete it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from releaseml import client as local_client
+from releaseml.aws import waiting
+from releaseml.aws.session import Aws, errors, unique_name
+from releaseml.config import AwsSection
+from releaseml.errors import UserError
+
+REALTIME_LIMIT_BYTES = 6 * 1024 * 1024  # SageMaker's cap on a real-time request body
+FINAL_STATES = {"InService", "Failed", "OutOfService"}
+
+
+def deploy(aws: Aws, name: str, model_name: str, section: AwsSection, tags: list[dict], wait: bool = True, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS) -> dict:
+    """Point endpoint `name` at the model (creating it, or updating it in place) and wait until it serves."""
+    sagemaker = aws.client("sagemaker")
+    config_name = unique_name(name)
+    with errors(f"creating endpoint config {config_name}"):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=config_name,
+            ProductionVariants=[{
+                "VariantName": "AllTraffic", "ModelName": model_name, "InitialInstanceCount": section.endpoint_instance_count,
+                "InstanceType": section.endpoint_instance_type, "InitialVariantWeight": 1.0,
+            }],
+            Tags=tags,
+        )
+    with errors(f"creating endpoint {name}"):
+        if _exists(aws, name):
+            sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=config_name)
+        else:
+            sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=tags)
+    if not wait:
+        return describe(aws, name)
+    description = waiting.wait(
+        lambda: describe(aws, name), "EndpointStatus", FINAL_STATES, f"Endpoint {name}",
+        f"Check it with `invoke endpoint --status {name}`.", timeout=timeout, poll_seconds=poll_seconds,
+    )
+    if description["EndpointStatus"] != "InService":
+        raise UserError(f"endpoint {name} is {description['EndpointStatus']}: {description.get('FailureReason') or 'no reason given'}")
+    return description
+
+
+def describe(aws: Aws, name: str) -> dict:
+    with errors(f"looking up endpoint {name}"):
+        if not _exists(aws, name):
+            raise UserError(f"no endpoint {name!r} in {aws.region}")
+        return aws.client("sagemaker").describe_endpoint(EndpointName=name)
+
+
+def delete(aws: Aws, name: str) -> str:
+    """Delete the endpoint and its config (the model stays, for batch predictions); returns the config's name."""
+    sagemaker = aws.client("sagemaker")
+    config_name = describe(aws, name)["EndpointConfigName"]
+    with errors(f"deleting endpoint {name}"):
+        sagemaker.delete_endpoint(EndpointName=name)
+        sagemaker.delete_endpoint_config(EndpointConfigName=config_name)
+    return config_name
+
+
+def invoke(aws: Aws, name: str, payload: Path, content_type: Optional[str] = None, accept: Optional[str] = None) -> str:
+    """Send a payload file to the endpoint through sagemaker-runtime (boto3 signs the request)."""
+    content_type = content_type or local_client.content_type_for(payload)
+    try:
+        body = payload.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read payload {str(payload)!r}: {exc.strerror}") from None
+    if len(body) > REALTIME_LIMIT_BYTES:
+        raise UserError(f"{payload} is {len(body):,} bytes; a real-time endpoint takes at most 6 MB per request. Use `invoke batch-predict` for large files.")
+    runtime = aws.client("sagemaker-runtime")
+    with errors(f"calling endpoint {name}"):
+        try:
+            answer = runtime.invoke_endpoint(EndpointName=name, Body=body, ContentType=content_type, Accept=accept or content_type)
+        except runtime.exceptions.ModelError as exc:
+            raise UserError(f"the model refused the payload: {exc.response.get('OriginalMessage') or exc.response['Error'].get('Message')}") from None
+    return answer["Body"].read().decode("utf-8")
+
+
+def _exists(aws: Aws, name: str) -> bool:
+    found = aws.client("sagemaker").list_endpoints(NameContains=name).get("Endpoints", [])
+    return any(item["EndpointName"] == name for item in found)

@@ -1,0 +1,57 @@
+"""The `aws:` section, with environment variables and flags laid over it, and the values AWS can tell us.
+
+Precedence: flags, then RELEASEML_AWS_<KEY> (e.g. RELEASEML_AWS_ROLE), then releaseml.yaml,
+then defaults (the region from the AWS session, SageMaker's default bucket).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Optional
+
+from pydantic import ValidationError
+
+from releaseml.aws.session import Aws
+from releaseml.config import AwsSection, _explain
+from releaseml.errors import UserError
+
+ENV_PREFIX = "RELEASEML_AWS_"
+ROLE_HELP = (
+    "SageMaker needs an execution role to run jobs: set `aws: {role: ...}` in releaseml.yaml, "
+    "RELEASEML_AWS_ROLE, or --role, to a role ARN or name (a role that trusts sagemaker.amazonaws.com, "
+    "e.g. with the AmazonSageMakerFullAccess policy; README.md, 'Running on AWS', shows how to make one)"
+)
+
+
+def resolve(section: AwsSection, flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] = os.environ) -> AwsSection:
+    """The effective settings: flags over RELEASEML_AWS_* over the config file."""
+    values = section.model_dump()
+    for key in AwsSection.model_fields:
+        text = environ.get(ENV_PREFIX + key.upper())
+        if text is not None and key != "tags":
+            values[key] = text
+    values.update({key: value for key, value in (flags or {}).items() if value is not None})
+    try:
+        return AwsSection.model_validate(values)
+    except ValidationError as exc:
+        problems = [_explain({**error, "loc": ("aws", *error["loc"])}) for error in exc.errors()]
+        raise UserError(f"AWS settings (releaseml.yaml, {ENV_PREFIX}* or flags) have {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)) from None
+
+
+def role_arn(section: AwsSection, aws: Aws) -> str:
+    """The execution role's ARN; a bare role name is taken to be in the credentials' own account."""
+    role: Optional[str] = section.role
+    if not role:
+        raise UserError(f"no SageMaker execution role. {ROLE_HELP}")
+    if role.startswith("arn:"):
+        return role
+    return f"arn:{aws.partition}:iam::{aws.account}:role/{role.removeprefix('role/')}"
+
+
+def bucket(section: AwsSection, aws: Aws) -> str:
+    """The configured bucket, or SageMaker's default bucket for the region and account."""
+    return section.bucket or f"sagemaker-{aws.region}-{aws.account}"
+
+
+def tags(section: AwsSection) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in {"releaseml": "true", **section.tags}.items()]

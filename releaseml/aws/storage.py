@@ -1,0 +1,129 @@
+"""S3: the bucket, uploads that skip unchanged files, downloads, all with progress bars."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from releaseml import progress
+from releaseml.aws.session import Aws, errors
+from releaseml.errors import UserError
+
+CHECKSUM_KEY = "releaseml-sha256"  # object metadata: the file's SHA-256, to skip uploading it again
+
+
+@dataclass
+class SyncReport:
+    uploaded: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"{len(self.uploaded)} uploaded, {len(self.unchanged)} unchanged" + (f", {len(self.removed)} removed" if self.removed else "")
+
+
+def uri(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def split_uri(s3_uri: str) -> tuple[str, str]:
+    parsed = urlparse(s3_uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise UserError(f"not an S3 location: {s3_uri!r} (expected s3://bucket/key)")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def ensure_bucket(aws: Aws, bucket: str) -> None:
+    """Create the bucket in the session's region unless it exists and is ours."""
+    from botocore.exceptions import ClientError
+
+    s3 = aws.client("s3")
+    with errors(f"checking bucket {bucket}"):
+        try:
+            s3.head_bucket(Bucket=bucket)
+            return
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 403:
+                raise UserError(f"bucket {bucket} exists but these credentials may not use it (another account's, or s3:ListBucket is missing); set `aws: {{bucket: ...}}` to a bucket of yours") from None
+            if status != 404:
+                raise
+    with errors(f"creating bucket {bucket}"):
+        location = {} if aws.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": aws.region}}
+        s3.create_bucket(Bucket=bucket, **location)
+    progress.echo(f"Created bucket s3://{bucket} in {aws.region}.")
+
+
+def sync_up(aws: Aws, files: dict[str, Path], bucket: str, prefix: str) -> SyncReport:
+    """Make s3://bucket/prefix/ hold exactly `files` (relative key -> local file).
+
+    A file whose SHA-256 matches the object's is not sent again; objects under the
+    prefix that are not in `files` are removed, so a channel never mixes old and new data.
+    """
+    s3 = aws.client("s3")
+    prefix = prefix.rstrip("/") + "/"
+    report = SyncReport()
+    with errors(f"listing s3://{bucket}/{prefix}"):
+        existing = {item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix) for item in page.get("Contents", [])}
+    checksums = {name: _sha256(path) for name, path in files.items()}
+    to_send = []
+    for name, path in sorted(files.items()):
+        key = prefix + name
+        if key in existing and _remote_checksum(s3, bucket, key) == checksums[name]:
+            report.unchanged.append(name)
+        else:
+            to_send.append((name, path, key))
+    total = sum(path.stat().st_size for _, path, _ in to_send)
+    with progress.bar(total, f"Uploading to s3://{bucket}/{prefix}") as bar, errors(f"uploading to s3://{bucket}/{prefix}"):
+        for name, path, key in to_send:
+            s3.upload_file(str(path), bucket, key, ExtraArgs={"Metadata": {CHECKSUM_KEY: checksums[name]}}, Callback=bar.update)
+            report.uploaded.append(name)
+    stale = sorted(existing - {prefix + name for name in files})
+    if stale:
+        with errors(f"removing old files from s3://{bucket}/{prefix}"):
+            for start in range(0, len(stale), 1000):
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in stale[start : start + 1000]], "Quiet": True})
+        report.removed = [key[len(prefix) :] for key in stale]
+    return report
+
+
+def download_prefix(aws: Aws, s3_uri: str, destination: Path) -> list[Path]:
+    """Download every object under an S3 prefix into `destination`, keeping relative paths."""
+    s3 = aws.client("s3")
+    bucket, prefix = split_uri(s3_uri)
+    prefix = prefix.rstrip("/") + "/" if prefix else ""
+    with errors(f"listing {s3_uri}"):
+        objects = [item for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix) for item in page.get("Contents", [])]
+    written = []
+    with progress.bar(sum(item["Size"] for item in objects), f"Downloading {s3_uri}") as bar, errors(f"downloading {s3_uri}"):
+        for item in objects:
+            target = destination / item["Key"][len(prefix) :]
+            if not target.resolve().is_relative_to(destination.resolve()):
+                raise UserError(f"refusing to write {item['Key']!r} outside {destination}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, item["Key"], str(target), Callback=bar.update)
+            written.append(target)
+    return written
+
+
+def download_file(aws: Aws, s3_uri: str, target: Path) -> Path:
+    bucket, key = split_uri(s3_uri)
+    with errors(f"downloading {s3_uri}"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        aws.client("s3").download_file(bucket, key, str(target))
+    return target
+
+
+def _remote_checksum(s3, bucket: str, key: str) -> str | None:
+    with errors(f"reading s3://{bucket}/{key}"):
+        return s3.head_object(Bucket=bucket, Key=key).get("Metadata", {}).get(CHECKSUM_KEY)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

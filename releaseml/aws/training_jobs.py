@@ -1,0 +1,146 @@
+"""SageMaker training jobs: the request, waiting with the log, and the outcome files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from releaseml import hyperparameters, metrics, progress
+from releaseml.aws import logs, waiting
+from releaseml.aws.session import Aws, errors
+from releaseml.config import AwsSection, Config
+from releaseml.errors import UserError
+
+FINAL_STATES = {"Completed", "Failed", "Stopped"}
+
+
+@dataclass
+class TrainingOutcome:
+    """What a finished (or still running) job left: written as text for people and as JSON for scripts."""
+
+    job_name: str
+    status: str
+    region: str
+    failure_reason: Optional[str] = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    model_artifacts: Optional[str] = None
+    output_artifacts: Optional[str] = None
+    image: Optional[str] = None
+    console_url: Optional[str] = None
+    log: list[str] = field(default_factory=list)
+
+    def write(self, text_path: Path) -> Path:
+        """Write `text_path` and the JSON beside it (same name, .json); returns the JSON path."""
+        text_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path = text_path.with_suffix(".json")
+        lines = [
+            f"Training job: {self.job_name}",
+            f"Status: {self.status}",
+            *([f"Failure reason: {self.failure_reason}"] if self.failure_reason else []),
+            f"Region: {self.region}",
+            f"Image: {self.image or '-'}",
+            f"Model artifact: {self.model_artifacts or '-'}",
+            f"Outputs (report, metrics.json): {self.output_artifacts or '-'}",
+            f"Console: {self.console_url or '-'}",
+            "",
+            "Final metrics:",
+            *([f"  {name} = {value:.6g}" for name, value in sorted(self.metrics.items())] or ["  (none)"]),
+            "",
+            "Log:",
+            *self.log,
+        ]
+        text_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        json_path.write_text(json.dumps(asdict(self), indent=2, default=str) + "\n", encoding="utf-8")
+        return json_path
+
+
+def request(name: str, config: Config, section: AwsSection, image_uri: str, role: str, channels: dict[str, str], output_uri: str, tags: list[dict]) -> dict:
+    """CreateTrainingJob's arguments: the config flattened into hyperparameters, metric regexes that match `train`'s lines."""
+    task = None if config.task == "auto" else config.task
+    return {
+        "TrainingJobName": name,
+        "HyperParameters": hyperparameters.for_training(config),
+        "AlgorithmSpecification": {"TrainingImage": image_uri, "TrainingInputMode": "File", "MetricDefinitions": metrics.metric_definitions(task)},
+        "RoleArn": role,
+        "InputDataConfig": [
+            {
+                "ChannelName": channel,
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": s3_uri, "S3DataDistributionType": "FullyReplicated"}},
+                "ContentType": "text/csv",
+                "CompressionType": "None",
+            }
+            for channel, s3_uri in channels.items()
+        ],
+        "OutputDataConfig": {"S3OutputPath": output_uri},
+        "ResourceConfig": {"InstanceType": section.training_instance_type, "InstanceCount": section.training_instance_count, "VolumeSizeInGB": section.volume_size_gb},
+        "StoppingCondition": {"MaxRuntimeInSeconds": section.max_runtime_seconds},
+        "Tags": tags,
+    }
+
+
+def describe(aws: Aws, name: str) -> dict:
+    sagemaker = aws.client("sagemaker")
+    with errors(f"looking up training job {name}"):
+        try:
+            return sagemaker.describe_training_job(TrainingJobName=name)
+        except sagemaker.exceptions.ResourceNotFound:
+            raise UserError(f"no training job {name!r} in {aws.region}: check the name (`invoke jobs` lists recent ones) and the region") from None
+
+
+def attach(aws: Aws, name: str, out: Optional[Path], timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS) -> TrainingOutcome:
+    """Wait for a training job while printing its log; write the outcome files; raise if it failed."""
+    follower = logs.LogFollower(aws, logs.TRAINING_GROUP, name, progress.echo)
+    reattach = f"Re-attach with `invoke logs {name}`; stop it in the SageMaker console or with `aws sagemaker stop-training-job --training-job-name {name}`."
+    try:
+        description = waiting.wait(
+            lambda: describe(aws, name), "TrainingJobStatus", FINAL_STATES, f"Training job {name}", reattach,
+            detail_key="SecondaryStatus", timeout=timeout, poll_seconds=poll_seconds, on_poll=follower.poll,
+        )
+    except waiting.StillRunning:
+        if out is not None:
+            outcome_of(aws, describe(aws, name), follower.lines).write(out)
+        raise
+    outcome = outcome_of(aws, description, follower.lines)
+    if out is not None:
+        outcome.write(out)
+    if outcome.status != "Completed":
+        raise UserError(f"training job {name} {outcome.status.lower()}: {outcome.failure_reason or 'no reason given'}" + (f" (details in {out})" if out else ""))
+    return outcome
+
+
+def outcome_of(aws: Aws, description: dict, log: list[str]) -> TrainingOutcome:
+    """The outcome from DescribeTrainingJob; metrics as SageMaker parsed them, else from the log lines."""
+    final = {item["MetricName"]: item["Value"] for item in description.get("FinalMetricDataList", [])}
+    if not final:
+        final = {f"{split}:{name}": value for split, values in metrics.parse_lines("\n".join(log)).items() for name, value in values.items()}
+    name = description["TrainingJobName"]
+    model = description.get("ModelArtifacts", {}).get("S3ModelArtifacts")
+    return TrainingOutcome(
+        job_name=name,
+        status=description["TrainingJobStatus"],
+        region=aws.region,
+        failure_reason=description.get("FailureReason") or None,
+        metrics=final,
+        model_artifacts=model,
+        output_artifacts=model.rsplit("/", 1)[0] + "/output.tar.gz" if model else None,
+        image=description.get("AlgorithmSpecification", {}).get("TrainingImage"),
+        console_url=aws.console_url("jobs", name),
+        log=log,
+    )
+
+
+def job_from_outcome_file(path: Path) -> str:
+    """The job name in an outcome file written by `deploy` (the .json beside it, or the text file)."""
+    json_path = path.with_suffix(".json")
+    if json_path.exists():
+        try:
+            return json.loads(json_path.read_text(encoding="utf-8"))["job_name"]
+        except (ValueError, KeyError):
+            raise UserError(f"{json_path} is not an outcome file written by `invoke deploy`") from None
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("Training job: "):
+                return line.removeprefix("Training job: ").strip()
+    raise UserError(f"no training outcome at {path}: run `invoke deploy` first, or pass --job NAME")

@@ -1,0 +1,91 @@
+"""Batch predictions with a SageMaker batch transform.
+
+Input files are split into lines (SplitType Line) and sent in mini-batches of up to
+MaxPayloadInMB (BatchStrategy MultiRecord), so a file of any size goes through as long
+as each single row fits; the proof of concept sent whole files and failed above 6 MB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from releaseml import client as local_client, progress
+from releaseml.aws import logs, storage, waiting
+from releaseml.aws.session import Aws, errors
+from releaseml.config import AwsSection
+from releaseml.errors import UserError
+
+FINAL_STATES = {"Completed", "Failed", "Stopped"}
+LINE_TYPES = {"text/csv", "application/jsonlines"}  # one record per line: what SplitType Line needs
+
+
+@dataclass
+class TransformOutcome:
+    job_name: str
+    status: str
+    output_uri: str
+    files: list[Path]
+    failure_reason: Optional[str] = None
+
+
+def input_files(directory: Path) -> tuple[dict[str, Path], str]:
+    """The data files to predict (relative name -> path) and their one content type."""
+    if directory.is_file():
+        files = {directory.name: directory}
+    elif directory.is_dir():
+        files = {str(p.relative_to(directory)): p for p in sorted(directory.rglob("*")) if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)}
+    else:
+        raise UserError(f"no data to predict at {str(directory)!r}: expected a CSV or JSON Lines file, or a directory of them")
+    if not files:
+        raise UserError(f"{directory} holds no files to predict")
+    types = {local_client.content_type_for(path) for path in files.values()}
+    if len(types) != 1 or not types <= LINE_TYPES:
+        raise UserError(
+            f"batch prediction takes files of one kind, CSV (.csv, no header row) or JSON Lines (.jsonl); {directory} has "
+            + ", ".join(sorted(path.suffix or path.name for path in files.values()))
+        )
+    return files, types.pop()
+
+
+def request(name: str, model_name: str, section: AwsSection, input_uri: str, output_uri: str, content_type: str, join: bool, tags: list[dict]) -> dict:
+    """CreateTransformJob's arguments: line splitting, mini-batches, and the input joined to its prediction when asked."""
+    return {
+        "TransformJobName": name,
+        "ModelName": model_name,
+        "BatchStrategy": "MultiRecord",
+        "MaxPayloadInMB": section.transform_max_payload_mb,
+        # SageMaker: MaxConcurrentTransforms x MaxPayloadInMB may not exceed 100 MB.
+        "MaxConcurrentTransforms": max(1, min(4, 100 // section.transform_max_payload_mb)),
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
+            "ContentType": content_type,
+            "CompressionType": "None",
+            "SplitType": "Line",
+        },
+        "TransformOutput": {"S3OutputPath": output_uri, "Accept": content_type, "AssembleWith": "Line"},
+        "TransformResources": {"InstanceType": section.transform_instance_type, "InstanceCount": section.transform_instance_count},
+        **({"DataProcessing": {"JoinSource": "Input"}} if join else {}),
+        "Tags": tags,
+    }
+
+
+def describe(aws: Aws, name: str) -> dict:
+    with errors(f"looking up transform job {name}"):
+        return aws.client("sagemaker").describe_transform_job(TransformJobName=name)
+
+
+def attach(aws: Aws, name: str, out_dir: Path, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS) -> TransformOutcome:
+    """Wait for a transform job, then download its results into `out_dir`."""
+    follower = logs.LogFollower(aws, logs.TRANSFORM_GROUP, name, progress.echo)
+    reattach = f"Re-attach with `invoke batch-predict --attach {name}`."
+    description = waiting.wait(
+        lambda: describe(aws, name), "TransformJobStatus", FINAL_STATES, f"Batch transform {name}", reattach,
+        timeout=timeout, poll_seconds=poll_seconds, on_poll=follower.poll,
+    )
+    output_uri = description["TransformOutput"]["S3OutputPath"]
+    if description["TransformJobStatus"] != "Completed":
+        raise UserError(f"batch transform {name} {description['TransformJobStatus'].lower()}: {description.get('FailureReason') or 'no reason given'}")
+    files = storage.download_prefix(aws, output_uri, out_dir)
+    return TransformOutcome(name, description["TransformJobStatus"], output_uri, files)

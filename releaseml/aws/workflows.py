@@ -1,0 +1,127 @@
+"""The AWS tasks end to end: deploy (train on SageMaker), batch-predict, endpoints. tasks.py calls these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from releaseml import config as config_module, dataset, progress, schema as schema_module
+from releaseml.aws import endpoints, models, registry, settings, storage, training_jobs, transform, waiting
+from releaseml.aws.session import Aws, errors, unique_name
+from releaseml.config import AwsSection, Config
+from releaseml.errors import UserError
+from releaseml.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL
+
+
+@dataclass
+class Context:
+    """The config, the effective AWS settings, and a session: what every AWS task starts from."""
+
+    config: Config
+    section: AwsSection
+    aws: Aws
+
+    @property
+    def bucket(self) -> str:
+        return settings.bucket(self.section, self.aws)
+
+    @property
+    def role(self) -> str:
+        return settings.role_arn(self.section, self.aws)
+
+    @property
+    def tags(self) -> list[dict]:
+        return settings.tags(self.section)
+
+    def key(self, *parts: str) -> str:
+        return "/".join([self.section.prefix.strip("/"), *parts])
+
+
+def context(config_path: Path, flags: Mapping[str, Any] | None = None) -> Context:
+    config = config_module.load(config_path)
+    section = settings.resolve(config.aws, flags)
+    return Context(config, section, Aws(section.region))
+
+
+def deploy(ctx: Context, data: Path, image: str, out: Optional[Path], wait: bool = True, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS) -> training_jobs.TrainingOutcome:
+    """Push the image, upload the data, start a training job, and (unless told not to) wait for it."""
+    channels = channel_files(data)
+    _check_training_data(ctx.config, channels)
+    role, bucket = ctx.role, ctx.bucket  # fail on a missing role before anything is pushed
+    image_uri = registry.push(ctx.aws, image, ctx.section.repository, ctx.tags)
+    progress.echo(f"Image: {image_uri}")
+    storage.ensure_bucket(ctx.aws, bucket)
+    channel_uris = {}
+    for channel, files in channels.items():
+        report = storage.sync_up(ctx.aws, files, bucket, ctx.key("data", channel))
+        channel_uris[channel] = storage.uri(bucket, ctx.key("data", channel) + "/")
+        progress.echo(f"Data, channel {channel}: {channel_uris[channel]} ({report.summary()})")
+    name = unique_name(ctx.section.repository)
+    job = training_jobs.request(name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags)
+    with errors(f"creating training job {name}"):
+        ctx.aws.client("sagemaker").create_training_job(**job)
+    progress.echo(f"Training job {name} created: {ctx.aws.console_url('jobs', name)}")
+    if not wait:
+        outcome = training_jobs.outcome_of(ctx.aws, training_jobs.describe(ctx.aws, name), [])
+        if out is not None:
+            outcome.write(out)
+        return outcome
+    return training_jobs.attach(ctx.aws, name, out, timeout, poll_seconds)
+
+
+def channel_files(data: Path) -> dict[str, dict[str, Path]]:
+    """The channels to upload from --data: its `training`/`validation` subdirectories, else its own CSV files.
+
+    A directory's subdirectories are not read otherwise, so `data/` may keep `predict/` beside the training CSV.
+    """
+    if data.is_file():
+        return {TRAINING_CHANNELS[0]: {data.name: data}}
+    if not data.is_dir():
+        raise UserError(f"no training data at {str(data)!r}: pass --data with a CSV file or a directory of CSV files")
+    named = [name for name in (*TRAINING_CHANNELS, VALIDATION_CHANNEL) if (data / name).is_dir()]
+    if named:
+        if not any(name in TRAINING_CHANNELS for name in named):
+            raise UserError(f"{data} has a validation/ directory but no training/ one")
+        return {name: _visible_files(data / name) for name in named}
+    files = {p.name: p for p in sorted(data.glob("*.csv")) if p.is_file() and not p.name.startswith(".")}
+    if not files:
+        raise UserError(f"{data} holds no .csv files (and no training/ directory)")
+    return {TRAINING_CHANNELS[0]: files}
+
+
+def _visible_files(directory: Path) -> dict[str, Path]:
+    files = {str(p.relative_to(directory)): p for p in sorted(directory.rglob("*")) if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)}
+    if not files:
+        raise UserError(f"{directory} is empty")
+    return files
+
+
+def _check_training_data(config: Config, channels: dict[str, dict[str, Path]]) -> None:
+    """Read the training files here first: a wrong column name costs seconds, not a SageMaker job."""
+    training = next(files for name, files in channels.items() if name in TRAINING_CHANNELS)
+    frames = [dataset.read_channel(path, config.categorical) for path in training.values()]
+    for frame in frames:
+        schema_module.infer(frame, config)
+
+
+def batch_predict(ctx: Context, data: Path, job_name: str, out_dir: Path, join: bool = False, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS) -> transform.TransformOutcome:
+    """Batch-predict the files of `data` with the model of a training job; download the results into `out_dir`."""
+    files, content_type = transform.input_files(data)
+    model_name = models.ensure_model(ctx.aws, job_name, ctx.role, ctx.tags)
+    bucket = ctx.bucket
+    storage.ensure_bucket(ctx.aws, bucket)
+    name = unique_name(f"{ctx.section.repository}-batch")
+    input_key = ctx.key("batch", name, "input")
+    storage.sync_up(ctx.aws, files, bucket, input_key)
+    output_uri = storage.uri(bucket, ctx.key("batch", name, "output"))
+    job = transform.request(name, model_name, ctx.section, storage.uri(bucket, input_key + "/"), output_uri, content_type, join, ctx.tags)
+    with errors(f"creating batch transform {name}"):
+        ctx.aws.client("sagemaker").create_transform_job(**job)
+    progress.echo(f"Batch transform {name} created: {ctx.aws.console_url('transform-jobs', name)}")
+    return transform.attach(ctx.aws, name, out_dir, timeout, poll_seconds)
+
+
+def create_endpoint(ctx: Context, job_name: str, name: Optional[str], wait: bool = True, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS) -> dict:
+    model_name = models.ensure_model(ctx.aws, job_name, ctx.role, ctx.tags)
+    return endpoints.deploy(ctx.aws, name or ctx.section.repository, model_name, ctx.section, ctx.tags, wait, timeout, poll_seconds)

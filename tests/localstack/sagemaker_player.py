@@ -1,0 +1,429 @@
+"""A test fixture that plays the part of SageMaker the emulator cannot: running the containers.
+
+moto's server answers every SageMaker, ECR, S3 and CloudWatch Logs call over HTTP, but it runs no
+container (a job is "Completed" at once and writes nothing) and has no registry behind its ECR.
+This player sits in front of moto for the SageMaker, sagemaker-runtime and ECR APIs only: it
+forwards each call to moto, records what was sent, and then does what SageMaker documents:
+
+- training job: pulls AlgorithmSpecification.TrainingImage from the registry, lays out /opt/ml
+  (input/config/hyperparameters.json, inputdataconfig.json, resourceconfig.json, input/data/<channel>/
+  from the channel's S3 prefix), runs `docker run IMAGE train`, writes the container's output to the
+  CloudWatch log stream <job>/algo-1-<time> in /aws/sagemaker/TrainingJobs, uploads /opt/ml/model as
+  <S3OutputPath>/<job>/output/model.tar.gz and /opt/ml/output/data as output.tar.gz, reads
+  /opt/ml/output/failure as the FailureReason, applies the job's MetricDefinitions regexes to the
+  log for FinalMetricDataList, and stops the container after StoppingCondition.MaxRuntimeInSeconds
+  (status Stopped, secondary status MaxRuntimeExceeded);
+- batch transform: unpacks the model's ModelDataUrl into /opt/ml/model, runs `docker run IMAGE serve`,
+  waits for GET /ping, splits every input object into records on newlines (SplitType Line), packs
+  them into mini-batches of at most MaxPayloadInMB (BatchStrategy MultiRecord), POSTs each to
+  /invocations with ContentType and Accept, assembles the answers with a newline after each
+  (AssembleWith Line), joins input and output records when DataProcessing.JoinSource is Input,
+  and uploads <S3OutputPath>/<input name>.out;
+- endpoint: runs `serve` for the endpoint config's model, reports Creating, then InService once /ping
+  answers; InvokeEndpoint (sagemaker-runtime) is passed to /invocations, and a 4xx from the model
+  comes back as SageMaker's ModelError.
+- ECR: repository URIs and the login endpoint point at a real registry on a loopback port.
+
+Job status comes from the player while it plays a job (moto would say Completed at once).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tarfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+import boto3
+import requests
+
+from helpers import free_port
+
+MB = 1024 * 1024
+
+
+@dataclass
+class Job:
+    status: str = "InProgress"
+    secondary: str = "Starting"
+    failure_reason: str | None = None
+    metrics: list[dict] = field(default_factory=list)
+    batches: list[tuple[str, int, int]] = field(default_factory=list)  # (input object, records, bytes) per mini-batch
+    released: threading.Event = field(default_factory=threading.Event)
+
+
+class SageMakerPlayer:
+    def __init__(self, emulator_url: str, registry: str, docker, work_dir: Path, region: str):
+        self.emulator_url, self.registry, self.docker, self.work_dir, self.region = emulator_url, registry, docker, work_dir, region
+        self.sent: list[tuple[str, dict]] = []  # (operation, request) for every SageMaker call
+        self.jobs: dict[str, Job] = {}
+        self.endpoints: dict[str, dict] = {}  # name -> {"url", "container", "status"}
+        self.hold_jobs = False  # when set, jobs wait in InProgress until release()
+        self.runtime_calls: list[dict] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), self._handler())
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def client(self, service: str):
+        """A client of the emulator itself (S3 may be a LocalStack named by AWS_ENDPOINT_URL_S3)."""
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") if service == "s3" else None
+        return boto3.client(service, endpoint_url=endpoint or self.emulator_url, region_name=self.region)
+
+    def requests_for(self, operation: str) -> list[dict]:
+        return [body for name, body in self.sent if name == operation]
+
+    def release(self) -> None:
+        for job in self.jobs.values():
+            job.released.set()
+
+    def reset(self) -> None:
+        self.release()
+        for endpoint in self.endpoints.values():
+            endpoint["container"].remove(force=True)
+        self.sent.clear(), self.jobs.clear(), self.endpoints.clear(), self.runtime_calls.clear()
+        self.hold_jobs = False
+
+    def close(self) -> None:
+        self.reset()
+        self._server.shutdown()
+
+    # -- HTTP: forward to the emulator, then play SageMaker's part --------------------------------
+
+    def _handler(self):
+        player = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                match = re.fullmatch(r"/endpoints/([^/]+)/invocations", self.path)
+                if match:
+                    status, headers, answer = player._invoke_endpoint(match[1], self.headers, body)
+                else:
+                    status, headers, answer = player._forward(self.command, self.path, self.headers, body)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+    def _forward(self, method: str, path: str, headers, body: bytes) -> tuple[int, dict, bytes]:
+        target = headers.get("X-Amz-Target", "")
+        operation = target.split(".")[-1]
+        request = json.loads(body) if body else {}
+        if target.startswith("SageMaker."):
+            self.sent.append((operation, request))
+        forwarded = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
+        response = requests.request(method, self.emulator_url + path, data=body, headers=forwarded, timeout=60)
+        answer = response.content
+        if response.ok and target.startswith("SageMaker."):
+            answer = self._play_sagemaker(operation, request, json.loads(answer or b"{}"))
+        elif response.ok and target.startswith("AmazonEC2ContainerRegistry"):
+            answer = self._point_ecr_at_registry(json.loads(answer))
+        keep = {k: v for k, v in response.headers.items() if k.lower() in ("content-type", "x-amzn-requestid", "x-amzn-errortype")}
+        return response.status_code, keep, answer
+
+    def _point_ecr_at_registry(self, answer: dict) -> bytes:
+        for repository in answer.get("repositories", []) + ([answer["repository"]] if "repository" in answer else []):
+            repository["repositoryUri"] = f"{self.registry}/{repository['repositoryName']}"
+        for item in answer.get("authorizationData", []):
+            item["proxyEndpoint"] = f"http://{self.registry}"
+        return json.dumps(answer).encode()
+
+    def _play_sagemaker(self, operation: str, request: dict, answer: dict) -> bytes:
+        if operation == "CreateTrainingJob":
+            self._start(request["TrainingJobName"], self._train, request)
+        elif operation == "CreateTransformJob":
+            self._start(request["TransformJobName"], self._transform, request)
+        elif operation in ("CreateEndpoint", "UpdateEndpoint"):
+            threading.Thread(target=self._serve_endpoint, args=(request,), daemon=True).start()
+        elif operation == "DeleteEndpoint" and request["EndpointName"] in self.endpoints:
+            self.endpoints.pop(request["EndpointName"])["container"].remove(force=True)
+        elif operation == "DescribeTrainingJob" and request["TrainingJobName"] in self.jobs:
+            job = self.jobs[request["TrainingJobName"]]
+            sent = next(r for r in self.requests_for("CreateTrainingJob") if r["TrainingJobName"] == request["TrainingJobName"])
+            answer.update(TrainingJobStatus=job.status, SecondaryStatus=job.secondary, AlgorithmSpecification=sent["AlgorithmSpecification"])
+            answer["FinalMetricDataList"] = job.metrics
+            answer.pop("FailureReason", None)
+            if job.failure_reason:
+                answer["FailureReason"] = job.failure_reason
+        elif operation == "DescribeTransformJob" and request["TransformJobName"] in self.jobs:
+            job = self.jobs[request["TransformJobName"]]
+            answer.update(TransformJobStatus=job.status)
+            answer.pop("FailureReason", None)
+            if job.failure_reason:
+                answer["FailureReason"] = job.failure_reason
+        elif operation == "DescribeEndpoint" and request["EndpointName"] in self.endpoints:
+            answer["EndpointStatus"] = self.endpoints[request["EndpointName"]]["status"]
+        return json.dumps(answer, default=str).encode()
+
+    def _start(self, name: str, play, request: dict) -> None:
+        job = self.jobs[name] = Job()
+        if not self.hold_jobs:
+            job.released.set()
+
+        def run():
+            job.released.wait()
+            try:
+                play(name, job, request)
+            except Exception as exc:  # the player's own failure shows as the job's
+                job.status, job.failure_reason = "Failed", f"InternalServerError: test player: {exc!r}"
+
+        threading.Thread(target=run, daemon=True).start()
+
+    # -- training --------------------------------------------------------------------------------
+
+    def _train(self, name: str, job: Job, request: dict) -> None:
+        root = self.work_dir / name
+        config = root / "input" / "config"
+        config.mkdir(parents=True)
+        (config / "hyperparameters.json").write_text(json.dumps(request.get("HyperParameters", {})))
+        channels = {c["ChannelName"]: c for c in request["InputDataConfig"]}
+        (config / "inputdataconfig.json").write_text(json.dumps({
+            name_: {"ContentType": c.get("ContentType", ""), "TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}
+            for name_, c in channels.items()
+        }))
+        (config / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}))
+        job.secondary = "Downloading"
+        for channel_name, channel in channels.items():
+            self._download_prefix(channel["DataSource"]["S3DataSource"]["S3Uri"], root / "input" / "data" / channel_name)
+        for directory in ("model", "output/data"):
+            (root / directory).mkdir(parents=True, exist_ok=True)
+        job.secondary = "Training"
+        image = self._pull(request["AlgorithmSpecification"]["TrainingImage"])
+        container = self.docker.containers.run(image, "train", detach=True, volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}}, network_mode="none")
+        log = self._stream_log("/aws/sagemaker/TrainingJobs", f"{name}/algo-1-{int(time.time())}", container)
+        limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400)
+        try:
+            exit_code = container.wait(timeout=limit)["StatusCode"]
+        except requests.exceptions.RequestException:
+            container.kill()
+            exit_code = None
+        log.join(timeout=10)
+        text = "\n".join(log.lines)
+        container.remove(force=True)
+        output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/") + f"/{name}/output"
+        job.secondary = "Uploading"
+        self._upload_tar(root / "output" / "data", output + "/output.tar.gz")
+        if exit_code is None:
+            job.status, job.secondary, job.failure_reason = "Stopped", "MaxRuntimeExceeded", f"Training job reached its MaxRuntimeInSeconds of {limit}"
+            return
+        if exit_code != 0:
+            failure = root / "output" / "failure"
+            reason = failure.read_text().strip() if failure.exists() else f"the container exited with code {exit_code}"
+            job.status, job.secondary, job.failure_reason = "Failed", "Failed", f"AlgorithmError: {reason}"
+            return
+        self._upload_tar(root / "model", output + "/model.tar.gz")
+        job.metrics = _final_metrics(request["AlgorithmSpecification"].get("MetricDefinitions", []), text)
+        job.status = job.secondary = "Completed"
+
+    # -- batch transform ---------------------------------------------------------------------------
+
+    def _transform(self, name: str, job: Job, request: dict) -> None:
+        with self._serving(request["ModelName"], name) as url:
+            requests.get(f"{url}/execution-parameters", timeout=10)
+            source = request["TransformInput"]
+            limit = request.get("MaxPayloadInMB", 6) * MB
+            bucket, prefix = _split(source["DataSource"]["S3DataSource"]["S3Uri"])
+            output = request["TransformOutput"]
+            out_bucket, out_prefix = _split(output["S3OutputPath"])
+            s3 = self.client("s3")
+            for key in _keys(s3, bucket, prefix):
+                data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                records = data.split(b"\n") if source.get("SplitType") == "Line" else [data]
+                records = [r for r in records if r.strip()]
+                answers = []
+                for batch in _mini_batches(records, limit if request.get("BatchStrategy") == "MultiRecord" else 0):
+                    body = b"\n".join(batch)
+                    if len(body) > limit:
+                        job.status, job.failure_reason = "Failed", f"ClientError: a record of {key} is larger than MaxPayloadInMB"
+                        return
+                    job.batches.append((key, len(batch), len(body)))
+                    response = requests.post(f"{url}/invocations", data=body, headers={"Content-Type": source["ContentType"], "Accept": output.get("Accept", source["ContentType"])}, timeout=600)
+                    if response.status_code != 200:
+                        job.status, job.failure_reason = "Failed", f"ClientError: model answered {response.status_code} for a mini-batch of {key}: {response.text[:500]}"
+                        return
+                    answers.append(response.content)
+                lines = b"\n".join(answers).split(b"\n")
+                if request.get("DataProcessing", {}).get("JoinSource") == "Input":
+                    if len(lines) != len(records):
+                        job.status, job.failure_reason = "Failed", f"ClientError: {len(records)} input records but {len(lines)} output records; cannot join"
+                        return
+                    lines = [record.rstrip(b"\r") + b"," + line for record, line in zip(records, lines)]
+                relative = key[len(prefix):].lstrip("/")
+                s3.put_object(Bucket=out_bucket, Key=f"{out_prefix.rstrip('/')}/{relative}.out".lstrip("/"), Body=b"".join(line + b"\n" for line in lines))
+        job.status = "Completed"
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    def _serve_endpoint(self, request: dict) -> None:
+        name = request["EndpointName"]
+        config = self.client("sagemaker").describe_endpoint_config(EndpointConfigName=request["EndpointConfigName"])
+        model_name = config["ProductionVariants"][0]["ModelName"]
+        self.endpoints.setdefault(name, {"status": "Creating", "container": _NoContainer(), "url": None})
+        container, url = self._start_serving(model_name, name, f"/aws/sagemaker/Endpoints/{name}")
+        old = self.endpoints[name]["container"]
+        self.endpoints[name] = {"status": "InService", "container": container, "url": url}
+        old.remove(force=True)
+
+    def _invoke_endpoint(self, name: str, headers, body: bytes) -> tuple[int, dict, bytes]:
+        self.runtime_calls.append({"endpoint": name, "authorization": headers.get("Authorization", ""), "content_type": headers.get("Content-Type")})
+        endpoint = self.endpoints.get(name)
+        if endpoint is None or endpoint["status"] != "InService":
+            error = {"__type": "ValidationError", "message": f"Endpoint {name} of account 123456789012 not found."}
+            return 400, {"Content-Type": "application/json", "x-amzn-ErrorType": "ValidationError"}, json.dumps(error).encode()
+        response = requests.post(f"{endpoint['url']}/invocations", data=body, headers={"Content-Type": headers.get("Content-Type"), "Accept": headers.get("Accept", "*/*")}, timeout=60)
+        if response.status_code >= 400:
+            error = {"__type": "ModelError", "message": f"Received client error ({response.status_code}) from primary with message \"{response.text}\"", "OriginalStatusCode": response.status_code, "OriginalMessage": response.text}
+            return 424, {"Content-Type": "application/json", "x-amzn-ErrorType": "ModelError"}, json.dumps(error).encode()
+        return 200, {"Content-Type": response.headers.get("Content-Type", ""), "x-Amzn-Invoked-Production-Variant": "AllTraffic"}, response.content
+
+    # -- the container parts -------------------------------------------------------------------------
+
+    def _serving(self, model_name: str, name: str):
+        player = self
+
+        class Serving:
+            def __enter__(self):
+                self.container, url = player._start_serving(model_name, name, "/aws/sagemaker/TransformJobs")
+                return url
+
+            def __exit__(self, *exc):
+                self.container.remove(force=True)
+
+        return Serving()
+
+    def _start_serving(self, model_name: str, name: str, log_group: str):
+        model = self.client("sagemaker").describe_model(ModelName=model_name)["PrimaryContainer"]
+        root = self.work_dir / f"{name}-{time.time_ns()}"
+        (root / "model").mkdir(parents=True)
+        bucket, key = _split(model["ModelDataUrl"])
+        with tarfile.open(fileobj=io.BytesIO(self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())) as archive:
+            archive.extractall(root / "model", filter="data")
+        port = free_port()
+        container = self.docker.containers.run(
+            self._pull(model["Image"]), "serve", detach=True, volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}}, ports={"8080/tcp": ("127.0.0.1", port)}
+        )
+        url = f"http://127.0.0.1:{port}"
+        self._stream_log(log_group, f"{name}/i-0-{time.time_ns()}", container)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/ping", timeout=2).status_code == 200:
+                    return container, url
+            except requests.ConnectionError:
+                pass
+            container.reload()
+            if container.status == "exited":
+                break
+            time.sleep(0.2)
+        logs = container.logs().decode(errors="replace")
+        container.remove(force=True)
+        raise RuntimeError(f"serve did not answer /ping: {logs[-2000:]}")
+
+    def _pull(self, image_uri: str) -> str:
+        """Pull from the registry, as SageMaker does: this fails unless the image was really pushed."""
+        repository, tag = image_uri.rsplit(":", 1)
+        self.docker.images.pull(repository, tag=tag)
+        return image_uri
+
+    def _stream_log(self, group: str, stream: str, container) -> "_LogPump":
+        logs = self.client("logs")
+        try:
+            logs.create_log_group(logGroupName=group)
+        except logs.exceptions.ResourceAlreadyExistsException:
+            pass
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        return _LogPump(logs, group, stream, container)
+
+    def _download_prefix(self, s3_uri: str, target: Path) -> None:
+        s3 = self.client("s3")
+        bucket, prefix = _split(s3_uri)
+        for key in _keys(s3, bucket, prefix):
+            path = target / key[len(prefix):].lstrip("/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(path))
+
+    def _upload_tar(self, directory: Path, s3_uri: str) -> None:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for path in sorted(directory.rglob("*")):
+                archive.add(path, arcname=str(path.relative_to(directory)), recursive=False)
+        bucket, key = _split(s3_uri)
+        self.client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+
+
+class _LogPump(threading.Thread):
+    """Copies a container's output, line by line, into a CloudWatch log stream."""
+
+    def __init__(self, logs, group: str, stream: str, container):
+        super().__init__(daemon=True)
+        self.logs, self.group, self.stream, self.container = logs, group, stream, container
+        self.lines: list[str] = []
+        self.start()
+
+    def run(self) -> None:
+        pending = b""
+        for chunk in self.container.logs(stream=True, follow=True):
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            self._put([line.decode(errors="replace") for line in complete])
+        if pending:
+            self._put([pending.decode(errors="replace")])
+
+    def _put(self, lines: list[str]) -> None:
+        lines = [line for line in lines if line]
+        if lines:
+            self.lines.extend(lines)
+            now = int(time.time() * 1000)
+            self.logs.put_log_events(logGroupName=self.group, logStreamName=self.stream, logEvents=[{"timestamp": now, "message": line} for line in lines])
+
+
+class _NoContainer:
+    def remove(self, force=False):
+        pass
+
+
+def _final_metrics(definitions: list[dict], log: str) -> list[dict]:
+    """What SageMaker does with MetricDefinitions: each regex's first group, last match in the log."""
+    found = []
+    for definition in definitions:
+        values = re.findall(definition["Regex"], log)
+        if values:
+            found.append({"MetricName": definition["Name"], "Value": float(values[-1]), "Timestamp": time.time()})
+    return found
+
+
+def _mini_batches(records: list[bytes], limit: int):
+    """MultiRecord: as many whole records per request as fit in `limit` bytes (limit 0: one per request)."""
+    batch, size = [], 0
+    for record in records:
+        added = len(record) + (1 if batch else 0)
+        if batch and (limit == 0 or size + added > limit):
+            yield batch
+            batch, size = [], 0
+            added = len(record)
+        batch.append(record)
+        size += added
+    if batch:
+        yield batch
+
+
+def _split(s3_uri: str) -> tuple[str, str]:
+    bucket, _, key = s3_uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _keys(s3, bucket: str, prefix: str) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
