@@ -6,7 +6,10 @@ mistake in the input is reported as one clear message, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
 from pathlib import Path
 
 from invoke import Exit, task
@@ -28,6 +31,7 @@ AWS_HELP = {
     "config": f"config file (default {CONFIG})",
     "timeout": "stop waiting after this many seconds (the job goes on); default: wait until it ends",
     "quiet": "no progress bars or log lines, only the result",
+    "json_": "print the result as one JSON document on stdout (logs go to stderr): for scripts",
 }
 
 
@@ -56,16 +60,53 @@ def _user_errors_exit(function):
         "ml_root": f"the local /opt/ml to train in (default {ML_ROOT})",
         "engine": ENGINE_HELP,
         "image": IMAGE_HELP,
+        "quiet": "no training log, only the result",
+        "json_": AWS_HELP["json_"],
     }
 )
 @_user_errors_exit
-def train_local(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, engine="auto", image=None):
-    """Train a model on local data, in the SageMaker layout, and print its metrics."""
-    outcome = local.train(Path(config), _path(data), _path(validation), Path(ml_root), engine, image)
+def train_local(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, engine="auto", image=None, quiet=False, json_=False):
+    """Train a model on local data, in the SageMaker layout; print its metrics and where its report is."""
+    with _log_stream(quiet, json_):
+        outcome = local.train(Path(config), _path(data), _path(validation), Path(ml_root), engine, image)
     if outcome.exit_code != 0:
         raise Exit(f"error: {outcome.failure or f'training exited with code {outcome.exit_code}'}", code=outcome.exit_code)
+    if json_:
+        print(json.dumps({"model": str(outcome.model_dir), "report": str(outcome.report) if outcome.report else None, "metrics": outcome.metrics}, indent=2))
+        return
     print(f"\nModel: {outcome.model_dir}")
+    print(f"Report: {outcome.report or '-'}  (`invoke report --open` shows it)")
     print(json.dumps(outcome.metrics, indent=2))
+
+
+@contextlib.contextmanager
+def _log_stream(quiet: bool, json_: bool):
+    """Where logs go: nowhere (--quiet), stderr (--json, so stdout holds only the JSON), or stdout."""
+    progress.set_quiet(quiet)
+    if quiet:
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            yield
+    elif json_:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    else:
+        yield
+
+
+@task(help={"ml_root": f"the local /opt/ml whose report to show (default {ML_ROOT})", "reports": "directory of reports that `invoke deploy` downloaded (default reports/)", "open_": "open it in a web browser"})
+@_user_errors_exit
+def report(c, ml_root=ML_ROOT, reports="reports", open_=False):
+    """Print (or --open) the newest training report: the local run's, or a SageMaker job's that deploy downloaded."""
+    from releaseml.report import latest
+
+    path = latest([Path(ml_root) / "output" / "data" / "report.html", Path(reports)]).resolve()
+    if open_:
+        import webbrowser
+
+        if not webbrowser.open(path.as_uri()):
+            print(f"No web browser found here; open {path.as_uri()} on a machine with one.")
+            return
+    print(path)
 
 
 def _path(value):
@@ -126,8 +167,8 @@ def _aws_context(config, **flags):
     }
 )
 @_user_errors_exit
-def deploy(c, data=None, out="training_output.txt", wait=True, timeout=None, config=CONFIG, image=image.DEFAULT_IMAGE, region=None, role=None, bucket=None, instance_type=None, instance_count=None, quiet=False):
-    """Train on SageMaker: push the image to ECR, upload the data to S3, run a training job, write its outcome."""
+def deploy(c, data=None, out="training_output.txt", wait=True, timeout=None, config=CONFIG, image=image.DEFAULT_IMAGE, region=None, role=None, bucket=None, instance_type=None, instance_count=None, quiet=False, json_=False):
+    """Train on SageMaker: push the image to ECR, upload the data to S3, run a training job, write its outcome and fetch its report."""
     from releaseml.aws import workflows
 
     progress.set_quiet(quiet)
@@ -136,19 +177,31 @@ def deploy(c, data=None, out="training_output.txt", wait=True, timeout=None, con
     if data_path is None:
         raise UserError("no training data: pass --data DIR or set `data:` in the config")
     outcome = workflows.deploy(ctx, data_path, image, Path(out), wait, _seconds(timeout))
+    _print_training_outcome(outcome, json_)
+    if not json_:
+        print(f"Outcome written to {out} and {Path(out).with_suffix('.json')}")
+
+
+def _print_training_outcome(outcome, json_: bool) -> None:
+    if json_:
+        from dataclasses import asdict
+
+        print(json.dumps({key: value for key, value in asdict(outcome).items() if key != "log"}, indent=2))
+        return
     print(f"Training job {outcome.job_name}: {outcome.status}" + "".join(f"\n  {name} = {value:.6g}" for name, value in sorted(outcome.metrics.items())))
-    print(f"Outcome written to {out} and {Path(out).with_suffix('.json')}")
+    if outcome.report:
+        print(f"Report: {outcome.report}")
 
 
-@task(help={"job": "training job name", "out": "write the outcome here too (text, and .json beside it)", **{k: AWS_HELP[k] for k in ("timeout", "config", "region", "quiet")}})
+@task(help={"job": "training job name", "out": "write the outcome here too (text, and .json beside it)", **{k: AWS_HELP[k] for k in ("timeout", "config", "region", "quiet", "json_")}})
 @_user_errors_exit
-def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False):
-    """Attach to a SageMaker training job: stream its log until it ends, then print its outcome."""
-    from releaseml.aws import training_jobs
+def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False, json_=False):
+    """Attach to a SageMaker training job: stream its log until it ends, fetch its report, print its outcome."""
+    from releaseml.aws import training_jobs, workflows
 
     progress.set_quiet(quiet)
-    outcome = training_jobs.attach(_aws_context(config, region=region).aws, job, _path(out), _seconds(timeout))
-    print(f"Training job {outcome.job_name}: {outcome.status}" + "".join(f"\n  {name} = {value:.6g}" for name, value in sorted(outcome.metrics.items())))
+    outcome = training_jobs.attach(_aws_context(config, region=region).aws, job, _path(out), _seconds(timeout), reports=workflows.REPORTS_DIR)
+    _print_training_outcome(outcome, json_)
 
 
 @task(
@@ -164,7 +217,7 @@ def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False
     }
 )
 @_user_errors_exit
-def batch_predict(c, data="data/predict", job=None, from_="training_output.txt", out="predictions", join=False, attach=None, timeout=None, config=CONFIG, region=None, role=None, bucket=None, instance_type=None, quiet=False):
+def batch_predict(c, data="data/predict", job=None, from_="training_output.txt", out="predictions", join=False, attach=None, timeout=None, config=CONFIG, region=None, role=None, bucket=None, instance_type=None, quiet=False, json_=False):
     """Batch-predict files with a SageMaker batch transform, and download the predictions."""
     from releaseml.aws import training_jobs, transform, workflows
 
@@ -175,6 +228,9 @@ def batch_predict(c, data="data/predict", job=None, from_="training_output.txt",
     else:
         job = job or training_jobs.job_from_outcome_file(Path(from_))
         outcome = workflows.batch_predict(ctx, Path(data), job, Path(out), join, _seconds(timeout))
+    if json_:
+        print(json.dumps({"job_name": outcome.job_name, "status": outcome.status, "output_uri": outcome.output_uri, "files": [str(p) for p in outcome.files]}, indent=2))
+        return
     print(f"Batch transform {outcome.job_name}: {outcome.status}; predictions in:")
     print("\n".join(f"  {path}" for path in outcome.files))
 
@@ -187,7 +243,7 @@ def batch_predict(c, data="data/predict", job=None, from_="training_output.txt",
         "delete": "delete the endpoint (and its config) instead",
         "status": "print the endpoint's status instead",
         "instance_type": "endpoint instance type (default: aws.endpoint_instance_type, ml.m5.large)",
-        **{k: v for k, v in AWS_HELP.items() if k != "bucket"},
+        **{k: v for k, v in AWS_HELP.items() if k not in ("bucket", "json_")},
     }
 )
 @_user_errors_exit

@@ -34,7 +34,7 @@ class ProcessEngine:
     name = "process"
 
     def train(self, paths: MLPaths) -> int:
-        return _wait_in_foreground(subprocess.Popen(self._command("train"), env=self._env(paths)))
+        return _wait_in_foreground(subprocess.Popen(self._command("train"), env=self._env(paths), stdout=_current_stdout()))
 
     def serve(self, paths: MLPaths, port: int) -> int:
         return _wait_in_foreground(self.start_serving(paths, port))
@@ -151,6 +151,14 @@ def choose(name: str, image: str | None = None) -> tuple[Engine, str]:
     if not image_exists(client, image):
         return ProcessEngine(), f"Engine: process (auto: a Docker engine answers, but there is no image {image}; `invoke build` makes it)."
     return DockerEngine(image, client), f"Engine: docker, image {image} (auto: a Docker engine answers)."
+
+
+def _current_stdout():
+    """Where the child's output goes: sys.stdout as tasks may have redirected it (--json sends logs to stderr)."""
+    try:
+        return None if sys.stdout is sys.__stdout__ else sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a stream with no file behind it (pytest's capture)
+        return None
 
 
 def _wait_in_foreground(child: subprocess.Popen) -> int:

@@ -11,6 +11,7 @@ from typing import Iterator, Optional
 from releaseml import client, config as config_module, engines, staging
 from releaseml.errors import UserError
 from releaseml.layout import MLPaths
+from releaseml.report import REPORT_FILE
 from releaseml.training_job import METRICS_FILE
 
 DEFAULT_ML_ROOT = Path("test_dir")
@@ -22,6 +23,7 @@ class TrainingOutcome:
     model_dir: Path
     metrics: dict
     failure: Optional[str]
+    report: Optional[Path] = None
 
 
 def train(
@@ -46,6 +48,7 @@ def train(
         model_dir=paths.model_dir,
         metrics=_read_json(paths.output_data_dir / METRICS_FILE) if exit_code == 0 else {},
         failure=paths.failure.read_text(encoding="utf-8").strip() if paths.failure.exists() else None,
+        report=_if_exists(paths.output_data_dir / REPORT_FILE) if exit_code == 0 else None,
     )
 
 
@@ -89,6 +92,10 @@ def _configured(config_path: Path, value: Optional[str]) -> Optional[Path]:
         return None
     path = Path(value).expanduser()
     return path if path.is_absolute() else config_path.parent / path
+
+
+def _if_exists(path: Path) -> Optional[Path]:
+    return path if path.exists() else None
 
 
 def _read_json(path: Path) -> dict:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 from releaseml import bundle, config as config_module, dataset, hyperparameters, schema as schema_module, training
+from releaseml.report import training_report
 from releaseml.errors import UserError
 from releaseml.layout import VALIDATION_CHANNEL, MLPaths
 from releaseml.metrics import format_line
@@ -27,9 +29,11 @@ def read_config(paths: MLPaths) -> config_module.Config:
 
 
 def run(paths: MLPaths) -> training.TrainingResult:
+    started = datetime.now(timezone.utc)
     config = read_config(paths)
     string_columns = config.categorical
     frame = dataset.read_channel(paths.training_channel(), string_columns)
+    data_files = [str(file.relative_to(paths.root / "input" / "data")) for file in dataset.channel_files(paths.training_channel())]
     schema = schema_module.infer(frame, config)
     frame, unlabelled = training.drop_unlabelled(frame, schema)
     if unlabelled:
@@ -41,16 +45,20 @@ def run(paths: MLPaths) -> training.TrainingResult:
         valid, _ = training.drop_unlabelled(dataset.read_channel(validation_dir, string_columns), schema)
         _check_validation_columns(valid, schema)
         train = frame
-        print(f"Validation: the {len(valid)} rows of the validation channel.")
+        validation_source = f"the {len(valid)} rows of the validation channel"
+        data_files += [str(file.relative_to(paths.root / "input" / "data")) for file in dataset.channel_files(validation_dir)]
     else:
         train_rows, valid_rows = training.split(training.labels_of(frame, schema), schema, config.validation_fraction, config.seed)
         train, valid = frame.iloc[train_rows], frame.iloc[valid_rows]
-        print(f"Validation: {len(valid)} of {len(frame)} rows held out at random (validation_fraction {config.validation_fraction}, seed {config.seed}).")
+        validation_source = f"{len(valid)} of {len(frame)} rows held out at random (validation_fraction {config.validation_fraction}, seed {config.seed})"
+    print(f"Validation: {validation_source}.")
 
     result = training.fit(train, valid, schema, training.catboost_params(config, schema))
     details = {"metrics": result.metrics, "rows": result.rows, "catboost_params": result.params, "config": config.model_dump(mode="json")}
     bundle.save(paths.model_dir, result.model, schema, details)
     _write_metrics(paths.output_data_dir / METRICS_FILE, result)
+    described = training_report.TrainingRun(config, schema, result.model, result.params, result.metrics, train, valid, data_files, validation_source, started, datetime.now(timezone.utc), unlabelled)
+    print(f"Report: {training_report.write(paths.output_data_dir, described)}")
     return result
 
 

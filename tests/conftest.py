@@ -79,3 +79,33 @@ def built_image() -> str:
             pytrace=False,
         )
     return TEST_IMAGE
+
+
+def imbalanced_multiclass(rows: int = 1500, seed: int = 7) -> pd.DataFrame:
+    """A second multiclass data set, made here: four grades, one rare, from two numbers and a category."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    size, weight = rng.normal(50, 15, rows), rng.normal(10, 3, rows)
+    region = rng.choice(["north", "south", "east"], rows)
+    score = size / 15 + weight / 3 + (region == "north") * 1.5 + rng.normal(0, 0.6, rows)
+    grade = np.select([score > 10, score > 7.5, score > 5.5], ["A", "B", "C"], "D")
+    frame = pd.DataFrame({"size": size.round(1), "weight": weight.round(2), "region": region, "grade": grade})
+    frame.loc[rng.random(rows) < 0.05, "weight"] = None
+    return frame
+
+
+# One training run per kind of report: the demo (multiclass), regression, binary, and a second
+# multiclass data set with a rare class. Shared by the report tests and the browser test.
+REPORT_CASES = {
+    "demo-species": ({"target": "species"}, "penguins"),
+    "regression-body-mass": ({"target": "body_mass_g", "catboost": {"iterations": 300}}, "penguins"),
+    "binary-sex": ({"target": "sex", "catboost": {"iterations": 300}}, "penguins"),
+    "multiclass-grades": ({"target": "grade", "catboost": {"iterations": 300}}, "grades"),
+}
+
+
+@pytest.fixture(scope="session")
+def trained_reports(tmp_path_factory, penguins) -> dict[str, MLPaths]:
+    frames = {"penguins": penguins, "grades": imbalanced_multiclass()}
+    return {name: train_model(tmp_path_factory.mktemp(name), config, frames[data]) for name, (config, data) in REPORT_CASES.items()}

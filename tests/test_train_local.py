@@ -25,7 +25,10 @@ def test_train_local_on_the_demo_data_prints_model_and_metrics(tmp_path):
     result = invoke("train-local", "--ml-root", "opt_ml", "--engine", "process", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Engine: process" in result.stdout and "Model: opt_ml/model" in result.stdout
+    assert "Report: opt_ml/output/data/report.html" in result.stdout and (tmp_path / "opt_ml/output/data/report.html").is_file()
     printed = json.loads(result.stdout[result.stdout.index("\n{") :])
+    shown = invoke("report", "--ml-root", "opt_ml", cwd=tmp_path)
+    assert shown.returncode == 0 and shown.stdout.strip() == str((tmp_path / "opt_ml/output/data/report.html").resolve())
     assert printed["validation"]["accuracy"] > 0.9  # penguin species are easy to tell apart
     staged = json.loads((tmp_path / "opt_ml/input/config/hyperparameters.json").read_text())
     assert hyperparameters.unflatten(staged) == {"target": "species"}  # the data path and aws section stay on this machine
@@ -76,3 +79,15 @@ def test_staging_never_deletes_files_it_did_not_put_there(tmp_path):
 def test_unknown_engine_is_a_clear_error():
     with pytest.raises(UserError, match="unknown engine 'podman'; choose one of auto, docker, process"):
         local.serve(engine="podman")
+
+
+def test_train_local_json_mode_prints_one_document_and_logs_to_stderr(tmp_path):
+    shutil.copy(REPO / "releaseml.yaml", tmp_path)
+    shutil.copytree(REPO / "data", tmp_path / "data")
+    result = invoke("train-local", "--ml-root", "opt_ml", "--engine", "process", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)  # nothing else on stdout
+    assert document["report"] == "opt_ml/output/data/report.html" and document["metrics"]["validation"]["accuracy"] > 0.9
+    assert "#releaseml metric validation:accuracy=" in result.stderr
+    quiet = invoke("train-local", "--ml-root", "opt_ml", "--engine", "process", "--quiet", cwd=tmp_path)
+    assert quiet.returncode == 0 and "#releaseml metric" not in quiet.stdout + quiet.stderr and "Report:" in quiet.stdout

@@ -29,6 +29,7 @@ class TrainingOutcome:
     output_artifacts: Optional[str] = None
     image: Optional[str] = None
     console_url: Optional[str] = None
+    report: Optional[str] = None
     log: list[str] = field(default_factory=list)
 
     def write(self, text_path: Path) -> Path:
@@ -43,6 +44,7 @@ class TrainingOutcome:
             f"Image: {self.image or '-'}",
             f"Model artifact: {self.model_artifacts or '-'}",
             f"Outputs (report, metrics.json): {self.output_artifacts or '-'}",
+            f"Report: {self.report or '-'}",
             f"Console: {self.console_url or '-'}",
             "",
             "Final metrics:",
@@ -89,8 +91,8 @@ def describe(aws: Aws, name: str) -> dict:
             raise UserError(f"no training job {name!r} in {aws.region}: check the name (`invoke jobs` lists recent ones) and the region") from None
 
 
-def attach(aws: Aws, name: str, out: Optional[Path], timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS) -> TrainingOutcome:
-    """Wait for a training job while printing its log; write the outcome files; raise if it failed."""
+def attach(aws: Aws, name: str, out: Optional[Path], timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS, reports: Optional[Path] = None) -> TrainingOutcome:
+    """Wait for a training job while printing its log; download its report into `reports/JOB/`; write the outcome files; raise if it failed."""
     follower = logs.LogFollower(aws, logs.TRAINING_GROUP, name, progress.echo)
     reattach = f"Re-attach with `invoke logs {name}`; stop it in the SageMaker console or with `aws sagemaker stop-training-job --training-job-name {name}`."
     try:
@@ -103,11 +105,30 @@ def attach(aws: Aws, name: str, out: Optional[Path], timeout: Optional[float] = 
             outcome_of(aws, describe(aws, name), follower.lines).write(out)
         raise
     outcome = outcome_of(aws, description, follower.lines)
+    if reports is not None and outcome.status == "Completed" and outcome.output_artifacts:
+        outcome.report = download_report(aws, outcome.output_artifacts, reports / name)
     if out is not None:
         outcome.write(out)
     if outcome.status != "Completed":
         raise UserError(f"training job {name} {outcome.status.lower()}: {outcome.failure_reason or 'no reason given'}" + (f" (details in {out})" if out else ""))
     return outcome
+
+
+def download_report(aws: Aws, output_artifacts: str, directory: Path) -> Optional[str]:
+    """Unpack the job's output.tar.gz (report.html, figures/, metrics.json) into `directory`; the report's path."""
+    import tarfile
+    import tempfile
+
+    from releaseml.aws import storage
+    from releaseml.report import REPORT_FILE
+
+    with tempfile.TemporaryDirectory() as scratch:
+        archive = storage.download_file(aws, output_artifacts, Path(scratch) / "output.tar.gz")
+        directory.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(directory, filter="data")
+    report = directory / REPORT_FILE
+    return str(report) if report.exists() else None
 
 
 def outcome_of(aws: Aws, description: dict, log: list[str]) -> TrainingOutcome:

@@ -14,6 +14,9 @@ from releaseml.errors import UserError
 from releaseml.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL
 
 
+REPORTS_DIR = Path("reports")  # deploy unpacks each job's report into reports/JOB/
+
+
 @dataclass
 class Context:
     """The config, the effective AWS settings, and a session: what every AWS task starts from."""
@@ -44,8 +47,8 @@ def context(config_path: Path, flags: Mapping[str, Any] | None = None) -> Contex
     return Context(config, section, Aws(section.region))
 
 
-def deploy(ctx: Context, data: Path, image: str, out: Optional[Path], wait: bool = True, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS) -> training_jobs.TrainingOutcome:
-    """Push the image, upload the data, start a training job, and (unless told not to) wait for it."""
+def deploy(ctx: Context, data: Path, image: str, out: Optional[Path], wait: bool = True, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS, reports: Optional[Path] = REPORTS_DIR) -> training_jobs.TrainingOutcome:
+    """Push the image, upload the data, start a training job, and (unless told not to) wait for it and fetch its report."""
     channels = channel_files(data)
     _check_training_data(ctx.config, channels)
     role, bucket = ctx.role, ctx.bucket  # fail on a missing role before anything is pushed
@@ -67,7 +70,7 @@ def deploy(ctx: Context, data: Path, image: str, out: Optional[Path], wait: bool
         if out is not None:
             outcome.write(out)
         return outcome
-    return training_jobs.attach(ctx.aws, name, out, timeout, poll_seconds)
+    return training_jobs.attach(ctx.aws, name, out, timeout, poll_seconds, reports)
 
 
 def channel_files(data: Path) -> dict[str, dict[str, Path]]:

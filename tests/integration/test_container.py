@@ -33,6 +33,9 @@ def test_training_in_the_container_writes_model_and_metrics(trained):
     assert outcome.exit_code == 0, outcome.failure
     assert (work / "opt_ml/model/model.cbm").is_file() and (work / "opt_ml/model/schema.json").is_file()
     assert outcome.metrics["validation"]["accuracy"] > 0.9
+    # The report, drawn inside the image (matplotlib, no screen), where SageMaker keeps it.
+    assert outcome.report == work / "opt_ml/output/data/report.html" and outcome.report.stat().st_size > 50_000
+    assert len(list((work / "opt_ml/output/data/figures").glob("*.png"))) == 6
 
 
 def test_serving_from_the_container_answers_csv_and_json(trained, built_image):
@@ -71,4 +74,4 @@ def test_the_image_trains_as_a_non_root_user(tmp_path, trained, built_image):
     subprocess.run(["chmod", "-R", "a+rwX", str(root)], check=True)
     result = subprocess.run(["docker", "run", "--rm", "--user", "1000:1000", "-v", f"{root}:/opt/ml", built_image, "train"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert (root / "model/model.cbm").is_file()
+    assert (root / "model/model.cbm").is_file() and (root / "output/data/report.html").is_file()

@@ -106,6 +106,11 @@ def test_deploy_pushes_the_image_uploads_the_data_trains_and_writes_the_outcome(
     assert repository == f"{registry}/releaseml"
     assert tag in requests.get(f"http://{registry}/v2/releaseml/tags/list", timeout=5).json()["tags"]
     assert outcome["model_artifacts"] == f"s3://{BUCKET}/releaseml/models/{outcome['job_name']}/output/model.tar.gz"
+    # The job's report came back from output.tar.gz, with its figures.
+    assert outcome["report"] == f"reports/{outcome['job_name']}/report.html"
+    assert "Multiclass model for species" in (project / outcome["report"]).read_text()
+    assert len(list((project / "reports" / outcome["job_name"] / "figures").glob("*.png"))) == 6
+    assert f"Report: reports/{outcome['job_name']}/report.html" in result.stdout
 
 
 def test_batch_predict_downloads_predictions_equal_to_the_models_own(deployed, player, tmp_path):

@@ -1,0 +1,85 @@
+"""The report as one HTML page with its figures inlined (data: URIs), so it can be mailed or attached as is."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from releaseml.report.findings import METRIC_WORDS, Column
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin-top: 2rem; }
+.headline { font-size: 1.2rem; background: #f3f6fa; border-left: 4px solid #4C72B0; padding: 0.8rem 1rem; }
+table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
+th { background: #f6f6f6; } td.number { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #eee; } figcaption { color: #555; }
+.limits li { margin: 0.3rem 0; } .ok { color: #2a7a2a; } pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; }
+"""
+
+
+@dataclass
+class Context:
+    title: str
+    headline: str
+    metrics: dict[str, dict[str, float]]
+    columns: list[Column]
+    rows: dict[str, int]
+    limits: list[str]
+    figures: list[tuple[str, str, Path]]
+    card: dict[str, str]
+    config: dict
+    params: dict
+
+
+def render(context: Context) -> str:
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(context.title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{escape(context.title)}</h1>",
+        f"<p class='headline'>{escape(context.headline)}</p>",
+        "<h2>Scores</h2>", _metrics_table(context.metrics),
+        "<h2>Known limits</h2>", _limits(context.limits),
+        "<h2>Figures</h2>",
+        *(_figure(title, caption, path) for title, caption, path in context.figures),
+        "<h2>Data</h2>",
+        f"<p>{context.rows['train']} training rows and {context.rows['validation']} validation rows.</p>",
+        _columns_table(context.columns),
+        "<h2>Model card</h2>",
+        "<table>" + "".join(f"<tr><th>{escape(key)}</th><td>{escape(value)}</td></tr>" for key, value in context.card.items()) + "</table>",
+        "<h3>Config (as given)</h3>", f"<pre>{escape(json.dumps(context.config, indent=2))}</pre>",
+        "<h3>CatBoost parameters</h3>", f"<pre>{escape(json.dumps(context.params, indent=2, default=str))}</pre>",
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _metrics_table(metrics: dict[str, dict[str, float]]) -> str:
+    names = list(metrics.get("validation", {}))
+    rows = []
+    for name in names:
+        meaning, direction = METRIC_WORDS.get(name, ("", ""))
+        values = "".join(f"<td class='number'>{metrics.get(split, {}).get(name, float('nan')):.4g}</td>" for split in ("validation", "train"))
+        rows.append(f"<tr><th>{escape(name)}</th>{values}<td>{escape(meaning)} ({escape(direction)})</td></tr>")
+    return "<table><tr><th>metric</th><th>validation rows</th><th>training rows</th><th>what it means</th></tr>" + "".join(rows) + "</table>"
+
+
+def _limits(limits: list[str]) -> str:
+    if not limits:
+        return "<p class='ok'>None found by the usual checks (data size, class balance, missing values, identifiers, leaks, overfitting, training length).</p>"
+    return "<ul class='limits'>" + "".join(f"<li>{escape(item)}</li>" for item in limits) + "</ul>"
+
+
+def _figure(title: str, caption: str, path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"<figure><h3>{escape(title)}</h3><img alt='{escape(title)}' src='data:image/png;base64,{data}'><figcaption>{escape(caption)}</figcaption></figure>"
+
+
+def _columns_table(columns: list[Column]) -> str:
+    rows = "".join(
+        f"<tr><th>{escape(c.name)}</th><td>{escape(c.role)}</td><td>{escape(c.kind)}</td><td class='number'>{c.missing}</td><td class='number'>{c.distinct}</td><td>{escape(c.example)}</td></tr>"
+        for c in columns
+    )
+    return "<table><tr><th>column</th><th>role</th><th>kind</th><th>missing</th><th>distinct</th><th>values</th></tr>" + rows + "</table>"

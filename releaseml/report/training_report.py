@@ -1,0 +1,101 @@
+"""Write the training report of one run: figures first, then the page that inlines them."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from catboost import CatBoost
+
+from releaseml import __version__
+from releaseml.config import Config
+from releaseml.report import FIGURES_DIR, REPORT_FILE, evaluation, figures, findings, page
+from releaseml.schema import REGRESSION, Schema
+
+
+@dataclass
+class TrainingRun:
+    """Everything the report describes about one training run."""
+
+    config: Config
+    schema: Schema
+    model: CatBoost
+    params: dict
+    metrics: dict[str, dict[str, float]]
+    train: pd.DataFrame
+    valid: pd.DataFrame
+    data_files: list[str]
+    validation_source: str
+    started: datetime
+    finished: datetime
+    unlabelled: int = 0  # rows left out for having no target value
+
+
+def write(out_dir: Path, run: TrainingRun) -> Path:
+    """Draw the figures, write report.html beside them; returns the report's path."""
+    figure_dir = out_dir / FIGURES_DIR
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    schema = run.schema
+    scored = evaluation.score(run.model, run.valid, schema)
+    importance = dict(zip(schema.features, (float(v) for v in run.model.get_feature_importance())))
+    history = run.model.get_evals_result()
+    loss = next(iter(history.get("validation", history.get("learn", {})) or {"": []}))
+    best = run.model.get_best_iteration()
+    whole = pd.concat([run.train, run.valid], ignore_index=True)
+
+    shown = [
+        ("Learning curves", "How the error fell as trees were added. Training rows keep improving; when validation rows stop improving, more trees only memorise, and training keeps the trees up to the best validation score.",
+         figures.learning_curves(history, loss, best, figure_dir / "learning_curves.png")),
+        ("Feature importance", "How much each column changes the predictions on average. Near-zero columns could be dropped; one column far above the rest deserves a check for leaks.",
+         figures.feature_importance(list(importance), pd.Series(importance).to_numpy(), figure_dir / "feature_importance.png")),
+        (f"The target: {schema.target}", "How many rows each class has: a class with few rows is harder to learn." if schema.classes else "The spread of the values to predict: the model is surest in the range where most rows lie.",
+         figures.target_distribution(whole[schema.target], schema.task, schema.target, figure_dir / "target.png")),
+    ]
+    if schema.task == REGRESSION:
+        shown += [
+            ("Predicted vs actual", "Each dot is a validation row; on the dashed line the prediction is exact.", figures.predicted_vs_actual(scored, schema.target, figure_dir / "predicted_vs_actual.png")),
+            ("Errors", "Errors should centre on zero with no pattern across predictions; a funnel or a curve means the model misses some structure.", figures.residuals(scored, schema.target, figure_dir / "residuals.png")),
+        ]
+    else:
+        shown += [
+            ("Confusion matrix", "Rows are the true class, columns the predicted one: the diagonal is right, everything else is a mistake, and where it sits tells which classes get mixed up.",
+             figures.confusion_matrix(evaluation.confusion(scored), [str(c) for c in scored.classes], figure_dir / "confusion_matrix.png")),
+            ("ROC curve", "How well the probabilities rank each class above the others: the closer to the top-left corner, the better; the diagonal is guessing.", figures.roc_curves(scored, figure_dir / "roc_curve.png")),
+            ("Precision-recall", "For each class, the share of rows predicted as that class that really are (precision) against the share of that class found (recall). Useful when a class is rare.",
+             figures.pr_curves(scored, figure_dir / "pr_curve.png")),
+        ]
+
+    iterations = int(run.params.get("iterations", 1000))
+    context = page.Context(
+        title=f"{schema.task.capitalize()} model for {schema.target}",
+        headline=findings.headline(schema, run.metrics, scored, {"validation": len(run.valid)}),
+        metrics=run.metrics,
+        columns=findings.columns(whole, schema),
+        rows={"train": len(run.train), "validation": len(run.valid)},
+        limits=findings.limits(whole, schema, run.metrics, scored, importance, run.model.tree_count_, iterations),
+        figures=shown,
+        card={
+            "Predicts": f"{schema.target} ({schema.task}" + (f": {', '.join(map(str, schema.classes))})" if schema.classes else ")"),
+            "From": ", ".join(schema.features),
+            "Trained on": f"{len(whole)} rows from {', '.join(run.data_files)}" + (f" ({run.unlabelled} more left out: no {schema.target})" if run.unlabelled else ""),
+            "Validation": run.validation_source,
+            "When": f"{run.started:%Y-%m-%d %H:%M:%S} UTC, {(run.finished - run.started).total_seconds():.1f} s",
+            "Trees": f"{run.model.tree_count_} (of at most {iterations})",
+            "Versions": f"releaseml {__version__}, CatBoost {_catboost_version()}, Python {platform.python_version()}",
+            "Intended use": f"Predicting {schema.target} for new rows like these: the same columns, from the same kind of source and period. It has not seen rows unlike its training data, and its scores hold only for rows like the validation rows.",
+        },
+        config=run.config.model_dump(mode="json", exclude_unset=True, exclude={"aws", "data"}),
+        params={k: v for k, v in run.params.items() if k not in ("train_dir",)},
+    )
+    report = out_dir / REPORT_FILE
+    report.write_text(page.render(context), encoding="utf-8")
+    return report
+
+
+def _catboost_version() -> str:
+    import catboost
+
+    return catboost.__version__
