@@ -213,6 +213,30 @@ def test_stopping_the_wait_leaves_the_job_running_and_logs_reattaches(holding_pl
     assert json.loads((project / "attached.json").read_text())["status"] == "Completed"
 
 
+def test_ctrl_c_while_waiting_leaves_the_job_running(holding_player, built_image, tmp_path):
+    import signal
+    import time
+
+    player = holding_player
+    project = make_project(tmp_path / "project", built_image)
+    known = set(player.jobs)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "--search-root", str(REPO), "deploy", "--image", built_image],
+        cwd=project, env={**os.environ, **FAST_POLL}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not set(player.jobs) - known and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.1)
+    [job] = set(player.jobs) - known
+    time.sleep(1)  # waiting now
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 3, stderr
+    assert "stopped waiting (Ctrl-C)" in stderr and f"invoke logs {job}" in stderr and "Traceback" not in stderr
+    assert player.jobs[job].status == "InProgress"  # nothing stopped the job
+    assert json.loads((project / "training_output.json").read_text())["status"] == "InProgress"
+
+
 def test_a_job_over_its_max_runtime_is_stopped(player, built_image, tmp_path):
     project = make_project(tmp_path / "project", built_image, max_runtime_seconds=1)
     result = invoke(project, "deploy", image=built_image)
