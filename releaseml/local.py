@@ -31,7 +31,7 @@ def train(
     data: Optional[Path] = None,
     validation: Optional[Path] = None,
     ml_root: Path = DEFAULT_ML_ROOT,
-    engine: str = "auto",
+    engine: str | engines.Engine = "auto",
     image: Optional[str] = None,
 ) -> TrainingOutcome:
     """Stage config and data like SageMaker would, then run the container's `train`."""
@@ -40,8 +40,7 @@ def train(
     validation = validation or _configured(config_path, config.data.validation if config.data else None)
     paths = MLPaths(ml_root)
     staging.stage_training(paths, config, data, validation)
-    runner, why = engines.choose(engine, image)
-    print(why, flush=True)
+    runner = _runner(engine, image)
     exit_code = runner.train(paths)
     return TrainingOutcome(
         exit_code=exit_code,
@@ -54,16 +53,13 @@ def train(
 
 def serve(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto", image: Optional[str] = None) -> int:
     """Run the container's `serve` in the foreground until Ctrl-C."""
-    runner, why = engines.choose(engine, image)
-    print(why, flush=True)
-    return runner.serve(MLPaths(ml_root), port)
+    return _runner(engine, image).serve(MLPaths(ml_root), port)
 
 
 @contextmanager
-def serving(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto", image: Optional[str] = None) -> Iterator[str]:
+def serving(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: "str | engines.Engine" = "auto", image: Optional[str] = None) -> Iterator[str]:
     """A model server in the background for the duration of a `with` block; yields its URL."""
-    runner, why = engines.choose(engine, image)
-    print(why, flush=True)
+    runner = _runner(engine, image)
     child = runner.start_serving(MLPaths(ml_root), port)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -75,15 +71,26 @@ def serving(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "au
 
 def demo(config_path: Path, ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto") -> None:
     """Train on the configured data, serve, and predict the test payloads of the ML root."""
-    outcome = train(config_path, ml_root=ml_root, engine=engine)
+    runner = _runner(engine, None)  # one choice (and one Docker probe) for both steps
+    outcome = train(config_path, ml_root=ml_root, engine=runner)
     if outcome.exit_code != 0:
         raise UserError(outcome.failure or f"training exited with code {outcome.exit_code}")
-    print(f"\nValidation metrics: {json.dumps(outcome.metrics.get('validation', {}))}\n")
+    print(f"\nValidation metrics: {json.dumps(outcome.metrics.get('validation', {}))}")
+    print(f"Training report: {outcome.report} (`invoke report --open` shows it)\n")
     payloads = sorted((ml_root / "input" / "data" / "test").glob("test.*"))
-    with serving(ml_root, port, engine) as url:
+    with serving(ml_root, port, runner) as url:
         for payload in payloads:
             print(f"POST {payload} to {url}/invocations:")
             print(client.predict(payload, url=url))
+
+
+def _runner(engine, image: Optional[str]) -> engines.Engine:
+    """An engine: given as one, or chosen by name (saying which and why)."""
+    if not isinstance(engine, str):
+        return engine
+    runner, why = engines.choose(engine, image)
+    print(why, flush=True)
+    return runner
 
 
 def _configured(config_path: Path, value: Optional[str]) -> Optional[Path]:

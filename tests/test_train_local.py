@@ -91,3 +91,18 @@ def test_train_local_json_mode_prints_one_document_and_logs_to_stderr(tmp_path):
     assert "#releaseml metric validation:accuracy=" in result.stderr
     quiet = invoke("train-local", "--ml-root", "opt_ml", "--engine", "process", "--quiet", cwd=tmp_path)
     assert quiet.returncode == 0 and "#releaseml metric" not in quiet.stdout + quiet.stderr and "Report:" in quiet.stdout
+
+
+def test_demo_trains_serves_predicts_and_stops(tmp_path):
+    from helpers import free_port
+
+    shutil.copy(REPO / "releaseml.yaml", tmp_path)
+    shutil.copytree(REPO / "data", tmp_path / "data")
+    shutil.copytree(REPO / "test_dir/input/data/test", tmp_path / "opt_ml/input/data/test")
+    result = invoke("demo", "--ml-root", "opt_ml", "--engine", "process", "--port", str(free_port()), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Engine: process") == 1  # chosen once for training and serving
+    csv_answer = result.stdout.split("test.csv to")[1].splitlines()[1:6]
+    assert [line.split(",")[0] for line in csv_answer] == ["Adelie", "Adelie", "Adelie", "Chinstrap", "Chinstrap"]
+    assert '"predictions"' in result.stdout and "Training report: opt_ml/output/data/report.html" in result.stdout
+    assert result.stdout.rstrip().endswith("Server stopped.")
