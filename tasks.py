@@ -72,7 +72,12 @@ def train_local(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, e
     if outcome.exit_code != 0:
         raise Exit(f"error: {outcome.failure or f'training exited with code {outcome.exit_code}'}", code=outcome.exit_code)
     if json_:
-        print(json.dumps({"model": str(outcome.model_dir), "report": str(outcome.report) if outcome.report else None, "metrics": outcome.metrics}, indent=2))
+        print(
+            json.dumps(
+                {"model": str(outcome.model_dir), "report": str(outcome.report) if outcome.report else None, "metrics": outcome.metrics},
+                indent=2,
+            )
+        )
         return
     print(f"\nModel: {outcome.model_dir}")
     print(f"Report: {outcome.report or '-'}  (`invoke report --open` shows it)")
@@ -93,7 +98,13 @@ def _log_stream(quiet: bool, json_: bool):
         yield
 
 
-@task(help={"ml_root": f"the local /opt/ml whose report to show (default {ML_ROOT})", "reports": "directory of reports that `invoke deploy` downloaded (default reports/)", "open_": "open it in a web browser"})
+@task(
+    help={
+        "ml_root": f"the local /opt/ml whose report to show (default {ML_ROOT})",
+        "reports": "directory of reports that `invoke deploy` downloaded (default reports/)",
+        "open_": "open it in a web browser",
+    }
+)
 @_user_errors_exit
 def report(c, ml_root=ML_ROOT, reports="reports", open_=False):
     """Print (or --open) the newest training report: the local run's, or a SageMaker job's that deploy downloaded."""
@@ -113,14 +124,26 @@ def _path(value):
     return Path(value) if value else None
 
 
-@task(help={"ml_root": f"the local /opt/ml holding model/ (default {ML_ROOT})", "port": "port to listen on (default 8080)", "engine": ENGINE_HELP, "image": IMAGE_HELP})
+@task(
+    help={
+        "ml_root": f"the local /opt/ml holding model/ (default {ML_ROOT})",
+        "port": "port to listen on (default 8080)",
+        "engine": ENGINE_HELP,
+        "image": IMAGE_HELP,
+    }
+)
 @_user_errors_exit
 def serve_local(c, ml_root=ML_ROOT, port=8080, engine="auto", image=None):
     """Serve the trained model on http://localhost:PORT until Ctrl-C (/ping, /invocations)."""
     raise Exit(code=local.serve(Path(ml_root), int(port), engine, image))
 
 
-@task(help={"name": f"image name (default {image.DEFAULT_IMAGE})", "base_image": f"base image with Python 3.10+ (default {image.DEFAULT_BASE_IMAGE})"})
+@task(
+    help={
+        "name": f"image name (default {image.DEFAULT_IMAGE})",
+        "base_image": f"base image with Python 3.10+ (default {image.DEFAULT_BASE_IMAGE})",
+    }
+)
 @_user_errors_exit
 def build(c, name=image.DEFAULT_IMAGE, base_image=image.DEFAULT_BASE_IMAGE):
     """Build the container image (container/Dockerfile) with the Docker engine."""
@@ -167,12 +190,29 @@ def _aws_context(config, **flags):
     }
 )
 @_user_errors_exit
-def deploy(c, data=None, out="training_output.txt", wait=True, timeout=None, config=CONFIG, image=image.DEFAULT_IMAGE, region=None, role=None, bucket=None, instance_type=None, instance_count=None, quiet=False, json_=False):
+def deploy(
+    c,
+    data=None,
+    out="training_output.txt",
+    wait=True,
+    timeout=None,
+    config=CONFIG,
+    image=image.DEFAULT_IMAGE,
+    region=None,
+    role=None,
+    bucket=None,
+    instance_type=None,
+    instance_count=None,
+    quiet=False,
+    json_=False,
+):
     """Train on SageMaker: push the image to ECR, upload the data to S3, run a training job, write its outcome and fetch its report."""
     from releaseml.aws import workflows
 
     progress.set_quiet(quiet)
-    ctx = _aws_context(config, region=region, role=role, bucket=bucket, training_instance_type=instance_type, training_instance_count=instance_count)
+    ctx = _aws_context(
+        config, region=region, role=role, bucket=bucket, training_instance_type=instance_type, training_instance_count=instance_count
+    )
     data_path = _path(data) or local._configured(Path(config), ctx.config.data.training if ctx.config.data else None)
     if data_path is None:
         raise UserError("no training data: pass --data DIR or set `data:` in the config")
@@ -188,19 +228,30 @@ def _print_training_outcome(outcome, json_: bool) -> None:
 
         print(json.dumps({key: value for key, value in asdict(outcome).items() if key != "log"}, indent=2))
         return
-    print(f"Training job {outcome.job_name}: {outcome.status}" + "".join(f"\n  {name} = {value:.6g}" for name, value in sorted(outcome.metrics.items())))
+    print(
+        f"Training job {outcome.job_name}: {outcome.status}"
+        + "".join(f"\n  {name} = {value:.6g}" for name, value in sorted(outcome.metrics.items()))
+    )
     if outcome.report:
         print(f"Report: {outcome.report}")
 
 
-@task(help={"job": "training job name", "out": "write the outcome here too (text, and .json beside it)", **{k: AWS_HELP[k] for k in ("timeout", "config", "region", "quiet", "json_")}})
+@task(
+    help={
+        "job": "training job name",
+        "out": "write the outcome here too (text, and .json beside it)",
+        **{k: AWS_HELP[k] for k in ("timeout", "config", "region", "quiet", "json_")},
+    }
+)
 @_user_errors_exit
 def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False, json_=False):
     """Attach to a SageMaker training job: stream its log until it ends, fetch its report, print its outcome."""
     from releaseml.aws import training_jobs, workflows
 
     progress.set_quiet(quiet)
-    outcome = training_jobs.attach(_aws_context(config, region=region).aws, job, _path(out), _seconds(timeout), reports=workflows.REPORTS_DIR)
+    outcome = training_jobs.attach(
+        _aws_context(config, region=region).aws, job, _path(out), _seconds(timeout), reports=workflows.REPORTS_DIR
+    )
     _print_training_outcome(outcome, json_)
 
 
@@ -217,7 +268,23 @@ def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False
     }
 )
 @_user_errors_exit
-def batch_predict(c, data="data/predict", job=None, from_="training_output.txt", out="predictions", join=False, attach=None, timeout=None, config=CONFIG, region=None, role=None, bucket=None, instance_type=None, quiet=False, json_=False):
+def batch_predict(
+    c,
+    data="data/predict",
+    job=None,
+    from_="training_output.txt",
+    out="predictions",
+    join=False,
+    attach=None,
+    timeout=None,
+    config=CONFIG,
+    region=None,
+    role=None,
+    bucket=None,
+    instance_type=None,
+    quiet=False,
+    json_=False,
+):
     """Batch-predict files with a SageMaker batch transform, and download the predictions."""
     from releaseml.aws import training_jobs, transform, workflows
 
@@ -229,7 +296,17 @@ def batch_predict(c, data="data/predict", job=None, from_="training_output.txt",
         job = job or training_jobs.job_from_outcome_file(Path(from_))
         outcome = workflows.batch_predict(ctx, Path(data), job, Path(out), join, _seconds(timeout))
     if json_:
-        print(json.dumps({"job_name": outcome.job_name, "status": outcome.status, "output_uri": outcome.output_uri, "files": [str(p) for p in outcome.files]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "job_name": outcome.job_name,
+                    "status": outcome.status,
+                    "output_uri": outcome.output_uri,
+                    "files": [str(p) for p in outcome.files],
+                },
+                indent=2,
+            )
+        )
         return
     print(f"Batch transform {outcome.job_name}: {outcome.status}; predictions in:")
     print("\n".join(f"  {path}" for path in outcome.files))
@@ -247,7 +324,20 @@ def batch_predict(c, data="data/predict", job=None, from_="training_output.txt",
     }
 )
 @_user_errors_exit
-def endpoint(c, name=None, job=None, from_="training_output.txt", delete=False, status=False, timeout=None, config=CONFIG, region=None, role=None, instance_type=None, quiet=False):
+def endpoint(
+    c,
+    name=None,
+    job=None,
+    from_="training_output.txt",
+    delete=False,
+    status=False,
+    timeout=None,
+    config=CONFIG,
+    region=None,
+    role=None,
+    instance_type=None,
+    quiet=False,
+):
     """Deploy a training job's model to a real-time endpoint (billed while it runs), or --delete it."""
     from releaseml.aws import endpoints, training_jobs, workflows
 
@@ -263,14 +353,23 @@ def endpoint(c, name=None, job=None, from_="training_output.txt", delete=False, 
     else:
         job = job or training_jobs.job_from_outcome_file(Path(from_))
         description = workflows.create_endpoint(ctx, job, name, timeout=_seconds(timeout))
-        print(f"Endpoint {name}: {description['EndpointStatus']}. Call it with `invoke predict PAYLOAD --endpoint {name}`; delete it with `invoke endpoint --delete`.")
+        print(
+            f"Endpoint {name}: {description['EndpointStatus']}. Call it with `invoke predict PAYLOAD --endpoint {name}`; delete it with `invoke endpoint --delete`."
+        )
 
 
 def _seconds(value):
     return float(value) if value not in (None, "") else None
 
 
-@task(help={"config": f"config file (default {CONFIG})", "ml_root": f"local /opt/ml (default {ML_ROOT})", "port": "port for the server (default 8080)", "engine": ENGINE_HELP})
+@task(
+    help={
+        "config": f"config file (default {CONFIG})",
+        "ml_root": f"local /opt/ml (default {ML_ROOT})",
+        "port": "port for the server (default 8080)",
+        "engine": ENGINE_HELP,
+    }
+)
 @_user_errors_exit
 def demo(c, config=CONFIG, ml_root=ML_ROOT, port=8080, engine="auto"):
     """Train on the demo data, serve the model, predict the test payloads, stop the server."""

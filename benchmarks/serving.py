@@ -66,7 +66,9 @@ def train(work: Path) -> Path:
     (root / "input" / "config" / "hyperparameters.json").write_text('{"target": "species"}')
     (root / "input" / "data" / "training").mkdir(parents=True)
     shutil.copy(REPO / "data" / "penguins.csv", root / "input" / "data" / "training")
-    subprocess.run([sys.executable, "-m", "releaseml", "train"], env={**os.environ, ML_ROOT_ENV: str(root)}, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "releaseml", "train"], env={**os.environ, ML_ROOT_ENV: str(root)}, check=True, stdout=subprocess.DEVNULL
+    )
     return root / "model"
 
 
@@ -78,7 +80,10 @@ def in_process(model_dir: Path, single: str, big: str) -> dict:
     names = model.schema.features
     one = model_frame(pd.read_csv(io.StringIO(single), header=None, names=names), model.schema)
     many = model_frame(pd.read_csv(io.StringIO(big), header=None, names=names), model.schema)
-    return {"single": {"rps": 1 / timed(lambda: model.predict(one.values.tolist()), 2000)}, "big": {"rps": 1 / timed(lambda: model.predict(many), 30)}}
+    return {
+        "single": {"rps": 1 / timed(lambda: model.predict(one.values.tolist()), 2000)},
+        "big": {"rps": 1 / timed(lambda: model.predict(many), 30)},
+    }
 
 
 def timed(function, repeats: int) -> float:
@@ -111,7 +116,19 @@ def wrk(port: int, body: str, script: Path, args) -> dict:
         )
     )
     output = subprocess.run(
-        ["wrk", "-t", "1", "-c", str(args.connections), "-d", f"{args.seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}/invocations"],
+        [
+            "wrk",
+            "-t",
+            "1",
+            "-c",
+            str(args.connections),
+            "-d",
+            f"{args.seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/invocations",
+        ],
         capture_output=True,
         text=True,
         check=True,

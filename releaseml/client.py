@@ -18,7 +18,9 @@ def content_type_for(path: Path) -> str:
     try:
         return CONTENT_TYPES[path.suffix.lower()]
     except KeyError:
-        raise UserError(f"cannot tell the content type of {path.name!r} from its extension; pass --content-type (text/csv, application/json or application/jsonlines)") from None
+        raise UserError(
+            f"cannot tell the content type of {path.name!r} from its extension; pass --content-type (text/csv, application/json or application/jsonlines)"
+        ) from None
 
 
 def predict(payload: Path, content_type: Optional[str] = None, accept: Optional[str] = None, url: str = DEFAULT_URL) -> str:

@@ -99,8 +99,7 @@ def load(path: str | Path = DEFAULT_CONFIG_FILE) -> Config:
             raw = yaml.safe_load(stream)
     except FileNotFoundError:
         raise UserError(
-            f"config file {str(path)!r} not found. Create it with at least one line, "
-            "`target: <column to predict>`, or pass --config PATH."
+            f"config file {str(path)!r} not found. Create it with at least one line, `target: <column to predict>`, or pass --config PATH."
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read config file {str(path)!r}: {exc}") from None

@@ -28,7 +28,11 @@ def train() -> int:
         return _fail(paths, f"Training failed: {exc}", EXIT_USER_ERROR)
     except Exception as exc:  # anything else is our bug: keep the traceback in the log
         traceback.print_exc()
-        return _fail(paths, f"Training failed with an internal error ({type(exc).__name__}: {exc}). Please report it with the log.", EXIT_INTERNAL_ERROR)
+        return _fail(
+            paths,
+            f"Training failed with an internal error ({type(exc).__name__}: {exc}). Please report it with the log.",
+            EXIT_INTERNAL_ERROR,
+        )
     print(f"Training complete: model saved in {paths.model_dir}.")
     return 0
 

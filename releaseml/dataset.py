@@ -42,7 +42,9 @@ def _read_csv(file: Path, string_columns: list[str]) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise UserError(f"{file} is empty: a CSV file needs a header row naming its columns") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise UserError(f"cannot read {file} as CSV ({_first_line(exc)}); check that it is a comma-separated text file with a header row") from None
+        raise UserError(
+            f"cannot read {file} as CSV ({_first_line(exc)}); check that it is a comma-separated text file with a header row"
+        ) from None
     unnamed = [c for c in frame.columns if str(c).startswith("Unnamed: ")]
     if unnamed:
         raise UserError(f"{file}: the header row has {len(unnamed)} empty column name(s); every column needs a name in the first row")

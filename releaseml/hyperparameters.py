@@ -57,7 +57,7 @@ def unflatten(flat: dict[str, str]) -> dict[str, Any]:
         for depth, part in enumerate(parts[:-1]):
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise UserError(f"hyperparameter {key!r} conflicts with {SEPARATOR.join(parts[:depth + 1])!r}")
+                raise UserError(f"hyperparameter {key!r} conflicts with {SEPARATOR.join(parts[: depth + 1])!r}")
         if parts[-1] in node:
             raise UserError(f"hyperparameter {key!r} conflicts with other keys under it")
         node[parts[-1]] = decode(value)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
-from releaseml import client, config as config_module, engines, staging
+from releaseml import client, engines, staging
+from releaseml import config as config_module
 from releaseml.errors import UserError
 from releaseml.layout import MLPaths
 from releaseml.report import REPORT_FILE
@@ -57,7 +58,9 @@ def serve(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto
 
 
 @contextmanager
-def serving(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: "str | engines.Engine" = "auto", image: Optional[str] = None) -> Iterator[str]:
+def serving(
+    ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: "str | engines.Engine" = "auto", image: Optional[str] = None
+) -> Iterator[str]:
     """A model server in the background for the duration of a `with` block; yields its URL."""
     runner = _runner(engine, image)
     child = runner.start_serving(MLPaths(ml_root), port)

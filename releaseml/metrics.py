@@ -20,7 +20,12 @@ from releaseml.schema import BINARY, MULTICLASS, REGRESSION
 TASK_METRICS = {
     REGRESSION: {"rmse": "RMSE", "mae": "MAE", "r2": "R2"},
     BINARY: {"logloss": "Logloss", "auc": "AUC", "accuracy": "Accuracy", "f1": "F1", "precision": "Precision", "recall": "Recall"},
-    MULTICLASS: {"logloss": "MultiClass", "accuracy": "Accuracy", "f1_weighted": "TotalF1:average=Weighted", "f1_macro": "TotalF1:average=Macro"},
+    MULTICLASS: {
+        "logloss": "MultiClass",
+        "accuracy": "Accuracy",
+        "f1_weighted": "TotalF1:average=Weighted",
+        "f1_macro": "TotalF1:average=Macro",
+    },
 }
 SPLITS = ("train", "validation")
 LINE_PREFIX = "#releaseml metric"
@@ -48,7 +53,5 @@ def metric_definitions(task: str | None = None) -> list[dict[str, str]]:
     tasks = [task] if task else list(TASK_METRICS)
     names = dict.fromkeys(name for t in tasks for name in TASK_METRICS[t])
     return [
-        {"Name": f"{split}:{name}", "Regex": rf"{re.escape(LINE_PREFIX)} {split}:{name}=({_NUMBER})"}
-        for split in SPLITS
-        for name in names
+        {"Name": f"{split}:{name}", "Regex": rf"{re.escape(LINE_PREFIX)} {split}:{name}=({_NUMBER})"} for split in SPLITS for name in names
     ]

@@ -27,12 +27,23 @@ def is_quiet() -> bool:
 def bar(total: float | None, description: str, unit: str = "B") -> tqdm:
     """A progress bar for bytes (or other units) moved, with rate and time left."""
     scale = unit == "B"
-    return tqdm(total=total, desc=description, unit=unit, unit_scale=scale, unit_divisor=1024 if scale else 1000, disable=True if _quiet else None, file=sys.stderr, dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        desc=description,
+        unit=unit,
+        unit_scale=scale,
+        unit_divisor=1024 if scale else 1000,
+        disable=True if _quiet else None,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
 
 
 def status_line(description: str) -> tqdm:
     """One line that is rewritten in place: what is going on, and for how long."""
-    return tqdm(total=None, desc=description, bar_format="{desc} [{elapsed}]", disable=True if _quiet else None, file=sys.stderr, dynamic_ncols=True)
+    return tqdm(
+        total=None, desc=description, bar_format="{desc} [{elapsed}]", disable=True if _quiet else None, file=sys.stderr, dynamic_ncols=True
+    )
 
 
 def echo(message: str) -> None:

@@ -25,8 +25,27 @@ MAX_CLASSES_FOR_NUMERIC_TARGET = 10
 MISSING_CATEGORY = ""
 # Text that means "missing", as pandas reads CSV files for training (its default na_values).
 MISSING_TOKENS = frozenset(
-    ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+    [
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    ]
 )
 
 
@@ -90,7 +109,11 @@ def numbers(column: pd.Series, name: str) -> pd.Series:
     bad = np.flatnonzero(converted.isna().to_numpy() & column.notna().to_numpy())
     if len(bad):
         value = column.iloc[bad[0]]
-        raise BadValue(f"row {bad[0] + 1}, column {name!r}: {value!r} is not a number (leave it empty if it is missing)", row=int(bad[0]) + 1, column=name)
+        raise BadValue(
+            f"row {bad[0] + 1}, column {name!r}: {value!r} is not a number (leave it empty if it is missing)",
+            row=int(bad[0]) + 1,
+            column=name,
+        )
     return converted
 
 
@@ -137,7 +160,9 @@ def _task(target: pd.Series, config: Config) -> str:
     distinct = target.nunique()
     if config.task == REGRESSION and not numeric:
         example = target.iloc[0] if len(target) else None
-        raise UserError(f"task is regression but the target column {config.target!r} is not numeric (e.g. {example!r}); use task: binary or multiclass, or another target")
+        raise UserError(
+            f"task is regression but the target column {config.target!r} is not numeric (e.g. {example!r}); use task: binary or multiclass, or another target"
+        )
     if config.task != "auto":
         return config.task
     if not numeric:

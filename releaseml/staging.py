@@ -17,7 +17,12 @@ from releaseml.errors import UserError
 from releaseml.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL, MLPaths
 
 MARKER = ".releaseml-staged"
-CHANNEL_CONFIG = {"ContentType": "text/csv", "TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}
+CHANNEL_CONFIG = {
+    "ContentType": "text/csv",
+    "TrainingInputMode": "File",
+    "S3DistributionType": "FullyReplicated",
+    "RecordWrapperType": "None",
+}
 RESOURCE_CONFIG = {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}
 
 

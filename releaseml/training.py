@@ -98,4 +98,3 @@ def _result_key(values: dict[str, list[float]], spec: str) -> str:
 
 def _pool(frame: pd.DataFrame, schema: Schema) -> Pool:
     return Pool(model_frame(frame, schema), label=labels_of(frame, schema).to_numpy(), cat_features=schema.categorical)
-

@@ -6,11 +6,13 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from releaseml import bundle, config as config_module, dataset, hyperparameters, schema as schema_module, training
-from releaseml.report import training_report
+from releaseml import bundle, dataset, hyperparameters, training
+from releaseml import config as config_module
+from releaseml import schema as schema_module
 from releaseml.errors import UserError
 from releaseml.layout import VALIDATION_CHANNEL, MLPaths
 from releaseml.metrics import format_line
+from releaseml.report import training_report
 
 METRICS_FILE = "metrics.json"
 
@@ -20,7 +22,9 @@ def read_config(paths: MLPaths) -> config_module.Config:
     try:
         flat = json.loads(paths.hyperparameters.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"{paths.hyperparameters} is missing: it holds the config (invoke train-local writes it from releaseml.yaml)") from None
+        raise UserError(
+            f"{paths.hyperparameters} is missing: it holds the config (invoke train-local writes it from releaseml.yaml)"
+        ) from None
     except ValueError as exc:
         raise UserError(f"{paths.hyperparameters} is not valid JSON: {exc}") from None
     if not isinstance(flat, dict):
@@ -50,14 +54,29 @@ def run(paths: MLPaths) -> training.TrainingResult:
     else:
         train_rows, valid_rows = training.split(training.labels_of(frame, schema), schema, config.validation_fraction, config.seed)
         train, valid = frame.iloc[train_rows], frame.iloc[valid_rows]
-        validation_source = f"{len(valid)} of {len(frame)} rows held out at random (validation_fraction {config.validation_fraction}, seed {config.seed})"
+        validation_source = (
+            f"{len(valid)} of {len(frame)} rows held out at random (validation_fraction {config.validation_fraction}, seed {config.seed})"
+        )
     print(f"Validation: {validation_source}.")
 
     result = training.fit(train, valid, schema, training.catboost_params(config, schema))
     details = {"metrics": result.metrics, "rows": result.rows, "catboost_params": result.params, "config": config.model_dump(mode="json")}
     bundle.save(paths.model_dir, result.model, schema, details)
     _write_metrics(paths.output_data_dir / METRICS_FILE, result)
-    described = training_report.TrainingRun(config, schema, result.model, result.params, result.metrics, train, valid, data_files, validation_source, started, datetime.now(timezone.utc), unlabelled)
+    described = training_report.TrainingRun(
+        config,
+        schema,
+        result.model,
+        result.params,
+        result.metrics,
+        train,
+        valid,
+        data_files,
+        validation_source,
+        started,
+        datetime.now(timezone.utc),
+        unlabelled,
+    )
     print(f"Report: {training_report.write(paths.output_data_dir, described)}")
     return result
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import palmerpenguins
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, settings
 
-from releaseml.layout import ML_ROOT_ENV, MLPaths
-
 from helpers import Server, train_model
-
+from releaseml.layout import ML_ROOT_ENV, MLPaths
 
 # Shared machines are slow at times: judge properties, not generation speed.
 settings.register_profile("releaseml", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -37,7 +35,9 @@ def run_train(monkeypatch):
 
 @pytest.fixture(scope="session")
 def species_model(tmp_path_factory, penguins) -> MLPaths:
-    return train_model(tmp_path_factory.mktemp("species"), {"target": "species", "drop": ["year"], "catboost": {"iterations": 60}}, penguins)
+    return train_model(
+        tmp_path_factory.mktemp("species"), {"target": "species", "drop": ["year"], "catboost": {"iterations": 60}}, penguins
+    )
 
 
 @pytest.fixture(scope="session")

@@ -8,24 +8,38 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from releaseml import config as config_module, hyperparameters, metrics
+from releaseml import config as config_module
+from releaseml import hyperparameters, metrics
 from releaseml.aws import settings, training_jobs, transform, workflows
 from releaseml.aws.session import errors, unique_name
 from releaseml.errors import UserError
 
 
 def test_flags_beat_environment_beats_the_config_file():
-    section = config_module.validate({"target": "y", "aws": {"role": "from-file", "bucket": "file-bucket", "training_instance_type": "ml.c5.xlarge"}}).aws
+    section = config_module.validate(
+        {"target": "y", "aws": {"role": "from-file", "bucket": "file-bucket", "training_instance_type": "ml.c5.xlarge"}}
+    ).aws
     environ = {"RELEASEML_AWS_ROLE": "from-env", "RELEASEML_AWS_TRAINING_INSTANCE_COUNT": "3"}
     resolved = settings.resolve(section, {"role": "from-flag", "bucket": None}, environ)
-    assert (resolved.role, resolved.bucket, resolved.training_instance_type, resolved.training_instance_count) == ("from-flag", "file-bucket", "ml.c5.xlarge", 3)
+    assert (resolved.role, resolved.bucket, resolved.training_instance_type, resolved.training_instance_count) == (
+        "from-flag",
+        "file-bucket",
+        "ml.c5.xlarge",
+        3,
+    )
 
 
 def test_bad_aws_settings_name_the_key_and_where_it_can_come_from():
     with pytest.raises(UserError) as raised:
-        settings.resolve(config_module.AwsSection(), {}, {"RELEASEML_AWS_TRAINING_INSTANCE_TYPE": "m5.large", "RELEASEML_AWS_VOLUME_SIZE_GB": "lots"})
+        settings.resolve(
+            config_module.AwsSection(), {}, {"RELEASEML_AWS_TRAINING_INSTANCE_TYPE": "m5.large", "RELEASEML_AWS_VOLUME_SIZE_GB": "lots"}
+        )
     message = str(raised.value)
-    assert "aws.training_instance_type: got 'm5.large'" in message and "aws.volume_size_gb: got 'lots'" in message and "RELEASEML_AWS_" in message
+    assert (
+        "aws.training_instance_type: got 'm5.large'" in message
+        and "aws.volume_size_gb: got 'lots'" in message
+        and "RELEASEML_AWS_" in message
+    )
 
 
 def test_unknown_aws_key_in_the_config_gets_a_did_you_mean():
@@ -34,9 +48,32 @@ def test_unknown_aws_key_in_the_config_gets_a_did_you_mean():
 
 
 def test_training_request_carries_the_flat_config_and_metric_regexes_for_the_task():
-    config = config_module.validate({"target": "price", "task": "regression", "catboost": {"depth": 4}, "drop": ["id"], "aws": {"role": "r", "tags": {"team": "a"}}, "data": "x.csv"})
-    request = training_jobs.request("job-1", config, config.aws, "img:tag", "arn:role", {"training": "s3://b/p/data/training/"}, "s3://b/p/models", settings.tags(config.aws))
-    assert hyperparameters.unflatten(request["HyperParameters"]) == {"target": "price", "task": "regression", "catboost": {"depth": 4}, "drop": ["id"]}
+    config = config_module.validate(
+        {
+            "target": "price",
+            "task": "regression",
+            "catboost": {"depth": 4},
+            "drop": ["id"],
+            "aws": {"role": "r", "tags": {"team": "a"}},
+            "data": "x.csv",
+        }
+    )
+    request = training_jobs.request(
+        "job-1",
+        config,
+        config.aws,
+        "img:tag",
+        "arn:role",
+        {"training": "s3://b/p/data/training/"},
+        "s3://b/p/models",
+        settings.tags(config.aws),
+    )
+    assert hyperparameters.unflatten(request["HyperParameters"]) == {
+        "target": "price",
+        "task": "regression",
+        "catboost": {"depth": 4},
+        "drop": ["id"],
+    }
     assert request["AlgorithmSpecification"]["MetricDefinitions"] == metrics.metric_definitions("regression")
     assert {"Key": "team", "Value": "a"} in request["Tags"] and request["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400}
 
@@ -46,7 +83,11 @@ def test_transform_request_splits_lines_into_mini_batches_within_sagemakers_budg
         section = config_module.AwsSection(transform_max_payload_mb=payload_mb)
         request = transform.request("t", "m", section, "s3://b/in/", "s3://b/out", "text/csv", True, [])
         assert request["TransformInput"]["SplitType"] == "Line" and request["BatchStrategy"] == "MultiRecord"
-        assert request["MaxPayloadInMB"] == payload_mb and 1 <= request["MaxConcurrentTransforms"] and request["MaxPayloadInMB"] * request["MaxConcurrentTransforms"] <= 100
+        assert (
+            request["MaxPayloadInMB"] == payload_mb
+            and 1 <= request["MaxConcurrentTransforms"]
+            and request["MaxPayloadInMB"] * request["MaxConcurrentTransforms"] <= 100
+        )
         assert request["DataProcessing"] == {"JoinSource": "Input"} and request["TransformOutput"]["AssembleWith"] == "Line"
 
 
@@ -59,7 +100,10 @@ def test_deploy_channels_come_from_training_and_validation_directories_or_the_to
     for channel in ("training", "validation"):
         (tmp_path / "split" / channel / "part").mkdir(parents=True)
         (tmp_path / "split" / channel / "part" / "1.csv").write_text("x,y\n1,2\n")
-    assert {c: sorted(f) for c, f in workflows.channel_files(tmp_path / "split").items()} == {"training": ["part/1.csv"], "validation": ["part/1.csv"]}
+    assert {c: sorted(f) for c, f in workflows.channel_files(tmp_path / "split").items()} == {
+        "training": ["part/1.csv"],
+        "validation": ["part/1.csv"],
+    }
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="holds no .csv files"):
         workflows.channel_files(tmp_path / "empty")
@@ -83,9 +127,17 @@ def test_a_missing_role_says_what_to_set():
     "raised, expected",
     [
         (NoCredentialsError(), "no AWS credentials found while testing: run `aws configure`"),
-        (ClientError({"Error": {"Code": "AccessDeniedException", "Message": "User x is not authorized to perform sagemaker:CreateTrainingJob"}}, "CreateTrainingJob"),
-         "AWS denied CreateTrainingJob while testing: User x is not authorized to perform sagemaker:CreateTrainingJob. The credentials in use lack a permission"),
-        (ClientError({"Error": {"Code": "ResourceLimitExceeded", "Message": "quota"}}, "CreateTrainingJob"), "AWS refused CreateTrainingJob while testing: ResourceLimitExceeded: quota"),
+        (
+            ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "User x is not authorized to perform sagemaker:CreateTrainingJob"}},
+                "CreateTrainingJob",
+            ),
+            "AWS denied CreateTrainingJob while testing: User x is not authorized to perform sagemaker:CreateTrainingJob. The credentials in use lack a permission",
+        ),
+        (
+            ClientError({"Error": {"Code": "ResourceLimitExceeded", "Message": "quota"}}, "CreateTrainingJob"),
+            "AWS refused CreateTrainingJob while testing: ResourceLimitExceeded: quota",
+        ),
     ],
 )
 def test_aws_errors_become_one_message_with_what_to_do(raised, expected):

@@ -1,7 +1,8 @@
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from releaseml import config, hyperparameters
 from releaseml.errors import UserError
@@ -10,7 +11,9 @@ from releaseml.hyperparameters import flatten, unflatten
 # JSON-like leaves, including strings that look like numbers, booleans, null or JSON.
 tricky_text = st.sampled_from(["6", "0.1", "true", "null", "[1]", '"quoted"', "{}", "", " ", "a.b", "1e5", "NaN", "-"])
 leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text() | tricky_text
-json_like = st.recursive(leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+json_like = st.recursive(
+    leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8
+)
 plain_key = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8).filter(lambda k: not k.startswith("_"))
 
 
@@ -33,8 +36,11 @@ valid_configs = st.fixed_dictionaries(
         "categorical": st.lists(columns, max_size=4),
         "validation_fraction": st.floats(min_value=0.01, max_value=0.99),
         "seed": st.integers(min_value=0, max_value=2**32 - 1),
-        "catboost": st.dictionaries(st.sampled_from(["depth", "iterations", "learning_rate", "l2_leaf_reg", "class_weights", "verbose"]), json_like, max_size=4),
-        "data": st.text(min_size=1) | st.fixed_dictionaries({}, optional={"training": st.none() | st.text(), "validation": st.none() | st.text()}),
+        "catboost": st.dictionaries(
+            st.sampled_from(["depth", "iterations", "learning_rate", "l2_leaf_reg", "class_weights", "verbose"]), json_like, max_size=4
+        ),
+        "data": st.text(min_size=1)
+        | st.fixed_dictionaries({}, optional={"training": st.none() | st.text(), "validation": st.none() | st.text()}),
     },
 )
 
@@ -53,8 +59,24 @@ def test_round_trip_of_every_valid_config(raw):
 
 
 def test_values_read_naturally_and_stay_tunable():
-    flat = flatten({"target": "species", "seed": 7, "catboost": {"depth": 6, "learning_rate": 0.05, "verbose": False}, "drop": ["id"], "features": None})
-    assert flat == {"target": "species", "seed": "7", "catboost.depth": "6", "catboost.learning_rate": "0.05", "catboost.verbose": "false", "drop": '["id"]', "features": "null"}
+    flat = flatten(
+        {
+            "target": "species",
+            "seed": 7,
+            "catboost": {"depth": 6, "learning_rate": 0.05, "verbose": False},
+            "drop": ["id"],
+            "features": None,
+        }
+    )
+    assert flat == {
+        "target": "species",
+        "seed": "7",
+        "catboost.depth": "6",
+        "catboost.learning_rate": "0.05",
+        "catboost.verbose": "false",
+        "drop": '["id"]',
+        "features": "null",
+    }
     # a tuning job sends plain numbers as text: they come back as numbers
     assert unflatten({"catboost.depth": "8", "catboost.learning_rate": "0.1"}) == {"catboost": {"depth": 8, "learning_rate": 0.1}}
 

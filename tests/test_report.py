@@ -9,13 +9,19 @@ import re
 import numpy as np
 import pytest
 from catboost.utils import eval_metric
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from releaseml.report import FIGURES_DIR, REPORT_FILE, evaluation
 
 CLASSIFICATION_FIGURES = {"learning_curves", "feature_importance", "target", "confusion_matrix", "roc_curve", "pr_curve"}
 REGRESSION_FIGURES = {"learning_curves", "feature_importance", "target", "predicted_vs_actual", "residuals"}
-EXPECTED_FIGURES = {"demo-species": CLASSIFICATION_FIGURES, "regression-body-mass": REGRESSION_FIGURES, "binary-sex": CLASSIFICATION_FIGURES, "multiclass-grades": CLASSIFICATION_FIGURES}
+EXPECTED_FIGURES = {
+    "demo-species": CLASSIFICATION_FIGURES,
+    "regression-body-mass": REGRESSION_FIGURES,
+    "binary-sex": CLASSIFICATION_FIGURES,
+    "multiclass-grades": CLASSIFICATION_FIGURES,
+}
 
 
 def read(paths):
@@ -100,4 +106,6 @@ def test_a_leaking_column_and_a_perfect_score_are_flagged(tmp_path, penguins):
 
 def test_the_regression_headline_compares_with_always_predicting_the_average(trained_reports):
     html = read(trained_reports["regression-body-mass"])
-    assert re.search(r"predictions of body_mass_g are off by [0-9.]+ on average \(always predicting the average would be off by [0-9.]+\)", html)
+    assert re.search(
+        r"predictions of body_mass_g are off by [0-9.]+ on average \(always predicting the average would be off by [0-9.]+\)", html
+    )

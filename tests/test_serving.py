@@ -10,10 +10,9 @@ import pandas as pd
 import pytest
 import requests
 
+from helpers import Server
 from releaseml import bundle
 from releaseml.schema import model_frame
-
-from helpers import Server
 
 FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
 ROWS = "Torgersen,39.1,18.7,181,3750,male\nDream,46.7,17.9,195,3300,female\nBiscoe,50,15.2,218,5700,male\n"
@@ -69,7 +68,9 @@ def test_header_row_allows_any_column_order_and_known_extra_columns(species_serv
 
 
 def test_header_with_an_unknown_column_is_a_400(species_server):
-    response = post(species_server, "island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,colour\nDream,1,2,3,4,male,red\n")
+    response = post(
+        species_server, "island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex,colour\nDream,1,2,3,4,male,red\n"
+    )
     assert response.status_code == 400
     assert response.json()["column"] == "colour" and "does not know" in response.json()["error"]
 
@@ -77,8 +78,18 @@ def test_header_with_an_unknown_column_is_a_400(species_server):
 @pytest.mark.parametrize(
     "body",
     [
-        {"instances": [["Torgersen", 39.1, 18.7, 181, 3750, "male"], ["Dream", 46.7, 17.9, 195, 3300, "female"], ["Biscoe", 50, 15.2, 218, 5700, "male"]]},
-        [["Torgersen", "39.1", "18.7", "181", "3750", "male"], ["Dream", 46.7, 17.9, 195, 3300, "female"], ["Biscoe", 50, 15.2, 218, 5700, "male"]],
+        {
+            "instances": [
+                ["Torgersen", 39.1, 18.7, 181, 3750, "male"],
+                ["Dream", 46.7, 17.9, 195, 3300, "female"],
+                ["Biscoe", 50, 15.2, 218, 5700, "male"],
+            ]
+        },
+        [
+            ["Torgersen", "39.1", "18.7", "181", "3750", "male"],
+            ["Dream", 46.7, 17.9, 195, 3300, "female"],
+            ["Biscoe", 50, 15.2, 218, 5700, "male"],
+        ],
         {"instances": [dict(zip(FEATURES, r.split(","))) for r in ROWS.splitlines()]},
         [dict(zip(FEATURES, r.split(","))) for r in ROWS.splitlines()],
     ],
@@ -103,7 +114,14 @@ def test_json_lines_in_and_out(species_server):
 
 @pytest.mark.parametrize(
     "accept,expected",
-    [("application/json", "application/json"), ("application/jsonlines", "application/jsonlines"), ("text/csv", "text/csv"), ("*/*", "text/csv"), (None, "text/csv"), ("text/html, application/json;q=0.9", "application/json")],
+    [
+        ("application/json", "application/json"),
+        ("application/jsonlines", "application/jsonlines"),
+        ("text/csv", "text/csv"),
+        ("*/*", "text/csv"),
+        (None, "text/csv"),
+        ("text/html, application/json;q=0.9", "application/json"),
+    ],
 )
 def test_answer_type_follows_accept(species_server, accept, expected):
     answer = post(species_server, ROWS, accept=accept)
@@ -223,7 +241,13 @@ def test_serve_without_a_model_says_to_train_first(tmp_path):
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "releaseml", "serve"], env={"RELEASEML_ML_ROOT": str(tmp_path), "PATH": ""}, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "releaseml", "serve"],
+        env={"RELEASEML_ML_ROOT": str(tmp_path), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1 and "no trained model" in result.stderr and "Traceback" not in result.stderr
 
 

@@ -6,13 +6,26 @@ Bounded in count (max_examples) so it belongs to the default test run.
 import json
 
 import requests
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
-CONTENT_TYPES = ["text/csv", "text/csv; charset=utf-8", "application/json", "application/jsonlines", "application/x-jsonlines", "TEXT/CSV", "text/plain", "", "application/octet-stream"]
+CONTENT_TYPES = [
+    "text/csv",
+    "text/csv; charset=utf-8",
+    "application/json",
+    "application/jsonlines",
+    "application/x-jsonlines",
+    "TEXT/CSV",
+    "text/plain",
+    "",
+    "application/octet-stream",
+]
 ACCEPTS = ["*/*", "text/csv", "application/json", "application/jsonlines", "text/html", "application/json;q=0.5, text/csv", ""]
 
-header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40).map(str.strip)  # requests refuses edge spaces
+header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40).map(
+    str.strip
+)  # requests refuses edge spaces
 field = st.one_of(
     st.sampled_from(["Dream", "Biscoe", "male", "", "NA", "nan", "null", "1e308", "-0", "inf", " 3", '"q"', "a,b", '"', "\\"]),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
@@ -22,7 +35,11 @@ field = st.one_of(
 csv_line = st.lists(field, min_size=0, max_size=9).map(",".join)
 csv_body = st.lists(csv_line, min_size=0, max_size=6).map("\n".join)
 json_scalar = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
-json_value = st.recursive(json_scalar, lambda inner: st.lists(inner, max_size=7) | st.dictionaries(st.sampled_from(FEATURES + ["species", "year", "x"]), inner, max_size=7), max_leaves=20)
+json_value = st.recursive(
+    json_scalar,
+    lambda inner: st.lists(inner, max_size=7) | st.dictionaries(st.sampled_from(FEATURES + ["species", "year", "x"]), inner, max_size=7),
+    max_leaves=20,
+)
 json_body = st.one_of(json_value, st.fixed_dictionaries({"instances": json_value})).map(lambda v: json.dumps(v, allow_nan=True))
 jsonlines_body = st.lists(json_value.map(json.dumps), max_size=5).map("\n".join)
 any_body = st.one_of(csv_body, json_body, jsonlines_body, st.binary(max_size=200).map(lambda b: b.decode("latin-1")))

@@ -1,6 +1,7 @@
 """The container's `train` on a real /opt/ml layout on disk, checked against CatBoost used directly."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -9,10 +10,9 @@ import pandas as pd
 import pytest
 from catboost import CatBoostClassifier, CatBoostRegressor
 
+from helpers import make_ml_root
 from releaseml import bundle, metrics
 from releaseml.layout import ML_ROOT_ENV
-
-from helpers import make_ml_root
 
 ITERATIONS = 150
 
@@ -34,8 +34,12 @@ def direct_catboost(model_class, train, valid, target, loss):
                 x[c] = x[c].astype(object).where(x[c].notna(), "").map(str)
         return x
 
-    model = model_class(iterations=ITERATIONS, early_stopping_rounds=100, random_seed=42, loss_function=loss, verbose=0, allow_writing_files=False)
-    model.fit(prepared(train), train[target], cat_features=[c for c in categorical if c in features], eval_set=(prepared(valid), valid[target]))
+    model = model_class(
+        iterations=ITERATIONS, early_stopping_rounds=100, random_seed=42, loss_function=loss, verbose=0, allow_writing_files=False
+    )
+    model.fit(
+        prepared(train), train[target], cat_features=[c for c in categorical if c in features], eval_set=(prepared(valid), valid[target])
+    )
     return model, prepared(valid)
 
 
@@ -161,7 +165,11 @@ def test_invalid_hyperparameters_fail_with_the_config_message(tmp_path, run_trai
 
 def test_entry_point_as_a_process_exits_non_zero_and_clears_an_old_failure(tmp_path, penguins):
     paths = make_ml_root(tmp_path, {"target": "specie"}, penguins)
-    run = lambda: subprocess.run([sys.executable, "-m", "releaseml", "train"], env={**__import__("os").environ, ML_ROOT_ENV: str(tmp_path)}, capture_output=True, text=True)
+
+    def run():
+        environment = {**os.environ, ML_ROOT_ENV: str(tmp_path)}
+        return subprocess.run([sys.executable, "-m", "releaseml", "train"], env=environment, capture_output=True, text=True)
+
     result = run()
     assert result.returncode == 1 and "Did you mean" in result.stderr and "Traceback" not in result.stderr
     paths.hyperparameters.write_text(json.dumps({"target": "species", "catboost.iterations": "10"}))

@@ -15,17 +15,31 @@ REALTIME_LIMIT_BYTES = 6 * 1024 * 1024  # SageMaker's cap on a real-time request
 FINAL_STATES = {"InService", "Failed", "OutOfService"}
 
 
-def deploy(aws: Aws, name: str, model_name: str, section: AwsSection, tags: list[dict], wait: bool = True, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS) -> dict:
+def deploy(
+    aws: Aws,
+    name: str,
+    model_name: str,
+    section: AwsSection,
+    tags: list[dict],
+    wait: bool = True,
+    timeout: Optional[float] = None,
+    poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+) -> dict:
     """Point endpoint `name` at the model (creating it, or updating it in place) and wait until it serves."""
     sagemaker = aws.client("sagemaker")
     config_name = unique_name(name)
     with errors(f"creating endpoint config {config_name}"):
         sagemaker.create_endpoint_config(
             EndpointConfigName=config_name,
-            ProductionVariants=[{
-                "VariantName": "AllTraffic", "ModelName": model_name, "InitialInstanceCount": section.endpoint_instance_count,
-                "InstanceType": section.endpoint_instance_type, "InitialVariantWeight": 1.0,
-            }],
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": model_name,
+                    "InitialInstanceCount": section.endpoint_instance_count,
+                    "InstanceType": section.endpoint_instance_type,
+                    "InitialVariantWeight": 1.0,
+                }
+            ],
             Tags=tags,
         )
     with errors(f"creating endpoint {name}"):
@@ -36,8 +50,13 @@ def deploy(aws: Aws, name: str, model_name: str, section: AwsSection, tags: list
     if not wait:
         return describe(aws, name)
     description = waiting.wait(
-        lambda: describe(aws, name), "EndpointStatus", FINAL_STATES, f"Endpoint {name}",
-        f"Check it with `invoke endpoint --status {name}`.", timeout=timeout, poll_seconds=poll_seconds,
+        lambda: describe(aws, name),
+        "EndpointStatus",
+        FINAL_STATES,
+        f"Endpoint {name}",
+        f"Check it with `invoke endpoint --status {name}`.",
+        timeout=timeout,
+        poll_seconds=poll_seconds,
     )
     if description["EndpointStatus"] != "InService":
         raise UserError(f"endpoint {name} is {description['EndpointStatus']}: {description.get('FailureReason') or 'no reason given'}")
@@ -69,13 +88,17 @@ def invoke(aws: Aws, name: str, payload: Path, content_type: Optional[str] = Non
     except OSError as exc:
         raise UserError(f"cannot read payload {str(payload)!r}: {exc.strerror}") from None
     if len(body) > REALTIME_LIMIT_BYTES:
-        raise UserError(f"{payload} is {len(body):,} bytes; a real-time endpoint takes at most 6 MB per request. Use `invoke batch-predict` for large files.")
+        raise UserError(
+            f"{payload} is {len(body):,} bytes; a real-time endpoint takes at most 6 MB per request. Use `invoke batch-predict` for large files."
+        )
     runtime = aws.client("sagemaker-runtime")
     with errors(f"calling endpoint {name}"):
         try:
             answer = runtime.invoke_endpoint(EndpointName=name, Body=body, ContentType=content_type, Accept=accept or content_type)
         except runtime.exceptions.ModelError as exc:
-            raise UserError(f"the model refused the payload: {exc.response.get('OriginalMessage') or exc.response['Error'].get('Message')}") from None
+            raise UserError(
+                f"the model refused the payload: {exc.response.get('OriginalMessage') or exc.response['Error'].get('Message')}"
+            ) from None
     return answer["Body"].read().decode("utf-8")
 
 

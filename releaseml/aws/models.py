@@ -11,7 +11,9 @@ def ensure_model(aws: Aws, job_name: str, role: str, tags: list[dict]) -> str:
     """The model named after the training job, created from its artifact if it does not exist yet."""
     job = training_jobs.describe(aws, job_name)
     if job["TrainingJobStatus"] != "Completed":
-        raise UserError(f"training job {job_name} is {job['TrainingJobStatus']}; predictions need a completed one (`invoke logs {job_name}` shows why)")
+        raise UserError(
+            f"training job {job_name} is {job['TrainingJobStatus']}; predictions need a completed one (`invoke logs {job_name}` shows why)"
+        )
     sagemaker = aws.client("sagemaker")
     model_name = job_name[:63]
     with errors(f"looking up model {model_name}"):
@@ -24,7 +26,10 @@ def ensure_model(aws: Aws, job_name: str, role: str, tags: list[dict]) -> str:
     with errors(f"creating model {model_name}"):
         sagemaker.create_model(
             ModelName=model_name,
-            PrimaryContainer={"Image": job["AlgorithmSpecification"]["TrainingImage"], "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]},
+            PrimaryContainer={
+                "Image": job["AlgorithmSpecification"]["TrainingImage"],
+                "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"],
+            },
             ExecutionRoleArn=role,
             Tags=tags,
         )

@@ -11,7 +11,15 @@ from typing import Iterator, Optional
 from releaseml import __version__
 from releaseml.errors import UserError
 
-ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException"}
+ACCESS_DENIED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+}
 PERMISSIONS_HELP = "README.md, section 'Running on AWS', lists the permissions releaseml needs"
 
 
@@ -24,7 +32,9 @@ class Aws:
 
         self.session = boto3.Session(region_name=region, profile_name=profile)
         if not self.session.region_name:
-            raise UserError("no AWS region: set `aws: {region: ...}` in releaseml.yaml, RELEASEML_AWS_REGION or AWS_REGION, or pass --region")
+            raise UserError(
+                "no AWS region: set `aws: {region: ...}` in releaseml.yaml, RELEASEML_AWS_REGION or AWS_REGION, or pass --region"
+            )
         self.region = self.session.region_name
         self._config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 8}, user_agent_extra=f"releaseml/{__version__}")
         self._clients: dict[str, object] = {}
@@ -69,12 +79,16 @@ def errors(doing: str) -> Iterator[None]:
             "or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         ) from None
     except NoRegionError:
-        raise UserError("no AWS region: set `aws: {region: ...}` in releaseml.yaml, RELEASEML_AWS_REGION or AWS_REGION, or pass --region") from None
+        raise UserError(
+            "no AWS region: set `aws: {region: ...}` in releaseml.yaml, RELEASEML_AWS_REGION or AWS_REGION, or pass --region"
+        ) from None
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code, message = error.get("Code", "?"), error.get("Message", "")
         if code in ACCESS_DENIED:
-            raise UserError(f"AWS denied {exc.operation_name} while {doing}: {message or code}. The credentials in use lack a permission; {PERMISSIONS_HELP}") from None
+            raise UserError(
+                f"AWS denied {exc.operation_name} while {doing}: {message or code}. The credentials in use lack a permission; {PERMISSIONS_HELP}"
+            ) from None
         raise UserError(f"AWS refused {exc.operation_name} while {doing}: {code}: {message}") from None
     except BotoCoreError as exc:
         raise UserError(f"cannot reach AWS while {doing}: {exc}") from None

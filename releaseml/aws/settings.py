@@ -35,7 +35,10 @@ def resolve(section: AwsSection, flags: Mapping[str, Any] | None = None, environ
         return AwsSection.model_validate(values)
     except ValidationError as exc:
         problems = [_explain({**error, "loc": ("aws", *error["loc"])}) for error in exc.errors()]
-        raise UserError(f"AWS settings (releaseml.yaml, {ENV_PREFIX}* or flags) have {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)) from None
+        raise UserError(
+            f"AWS settings (releaseml.yaml, {ENV_PREFIX}* or flags) have {len(problems)} problem(s):\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        ) from None
 
 
 def role_arn(section: AwsSection, aws: Aws) -> str:

@@ -21,7 +21,9 @@ class SyncReport:
     removed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return f"{len(self.uploaded)} uploaded, {len(self.unchanged)} unchanged" + (f", {len(self.removed)} removed" if self.removed else "")
+        return f"{len(self.uploaded)} uploaded, {len(self.unchanged)} unchanged" + (
+            f", {len(self.removed)} removed" if self.removed else ""
+        )
 
 
 def uri(bucket: str, key: str) -> str:
@@ -47,7 +49,9 @@ def ensure_bucket(aws: Aws, bucket: str) -> None:
         except ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if status == 403:
-                raise UserError(f"bucket {bucket} exists but these credentials may not use it (another account's, or s3:ListBucket is missing); set `aws: {{bucket: ...}}` to a bucket of yours") from None
+                raise UserError(
+                    f"bucket {bucket} exists but these credentials may not use it (another account's, or s3:ListBucket is missing); set `aws: {{bucket: ...}}` to a bucket of yours"
+                ) from None
             if status != 404:
                 raise
     with errors(f"creating bucket {bucket}"):
@@ -66,7 +70,11 @@ def sync_up(aws: Aws, files: dict[str, Path], bucket: str, prefix: str) -> SyncR
     prefix = prefix.rstrip("/") + "/"
     report = SyncReport()
     with errors(f"listing s3://{bucket}/{prefix}"):
-        existing = {item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix) for item in page.get("Contents", [])}
+        existing = {
+            item["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        }
     checksums = {name: _sha256(path) for name, path in files.items()}
     to_send = []
     for name, path in sorted(files.items()):
@@ -95,7 +103,9 @@ def download_prefix(aws: Aws, s3_uri: str, destination: Path) -> list[Path]:
     bucket, prefix = split_uri(s3_uri)
     prefix = prefix.rstrip("/") + "/" if prefix else ""
     with errors(f"listing {s3_uri}"):
-        objects = [item for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix) for item in page.get("Contents", [])]
+        objects = [
+            item for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix) for item in page.get("Contents", [])
+        ]
     written = []
     with progress.bar(sum(item["Size"] for item in objects), f"Downloading {s3_uri}") as bar, errors(f"downloading {s3_uri}"):
         for item in objects:

@@ -58,13 +58,19 @@ class TrainingOutcome:
         return json_path
 
 
-def request(name: str, config: Config, section: AwsSection, image_uri: str, role: str, channels: dict[str, str], output_uri: str, tags: list[dict]) -> dict:
+def request(
+    name: str, config: Config, section: AwsSection, image_uri: str, role: str, channels: dict[str, str], output_uri: str, tags: list[dict]
+) -> dict:
     """CreateTrainingJob's arguments: the config flattened into hyperparameters, metric regexes that match `train`'s lines."""
     task = None if config.task == "auto" else config.task
     return {
         "TrainingJobName": name,
         "HyperParameters": hyperparameters.for_training(config),
-        "AlgorithmSpecification": {"TrainingImage": image_uri, "TrainingInputMode": "File", "MetricDefinitions": metrics.metric_definitions(task)},
+        "AlgorithmSpecification": {
+            "TrainingImage": image_uri,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": metrics.metric_definitions(task),
+        },
         "RoleArn": role,
         "InputDataConfig": [
             {
@@ -76,7 +82,11 @@ def request(name: str, config: Config, section: AwsSection, image_uri: str, role
             for channel, s3_uri in channels.items()
         ],
         "OutputDataConfig": {"S3OutputPath": output_uri},
-        "ResourceConfig": {"InstanceType": section.training_instance_type, "InstanceCount": section.training_instance_count, "VolumeSizeInGB": section.volume_size_gb},
+        "ResourceConfig": {
+            "InstanceType": section.training_instance_type,
+            "InstanceCount": section.training_instance_count,
+            "VolumeSizeInGB": section.volume_size_gb,
+        },
         "StoppingCondition": {"MaxRuntimeInSeconds": section.max_runtime_seconds},
         "Tags": tags,
     }
@@ -88,17 +98,33 @@ def describe(aws: Aws, name: str) -> dict:
         try:
             return sagemaker.describe_training_job(TrainingJobName=name)
         except sagemaker.exceptions.ResourceNotFound:
-            raise UserError(f"no training job {name!r} in {aws.region}: check the name (`invoke jobs` lists recent ones) and the region") from None
+            raise UserError(
+                f"no training job {name!r} in {aws.region}: check the name (`invoke jobs` lists recent ones) and the region"
+            ) from None
 
 
-def attach(aws: Aws, name: str, out: Optional[Path], timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS, reports: Optional[Path] = None) -> TrainingOutcome:
+def attach(
+    aws: Aws,
+    name: str,
+    out: Optional[Path],
+    timeout: Optional[float] = None,
+    poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+    reports: Optional[Path] = None,
+) -> TrainingOutcome:
     """Wait for a training job while printing its log; download its report into `reports/JOB/`; write the outcome files; raise if it failed."""
     follower = logs.LogFollower(aws, logs.TRAINING_GROUP, name, progress.echo)
     reattach = f"Re-attach with `invoke logs {name}`; stop it in the SageMaker console or with `aws sagemaker stop-training-job --training-job-name {name}`."
     try:
         description = waiting.wait(
-            lambda: describe(aws, name), "TrainingJobStatus", FINAL_STATES, f"Training job {name}", reattach,
-            detail_key="SecondaryStatus", timeout=timeout, poll_seconds=poll_seconds, on_poll=follower.poll,
+            lambda: describe(aws, name),
+            "TrainingJobStatus",
+            FINAL_STATES,
+            f"Training job {name}",
+            reattach,
+            detail_key="SecondaryStatus",
+            timeout=timeout,
+            poll_seconds=poll_seconds,
+            on_poll=follower.poll,
         )
     except waiting.StillRunning:
         if out is not None:
@@ -110,7 +136,10 @@ def attach(aws: Aws, name: str, out: Optional[Path], timeout: Optional[float] = 
     if out is not None:
         outcome.write(out)
     if outcome.status != "Completed":
-        raise UserError(f"training job {name} {outcome.status.lower()}: {outcome.failure_reason or 'no reason given'}" + (f" (details in {out})" if out else ""))
+        raise UserError(
+            f"training job {name} {outcome.status.lower()}: {outcome.failure_reason or 'no reason given'}"
+            + (f" (details in {out})" if out else "")
+        )
     return outcome
 
 
@@ -135,7 +164,9 @@ def outcome_of(aws: Aws, description: dict, log: list[str]) -> TrainingOutcome:
     """The outcome from DescribeTrainingJob; metrics as SageMaker parsed them, else from the log lines."""
     final = {item["MetricName"]: item["Value"] for item in description.get("FinalMetricDataList", [])}
     if not final:
-        final = {f"{split}:{name}": value for split, values in metrics.parse_lines("\n".join(log)).items() for name, value in values.items()}
+        final = {
+            f"{split}:{name}": value for split, values in metrics.parse_lines("\n".join(log)).items() for name, value in values.items()
+        }
     name = description["TrainingJobName"]
     model = description.get("ModelArtifacts", {}).get("S3ModelArtifacts")
     return TrainingOutcome(

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from releaseml import client as local_client, progress
+from releaseml import client as local_client
+from releaseml import progress
 from releaseml.aws import logs, storage, waiting
 from releaseml.aws.session import Aws, errors
 from releaseml.config import AwsSection
@@ -35,7 +36,11 @@ def input_files(directory: Path) -> tuple[dict[str, Path], str]:
     if directory.is_file():
         files = {directory.name: directory}
     elif directory.is_dir():
-        files = {str(p.relative_to(directory)): p for p in sorted(directory.rglob("*")) if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)}
+        files = {
+            str(p.relative_to(directory)): p
+            for p in sorted(directory.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+        }
     else:
         raise UserError(f"no data to predict at {str(directory)!r}: expected a CSV or JSON Lines file, or a directory of them")
     if not files:
@@ -49,7 +54,9 @@ def input_files(directory: Path) -> tuple[dict[str, Path], str]:
     return files, types.pop()
 
 
-def request(name: str, model_name: str, section: AwsSection, input_uri: str, output_uri: str, content_type: str, join: bool, tags: list[dict]) -> dict:
+def request(
+    name: str, model_name: str, section: AwsSection, input_uri: str, output_uri: str, content_type: str, join: bool, tags: list[dict]
+) -> dict:
     """CreateTransformJob's arguments: line splitting, mini-batches, and the input joined to its prediction when asked."""
     return {
         "TransformJobName": name,
@@ -76,16 +83,26 @@ def describe(aws: Aws, name: str) -> dict:
         return aws.client("sagemaker").describe_transform_job(TransformJobName=name)
 
 
-def attach(aws: Aws, name: str, out_dir: Path, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS) -> TransformOutcome:
+def attach(
+    aws: Aws, name: str, out_dir: Path, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS
+) -> TransformOutcome:
     """Wait for a transform job, then download its results into `out_dir`."""
     follower = logs.LogFollower(aws, logs.TRANSFORM_GROUP, name, progress.echo)
     reattach = f"Re-attach with `invoke batch-predict --attach {name}`."
     description = waiting.wait(
-        lambda: describe(aws, name), "TransformJobStatus", FINAL_STATES, f"Batch transform {name}", reattach,
-        timeout=timeout, poll_seconds=poll_seconds, on_poll=follower.poll,
+        lambda: describe(aws, name),
+        "TransformJobStatus",
+        FINAL_STATES,
+        f"Batch transform {name}",
+        reattach,
+        timeout=timeout,
+        poll_seconds=poll_seconds,
+        on_poll=follower.poll,
     )
     output_uri = description["TransformOutput"]["S3OutputPath"]
     if description["TransformJobStatus"] != "Completed":
-        raise UserError(f"batch transform {name} {description['TransformJobStatus'].lower()}: {description.get('FailureReason') or 'no reason given'}")
+        raise UserError(
+            f"batch transform {name} {description['TransformJobStatus'].lower()}: {description.get('FailureReason') or 'no reason given'}"
+        )
     files = storage.download_prefix(aws, output_uri, out_dir)
     return TransformOutcome(name, description["TransformJobStatus"], output_uri, files)

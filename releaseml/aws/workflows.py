@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from releaseml import config as config_module, dataset, progress, schema as schema_module
+from releaseml import config as config_module
+from releaseml import dataset, progress
+from releaseml import schema as schema_module
 from releaseml.aws import endpoints, models, registry, settings, storage, training_jobs, transform, waiting
 from releaseml.aws.session import Aws, errors, unique_name
 from releaseml.config import AwsSection, Config
 from releaseml.errors import UserError
 from releaseml.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL
-
 
 REPORTS_DIR = Path("reports")  # deploy unpacks each job's report into reports/JOB/
 
@@ -47,7 +48,16 @@ def context(config_path: Path, flags: Mapping[str, Any] | None = None) -> Contex
     return Context(config, section, Aws(section.region))
 
 
-def deploy(ctx: Context, data: Path, image: str, out: Optional[Path], wait: bool = True, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS, reports: Optional[Path] = REPORTS_DIR) -> training_jobs.TrainingOutcome:
+def deploy(
+    ctx: Context,
+    data: Path,
+    image: str,
+    out: Optional[Path],
+    wait: bool = True,
+    timeout: Optional[float] = None,
+    poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+    reports: Optional[Path] = REPORTS_DIR,
+) -> training_jobs.TrainingOutcome:
     """Push the image, upload the data, start a training job, and (unless told not to) wait for it and fetch its report."""
     channels = channel_files(data)
     _check_training_data(ctx.config, channels)
@@ -61,7 +71,9 @@ def deploy(ctx: Context, data: Path, image: str, out: Optional[Path], wait: bool
         channel_uris[channel] = storage.uri(bucket, ctx.key("data", channel) + "/")
         progress.echo(f"Data, channel {channel}: {channel_uris[channel]} ({report.summary()})")
     name = unique_name(ctx.section.repository)
-    job = training_jobs.request(name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags)
+    job = training_jobs.request(
+        name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags
+    )
     with errors(f"creating training job {name}"):
         ctx.aws.client("sagemaker").create_training_job(**job)
     progress.echo(f"Training job {name} created: {ctx.aws.console_url('jobs', name)}")
@@ -94,7 +106,11 @@ def channel_files(data: Path) -> dict[str, dict[str, Path]]:
 
 
 def _visible_files(directory: Path) -> dict[str, Path]:
-    files = {str(p.relative_to(directory)): p for p in sorted(directory.rglob("*")) if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)}
+    files = {
+        str(p.relative_to(directory)): p
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    }
     if not files:
         raise UserError(f"{directory} is empty")
     return files
@@ -108,7 +124,15 @@ def _check_training_data(config: Config, channels: dict[str, dict[str, Path]]) -
         schema_module.infer(frame, config)
 
 
-def batch_predict(ctx: Context, data: Path, job_name: str, out_dir: Path, join: bool = False, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS) -> transform.TransformOutcome:
+def batch_predict(
+    ctx: Context,
+    data: Path,
+    job_name: str,
+    out_dir: Path,
+    join: bool = False,
+    timeout: Optional[float] = None,
+    poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+) -> transform.TransformOutcome:
     """Batch-predict the files of `data` with the model of a training job; download the results into `out_dir`."""
     files, content_type = transform.input_files(data)
     model_name = models.ensure_model(ctx.aws, job_name, ctx.role, ctx.tags)
@@ -125,6 +149,13 @@ def batch_predict(ctx: Context, data: Path, job_name: str, out_dir: Path, join: 
     return transform.attach(ctx.aws, name, out_dir, timeout, poll_seconds)
 
 
-def create_endpoint(ctx: Context, job_name: str, name: Optional[str], wait: bool = True, timeout: Optional[float] = None, poll_seconds: float = waiting.DEFAULT_POLL_SECONDS) -> dict:
+def create_endpoint(
+    ctx: Context,
+    job_name: str,
+    name: Optional[str],
+    wait: bool = True,
+    timeout: Optional[float] = None,
+    poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+) -> dict:
     model_name = models.ensure_model(ctx.aws, job_name, ctx.role, ctx.tags)
     return endpoints.deploy(ctx.aws, name or ctx.section.repository, model_name, ctx.section, ctx.tags, wait, timeout, poll_seconds)

@@ -16,5 +16,7 @@ def latest(candidates: list[Path]) -> Path:
 
     found = [p for c in candidates for p in ([c] if c.name == REPORT_FILE else c.rglob(REPORT_FILE)) if p.is_file()]
     if not found:
-        raise UserError("no training report yet: `invoke train-local` writes one into the ML root, `invoke deploy` downloads one into reports/")
+        raise UserError(
+            "no training report yet: `invoke train-local` writes one into the ML root, `invoke deploy` downloads one into reports/"
+        )
     return max(found, key=lambda p: p.stat().st_mtime)

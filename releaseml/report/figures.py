@@ -51,8 +51,15 @@ def confusion_matrix(counts: np.ndarray, classes: list[str], path: Path) -> Path
     size = max(3.6, 0.8 * len(classes) + 2)
     figure, axes = plt.subplots(figsize=(size + 1, size))
     image = axes.imshow(counts, cmap="Blues")
-    axes.set(xticks=range(len(classes)), yticks=range(len(classes)), xticklabels=classes, yticklabels=classes,
-             xlabel="predicted class", ylabel="true class", title="Confusion matrix (validation rows)")
+    axes.set(
+        xticks=range(len(classes)),
+        yticks=range(len(classes)),
+        xticklabels=classes,
+        yticklabels=classes,
+        xlabel="predicted class",
+        ylabel="true class",
+        title="Confusion matrix (validation rows)",
+    )
     plt.setp(axes.get_xticklabels(), rotation=30, ha="right")
     threshold = counts.max() / 2 if counts.size else 0
     for (row, column), count in np.ndenumerate(counts):

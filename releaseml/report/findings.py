@@ -46,7 +46,11 @@ def columns(frame: pd.DataFrame, schema: Schema) -> list[Column]:
     for name in frame.columns:
         values = frame[name]
         role = "target" if name == schema.target else "feature" if name in schema.features else "not used"
-        kind = schema.kinds.get(name, "text" if values.dtype == object else "numeric") if name != schema.target else ("classes" if schema.classes else "number")
+        kind = (
+            schema.kinds.get(name, "text" if values.dtype == object else "numeric")
+            if name != schema.target
+            else ("classes" if schema.classes else "number")
+        )
         present = values.dropna()
         if kind == "numeric" or (name == schema.target and schema.task == REGRESSION):
             numbers = pd.to_numeric(present, errors="coerce").dropna()
@@ -76,18 +80,28 @@ def headline(schema: Schema, metrics: dict[str, dict[str, float]], scored: Score
     )
 
 
-def limits(frame: pd.DataFrame, schema: Schema, metrics: dict, scored: Scored, importance: dict[str, float], trees: int, iterations: int) -> list[str]:
+def limits(
+    frame: pd.DataFrame, schema: Schema, metrics: dict, scored: Scored, importance: dict[str, float], trees: int, iterations: int
+) -> list[str]:
     """Known limits worth a warning, in plain words with what to do; empty when none apply."""
     found = []
     if len(frame) < SMALL_DATA_ROWS:
-        found.append(f"Small data: {len(frame)} rows. Expect the metrics on new data to differ by a few points; more rows make a steadier model.")
+        found.append(
+            f"Small data: {len(frame)} rows. Expect the metrics on new data to differ by a few points; more rows make a steadier model."
+        )
     if schema.classes is not None:
         shares = frame[schema.target].astype(str).value_counts(normalize=True)
         for label, share in shares.items():
             if share < MINORITY_SHARE:
-                found.append(f"Class imbalance: {schema.target} = {label} is only {share:.1%} of rows, so the model sees few examples of it; check its row in the confusion matrix, and consider more data of that class.")
+                found.append(
+                    f"Class imbalance: {schema.target} = {label} is only {share:.1%} of rows, so the model sees few examples of it; check its row in the confusion matrix, and consider more data of that class."
+                )
         counts = pd.Series(scored.truth.astype(str)).value_counts()
-        few = [f"{label} ({counts.get(str(label), 0)})" for label in schema.classes if counts.get(str(label), 0) < FEW_VALIDATION_ROWS_PER_CLASS]
+        few = [
+            f"{label} ({counts.get(str(label), 0)})"
+            for label in schema.classes
+            if counts.get(str(label), 0) < FEW_VALIDATION_ROWS_PER_CLASS
+        ]
         if few:
             found.append(f"Few validation rows for {', '.join(few)}: the scores for these classes rest on a handful of rows.")
     for name in schema.features:
@@ -97,17 +111,25 @@ def limits(frame: pd.DataFrame, schema: Schema, metrics: dict, scored: Scored, i
         if schema.kinds[name] == CATEGORICAL:
             distinct = frame[name].nunique()
             if distinct > 50 and distinct > 0.5 * len(frame):
-                found.append(f"{name} has {distinct} different values in {len(frame)} rows: it looks like an identifier. Identifiers do not generalise; list it under `drop:`.")
+                found.append(
+                    f"{name} has {distinct} different values in {len(frame)} rows: it looks like an identifier. Identifiers do not generalise; list it under `drop:`."
+                )
     if importance:
         top, share = max(importance.items(), key=lambda item: item[1])
         if share >= DOMINANT_FEATURE_SHARE:
-            found.append(f"The model leans on one column: {top} carries {share:.0f}% of the importance. Check that {top} is known when predictions are made (otherwise it leaks the answer).")
+            found.append(
+                f"The model leans on one column: {top} carries {share:.0f}% of the importance. Check that {top} is known when predictions are made (otherwise it leaks the answer)."
+            )
     train, valid = metrics.get("train", {}), metrics.get("validation", {})
     key = "r2" if schema.task == REGRESSION else "accuracy"
     if key in train and key in valid and train[key] - valid[key] > (0.2 if key == "r2" else 0.1):
-        found.append(f"Overfitting: {key} is {train[key]:.3f} on training rows but {valid[key]:.3f} on validation rows. Try `catboost: {{depth: 4}}` or more data.")
+        found.append(
+            f"Overfitting: {key} is {train[key]:.3f} on training rows but {valid[key]:.3f} on validation rows. Try `catboost: {{depth: 4}}` or more data."
+        )
     if valid.get(key, 0) >= 0.9999:
         found.append(f"Validation {key} is perfect. That is rare on real data: check that no column gives the answer away.")
     if trees >= iterations:
-        found.append(f"Still improving when training stopped at {iterations} trees: raise `catboost: {{iterations: {iterations * 2}}}` for a better model.")
+        found.append(
+            f"Still improving when training stopped at {iterations} trees: raise `catboost: {{iterations: {iterations * 2}}}` for a better model."
+        )
     return found

@@ -40,8 +40,10 @@ def render(context: Context) -> str:
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(context.title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{escape(context.title)}</h1>",
         f"<p class='headline'>{escape(context.headline)}</p>",
-        "<h2>Scores</h2>", _metrics_table(context.metrics),
-        "<h2>Known limits</h2>", _limits(context.limits),
+        "<h2>Scores</h2>",
+        _metrics_table(context.metrics),
+        "<h2>Known limits</h2>",
+        _limits(context.limits),
         "<h2>Figures</h2>",
         *(_figure(title, caption, path) for title, caption, path in context.figures),
         "<h2>Data</h2>",
@@ -49,8 +51,10 @@ def render(context: Context) -> str:
         _columns_table(context.columns),
         "<h2>Model card</h2>",
         "<table>" + "".join(f"<tr><th>{escape(key)}</th><td>{escape(value)}</td></tr>" for key, value in context.card.items()) + "</table>",
-        "<h3>Config (as given)</h3>", f"<pre>{escape(json.dumps(context.config, indent=2))}</pre>",
-        "<h3>CatBoost parameters</h3>", f"<pre>{escape(json.dumps(context.params, indent=2, default=str))}</pre>",
+        "<h3>Config (as given)</h3>",
+        f"<pre>{escape(json.dumps(context.config, indent=2))}</pre>",
+        "<h3>CatBoost parameters</h3>",
+        f"<pre>{escape(json.dumps(context.params, indent=2, default=str))}</pre>",
         "</body></html>",
     ]
     return "\n".join(parts)
@@ -61,9 +65,13 @@ def _metrics_table(metrics: dict[str, dict[str, float]]) -> str:
     rows = []
     for name in names:
         meaning, direction = METRIC_WORDS.get(name, ("", ""))
-        values = "".join(f"<td class='number'>{metrics.get(split, {}).get(name, float('nan')):.4g}</td>" for split in ("validation", "train"))
+        values = "".join(
+            f"<td class='number'>{metrics.get(split, {}).get(name, float('nan')):.4g}</td>" for split in ("validation", "train")
+        )
         rows.append(f"<tr><th>{escape(name)}</th>{values}<td>{escape(meaning)} ({escape(direction)})</td></tr>")
-    return "<table><tr><th>metric</th><th>validation rows</th><th>training rows</th><th>what it means</th></tr>" + "".join(rows) + "</table>"
+    return (
+        "<table><tr><th>metric</th><th>validation rows</th><th>training rows</th><th>what it means</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def _limits(limits: list[str]) -> str:

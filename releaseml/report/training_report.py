@@ -47,25 +47,56 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
     whole = pd.concat([run.train, run.valid], ignore_index=True)
 
     shown = [
-        ("Learning curves", "How the error fell as trees were added. Training rows keep improving; when validation rows stop improving, more trees only memorise, and training keeps the trees up to the best validation score.",
-         figures.learning_curves(history, loss, best, figure_dir / "learning_curves.png")),
-        ("Feature importance", "How much each column changes the predictions on average. Near-zero columns could be dropped; one column far above the rest deserves a check for leaks.",
-         figures.feature_importance(list(importance), pd.Series(importance).to_numpy(), figure_dir / "feature_importance.png")),
-        (f"The target: {schema.target}", "How many rows each class has: a class with few rows is harder to learn." if schema.classes else "The spread of the values to predict: the model is surest in the range where most rows lie.",
-         figures.target_distribution(whole[schema.target], schema.task, schema.target, figure_dir / "target.png")),
+        (
+            "Learning curves",
+            "How the error fell as trees were added. Training rows keep improving; when validation rows stop improving, more trees only memorise, and training keeps the trees up to the best validation score.",
+            figures.learning_curves(history, loss, best, figure_dir / "learning_curves.png"),
+        ),
+        (
+            "Feature importance",
+            "How much each column changes the predictions on average. Near-zero columns could be dropped; one column far above the rest deserves a check for leaks.",
+            figures.feature_importance(list(importance), pd.Series(importance).to_numpy(), figure_dir / "feature_importance.png"),
+        ),
+        (
+            f"The target: {schema.target}",
+            "How many rows each class has: a class with few rows is harder to learn."
+            if schema.classes
+            else "The spread of the values to predict: the model is surest in the range where most rows lie.",
+            figures.target_distribution(whole[schema.target], schema.task, schema.target, figure_dir / "target.png"),
+        ),
     ]
     if schema.task == REGRESSION:
         shown += [
-            ("Predicted vs actual", "Each dot is a validation row; on the dashed line the prediction is exact.", figures.predicted_vs_actual(scored, schema.target, figure_dir / "predicted_vs_actual.png")),
-            ("Errors", "Errors should centre on zero with no pattern across predictions; a funnel or a curve means the model misses some structure.", figures.residuals(scored, schema.target, figure_dir / "residuals.png")),
+            (
+                "Predicted vs actual",
+                "Each dot is a validation row; on the dashed line the prediction is exact.",
+                figures.predicted_vs_actual(scored, schema.target, figure_dir / "predicted_vs_actual.png"),
+            ),
+            (
+                "Errors",
+                "Errors should centre on zero with no pattern across predictions; a funnel or a curve means the model misses some structure.",
+                figures.residuals(scored, schema.target, figure_dir / "residuals.png"),
+            ),
         ]
     else:
         shown += [
-            ("Confusion matrix", "Rows are the true class, columns the predicted one: the diagonal is right, everything else is a mistake, and where it sits tells which classes get mixed up.",
-             figures.confusion_matrix(evaluation.confusion(scored), [str(c) for c in scored.classes], figure_dir / "confusion_matrix.png")),
-            ("ROC curve", "How well the probabilities rank each class above the others: the closer to the top-left corner, the better; the diagonal is guessing.", figures.roc_curves(scored, figure_dir / "roc_curve.png")),
-            ("Precision-recall", "For each class, the share of rows predicted as that class that really are (precision) against the share of that class found (recall). Useful when a class is rare.",
-             figures.pr_curves(scored, figure_dir / "pr_curve.png")),
+            (
+                "Confusion matrix",
+                "Rows are the true class, columns the predicted one: the diagonal is right, everything else is a mistake, and where it sits tells which classes get mixed up.",
+                figures.confusion_matrix(
+                    evaluation.confusion(scored), [str(c) for c in scored.classes], figure_dir / "confusion_matrix.png"
+                ),
+            ),
+            (
+                "ROC curve",
+                "How well the probabilities rank each class above the others: the closer to the top-left corner, the better; the diagonal is guessing.",
+                figures.roc_curves(scored, figure_dir / "roc_curve.png"),
+            ),
+            (
+                "Precision-recall",
+                "For each class, the share of rows predicted as that class that really are (precision) against the share of that class found (recall). Useful when a class is rare.",
+                figures.pr_curves(scored, figure_dir / "pr_curve.png"),
+            ),
         ]
 
     iterations = int(run.params.get("iterations", 1000))
@@ -80,7 +111,8 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
         card={
             "Predicts": f"{schema.target} ({schema.task}" + (f": {', '.join(map(str, schema.classes))})" if schema.classes else ")"),
             "From": ", ".join(schema.features),
-            "Trained on": f"{len(whole)} rows from {', '.join(run.data_files)}" + (f" ({run.unlabelled} more left out: no {schema.target})" if run.unlabelled else ""),
+            "Trained on": f"{len(whole)} rows from {', '.join(run.data_files)}"
+            + (f" ({run.unlabelled} more left out: no {schema.target})" if run.unlabelled else ""),
             "Validation": run.validation_source,
             "When": f"{run.started:%Y-%m-%d %H:%M:%S} UTC, {(run.finished - run.started).total_seconds():.1f} s",
             "Trees": f"{run.model.tree_count_} (of at most {iterations})",

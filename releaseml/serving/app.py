@@ -35,7 +35,11 @@ class Ping:
 class ExecutionParameters:
     def __init__(self, limits: Limits):
         self._body = orjson.dumps(
-            {"MaxConcurrentTransforms": limits.concurrent_transforms, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": limits.batch_payload_mb}
+            {
+                "MaxConcurrentTransforms": limits.concurrent_transforms,
+                "BatchStrategy": "MULTI_RECORD",
+                "MaxPayloadInMB": limits.batch_payload_mb,
+            }
         )
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -56,10 +60,14 @@ class Invocations:
         accept = self._answer_type(req.accept, content_type)
         length = req.content_length
         if length is not None and length > self._max_bytes:
-            raise codecs.RequestError(f"the body is {length} bytes; the limit is {self._max_bytes} (split the data into smaller requests)", status=413)
+            raise codecs.RequestError(
+                f"the body is {length} bytes; the limit is {self._max_bytes} (split the data into smaller requests)", status=413
+            )
         body = req.bounded_stream.read(self._max_bytes + 1)
         if len(body) > self._max_bytes:
-            raise codecs.RequestError(f"the body is over the limit of {self._max_bytes} bytes (split the data into smaller requests)", status=413)
+            raise codecs.RequestError(
+                f"the body is over the limit of {self._max_bytes} bytes (split the data into smaller requests)", status=413
+            )
         rows = codecs.decode(body, content_type, self._bundle.schema)
         resp.data = codecs.encode(self._bundle.predict(rows), accept, self._bundle.schema)
         resp.content_type = accept

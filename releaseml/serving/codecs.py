@@ -27,7 +27,14 @@ from releaseml.schema import NUMERIC, Schema, model_frame, typed_row
 CSV = "text/csv"
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
-MEDIA_TYPES = {CSV: CSV, JSON: JSON, JSONLINES: JSONLINES, "application/x-jsonlines": JSONLINES, "application/jsonl": JSONLINES, "application/x-ndjson": JSONLINES}
+MEDIA_TYPES = {
+    CSV: CSV,
+    JSON: JSON,
+    JSONLINES: JSONLINES,
+    "application/x-jsonlines": JSONLINES,
+    "application/jsonl": JSONLINES,
+    "application/x-ndjson": JSONLINES,
+}
 # Below this many bytes (CSV) or rows (JSON), plain Python beats building a pandas frame.
 SMALL_CSV_BYTES = 16 * 1024
 SMALL_ROW_COUNT = 64
@@ -202,9 +209,13 @@ def _values(instance: Any, schema: Schema, number: int) -> list[Any]:
         known = {*schema.features, schema.target, *schema.ignored}
         unknown = [key for key in instance if key not in known]
         if unknown:
-            raise RequestError(f"row {number}: unknown key(s) {unknown[:5]}; the model's features are {schema.features}", row=number, column=unknown[0])
+            raise RequestError(
+                f"row {number}: unknown key(s) {unknown[:5]}; the model's features are {schema.features}", row=number, column=unknown[0]
+            )
         return [instance.get(name) for name in schema.features]
-    raise RequestError(f"row {number}: an instance must be a list of values or an object of column: value, got {type(instance).__name__}", row=number)
+    raise RequestError(
+        f"row {number}: an instance must be a list of values or an object of column: value, got {type(instance).__name__}", row=number
+    )
 
 
 # ---- encoding -------------------------------------------------------------------------------
@@ -244,4 +255,3 @@ def _csv_field(value: Any) -> bytes:
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow([value])
     return out.getvalue().encode("utf-8")
-

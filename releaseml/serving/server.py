@@ -31,7 +31,9 @@ SAGEMAKER_TRANSFORM_BUDGET_MB = 100
 def settings_from_env(env=os.environ) -> dict:
     concurrent = _int(env, "RELEASEML_CONCURRENT_TRANSFORMS", os.cpu_count() or 1)
     batch_mb = min(_int(env, "RELEASEML_BATCH_PAYLOAD_MB", 20), SAGEMAKER_TRANSFORM_BUDGET_MB // concurrent)
-    limits = Limits(max_payload_mb=_int(env, "RELEASEML_MAX_PAYLOAD_MB", 100), batch_payload_mb=max(batch_mb, 1), concurrent_transforms=concurrent)
+    limits = Limits(
+        max_payload_mb=_int(env, "RELEASEML_MAX_PAYLOAD_MB", 100), batch_payload_mb=max(batch_mb, 1), concurrent_transforms=concurrent
+    )
     return {
         "host": env.get("RELEASEML_HOST", "0.0.0.0"),
         "port": _int(env, "SAGEMAKER_BIND_TO_PORT", 8080),

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers import free_port
 from releaseml import client, engines, local
 from releaseml.layout import MLPaths
-
-from helpers import free_port
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -72,6 +71,11 @@ def test_the_image_trains_as_a_non_root_user(tmp_path, trained, built_image):
     root = tmp_path / "ml"
     shutil.copytree(work / "opt_ml" / "input", root / "input")
     subprocess.run(["chmod", "-R", "a+rwX", str(root)], check=True)
-    result = subprocess.run(["docker", "run", "--rm", "--user", "1000:1000", "-v", f"{root}:/opt/ml", built_image, "train"], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["docker", "run", "--rm", "--user", "1000:1000", "-v", f"{root}:/opt/ml", built_image, "train"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert (root / "model/model.cbm").is_file() and (root / "output/data/report.html").is_file()

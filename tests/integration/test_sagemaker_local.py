@@ -67,7 +67,12 @@ def test_sdk_local_mode_trains_and_batch_transforms_with_the_image(tmp_path, bui
     assert json.loads((unpacked / "schema.json").read_text())["catboost_params"]["iterations"] == 200
 
     transformer = estimator.transformer(
-        instance_count=1, instance_type="local", strategy="MultiRecord", assemble_with="Line", accept="text/csv", output_path=f"file://{tmp_path / 'predictions'}"
+        instance_count=1,
+        instance_type="local",
+        strategy="MultiRecord",
+        assemble_with="Line",
+        accept="text/csv",
+        output_path=f"file://{tmp_path / 'predictions'}",
     )
     transformer.transform(f"file://{REPO / 'data' / 'predict'}", content_type="text/csv", split_type="Line", wait=False, logs=False)
     transformer.wait(logs=False)

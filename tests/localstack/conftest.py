@@ -22,10 +22,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from emulator_settings import GUARD, REGION
 from helpers import free_port
 from sagemaker_player import SageMakerPlayer
-
-from emulator_settings import GUARD, REGION
 
 
 def _wait_for(url: str, process: subprocess.Popen, what: str, log: Path) -> None:
@@ -57,7 +56,9 @@ def emulator(guarded_env, tmp_path_factory):
     """moto's server on a loopback port, for the whole run."""
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     _wait_for(f"{url}/moto-api/", process, "moto_server", log)
     yield url
@@ -93,7 +94,10 @@ def player(emulator, registry, built_image, tmp_path_factory):
     from releaseml.image import docker_client
 
     player = SageMakerPlayer(emulator, registry, docker_client(), tmp_path_factory.mktemp("sagemaker"), REGION)
-    endpoints = {"AWS_ENDPOINT_URL": emulator, **{f"AWS_ENDPOINT_URL_{service}": player.url for service in ("SAGEMAKER", "SAGEMAKER_RUNTIME", "ECR")}}
+    endpoints = {
+        "AWS_ENDPOINT_URL": emulator,
+        **{f"AWS_ENDPOINT_URL_{service}": player.url for service in ("SAGEMAKER", "SAGEMAKER_RUNTIME", "ECR")},
+    }
     if os.environ.get("LOCALSTACK_HOST"):
         endpoints["AWS_ENDPOINT_URL_S3"] = f"http://{os.environ['LOCALSTACK_HOST']}"
     os.environ.update(endpoints)

@@ -39,6 +39,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
 import boto3
 import requests
 
@@ -152,7 +153,9 @@ class SageMakerPlayer:
         elif operation == "DescribeTrainingJob" and request["TrainingJobName"] in self.jobs:
             job = self.jobs[request["TrainingJobName"]]
             sent = next(r for r in self.requests_for("CreateTrainingJob") if r["TrainingJobName"] == request["TrainingJobName"])
-            answer.update(TrainingJobStatus=job.status, SecondaryStatus=job.secondary, AlgorithmSpecification=sent["AlgorithmSpecification"])
+            answer.update(
+                TrainingJobStatus=job.status, SecondaryStatus=job.secondary, AlgorithmSpecification=sent["AlgorithmSpecification"]
+            )
             answer["FinalMetricDataList"] = job.metrics
             answer.pop("FailureReason", None)
             if job.failure_reason:
@@ -189,11 +192,22 @@ class SageMakerPlayer:
         config.mkdir(parents=True)
         (config / "hyperparameters.json").write_text(json.dumps(request.get("HyperParameters", {})))
         channels = {c["ChannelName"]: c for c in request["InputDataConfig"]}
-        (config / "inputdataconfig.json").write_text(json.dumps({
-            name_: {"ContentType": c.get("ContentType", ""), "TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}
-            for name_, c in channels.items()
-        }))
-        (config / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}))
+        (config / "inputdataconfig.json").write_text(
+            json.dumps(
+                {
+                    name_: {
+                        "ContentType": c.get("ContentType", ""),
+                        "TrainingInputMode": "File",
+                        "S3DistributionType": "FullyReplicated",
+                        "RecordWrapperType": "None",
+                    }
+                    for name_, c in channels.items()
+                }
+            )
+        )
+        (config / "resourceconfig.json").write_text(
+            json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"})
+        )
         job.secondary = "Downloading"
         for channel_name, channel in channels.items():
             self._download_prefix(channel["DataSource"]["S3DataSource"]["S3Uri"], root / "input" / "data" / channel_name)
@@ -201,7 +215,9 @@ class SageMakerPlayer:
             (root / directory).mkdir(parents=True, exist_ok=True)
         job.secondary = "Training"
         image = self._pull(request["AlgorithmSpecification"]["TrainingImage"])
-        container = self.docker.containers.run(image, "train", detach=True, volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}}, network_mode="none")
+        container = self.docker.containers.run(
+            image, "train", detach=True, volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}}, network_mode="none"
+        )
         log = self._stream_log("/aws/sagemaker/TrainingJobs", f"{name}/algo-1-{int(time.time())}", container)
         limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400)
         try:
@@ -216,7 +232,11 @@ class SageMakerPlayer:
         job.secondary = "Uploading"
         self._upload_tar(root / "output" / "data", output + "/output.tar.gz")
         if exit_code is None:
-            job.status, job.secondary, job.failure_reason = "Stopped", "MaxRuntimeExceeded", f"Training job reached its MaxRuntimeInSeconds of {limit}"
+            job.status, job.secondary, job.failure_reason = (
+                "Stopped",
+                "MaxRuntimeExceeded",
+                f"Training job reached its MaxRuntimeInSeconds of {limit}",
+            )
             return
         if exit_code != 0:
             failure = root / "output" / "failure"
@@ -249,19 +269,34 @@ class SageMakerPlayer:
                         job.status, job.failure_reason = "Failed", f"ClientError: a record of {key} is larger than MaxPayloadInMB"
                         return
                     job.batches.append((key, len(batch), len(body)))
-                    response = requests.post(f"{url}/invocations", data=body, headers={"Content-Type": source["ContentType"], "Accept": output.get("Accept", source["ContentType"])}, timeout=600)
+                    response = requests.post(
+                        f"{url}/invocations",
+                        data=body,
+                        headers={"Content-Type": source["ContentType"], "Accept": output.get("Accept", source["ContentType"])},
+                        timeout=600,
+                    )
                     if response.status_code != 200:
-                        job.status, job.failure_reason = "Failed", f"ClientError: model answered {response.status_code} for a mini-batch of {key}: {response.text[:500]}"
+                        job.status, job.failure_reason = (
+                            "Failed",
+                            f"ClientError: model answered {response.status_code} for a mini-batch of {key}: {response.text[:500]}",
+                        )
                         return
                     answers.append(response.content)
                 lines = b"\n".join(answers).split(b"\n")
                 if request.get("DataProcessing", {}).get("JoinSource") == "Input":
                     if len(lines) != len(records):
-                        job.status, job.failure_reason = "Failed", f"ClientError: {len(records)} input records but {len(lines)} output records; cannot join"
+                        job.status, job.failure_reason = (
+                            "Failed",
+                            f"ClientError: {len(records)} input records but {len(lines)} output records; cannot join",
+                        )
                         return
                     lines = [record.rstrip(b"\r") + b"," + line for record, line in zip(records, lines)]
-                relative = key[len(prefix):].lstrip("/")
-                s3.put_object(Bucket=out_bucket, Key=f"{out_prefix.rstrip('/')}/{relative}.out".lstrip("/"), Body=b"".join(line + b"\n" for line in lines))
+                relative = key[len(prefix) :].lstrip("/")
+                s3.put_object(
+                    Bucket=out_bucket,
+                    Key=f"{out_prefix.rstrip('/')}/{relative}.out".lstrip("/"),
+                    Body=b"".join(line + b"\n" for line in lines),
+                )
         job.status = "Completed"
 
     # -- endpoints -------------------------------------------------------------------------------
@@ -277,16 +312,32 @@ class SageMakerPlayer:
         old.remove(force=True)
 
     def _invoke_endpoint(self, name: str, headers, body: bytes) -> tuple[int, dict, bytes]:
-        self.runtime_calls.append({"endpoint": name, "authorization": headers.get("Authorization", ""), "content_type": headers.get("Content-Type")})
+        self.runtime_calls.append(
+            {"endpoint": name, "authorization": headers.get("Authorization", ""), "content_type": headers.get("Content-Type")}
+        )
         endpoint = self.endpoints.get(name)
         if endpoint is None or endpoint["status"] != "InService":
             error = {"__type": "ValidationError", "message": f"Endpoint {name} of account 123456789012 not found."}
             return 400, {"Content-Type": "application/json", "x-amzn-ErrorType": "ValidationError"}, json.dumps(error).encode()
-        response = requests.post(f"{endpoint['url']}/invocations", data=body, headers={"Content-Type": headers.get("Content-Type"), "Accept": headers.get("Accept", "*/*")}, timeout=60)
+        response = requests.post(
+            f"{endpoint['url']}/invocations",
+            data=body,
+            headers={"Content-Type": headers.get("Content-Type"), "Accept": headers.get("Accept", "*/*")},
+            timeout=60,
+        )
         if response.status_code >= 400:
-            error = {"__type": "ModelError", "message": f"Received client error ({response.status_code}) from primary with message \"{response.text}\"", "OriginalStatusCode": response.status_code, "OriginalMessage": response.text}
+            error = {
+                "__type": "ModelError",
+                "message": f'Received client error ({response.status_code}) from primary with message "{response.text}"',
+                "OriginalStatusCode": response.status_code,
+                "OriginalMessage": response.text,
+            }
             return 424, {"Content-Type": "application/json", "x-amzn-ErrorType": "ModelError"}, json.dumps(error).encode()
-        return 200, {"Content-Type": response.headers.get("Content-Type", ""), "x-Amzn-Invoked-Production-Variant": "AllTraffic"}, response.content
+        return (
+            200,
+            {"Content-Type": response.headers.get("Content-Type", ""), "x-Amzn-Invoked-Production-Variant": "AllTraffic"},
+            response.content,
+        )
 
     # -- the container parts -------------------------------------------------------------------------
 
@@ -312,7 +363,11 @@ class SageMakerPlayer:
             archive.extractall(root / "model", filter="data")
         port = free_port()
         container = self.docker.containers.run(
-            self._pull(model["Image"]), "serve", detach=True, volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}}, ports={"8080/tcp": ("127.0.0.1", port)}
+            self._pull(model["Image"]),
+            "serve",
+            detach=True,
+            volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}},
+            ports={"8080/tcp": ("127.0.0.1", port)},
         )
         url = f"http://127.0.0.1:{port}"
         self._stream_log(log_group, f"{name}/i-0-{time.time_ns()}", container)
@@ -350,7 +405,7 @@ class SageMakerPlayer:
         s3 = self.client("s3")
         bucket, prefix = _split(s3_uri)
         for key in _keys(s3, bucket, prefix):
-            path = target / key[len(prefix):].lstrip("/")
+            path = target / key[len(prefix) :].lstrip("/")
             path.parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(bucket, key, str(path))
 
@@ -386,7 +441,9 @@ class _LogPump(threading.Thread):
         if lines:
             self.lines.extend(lines)
             now = int(time.time() * 1000)
-            self.logs.put_log_events(logGroupName=self.group, logStreamName=self.stream, logEvents=[{"timestamp": now, "message": line} for line in lines])
+            self.logs.put_log_events(
+                logGroupName=self.group, logStreamName=self.stream, logEvents=[{"timestamp": now, "message": line} for line in lines]
+            )
 
 
 class _NoContainer:

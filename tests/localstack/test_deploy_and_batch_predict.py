@@ -21,12 +21,11 @@ import pytest
 import requests
 import yaml
 
+from emulator_settings import ACCOUNT, REGION, ROLE
 from releaseml import bundle, hyperparameters, metrics
 from releaseml.aws import storage, workflows
 from releaseml.aws.session import Aws
 from releaseml.schema import model_frame
-
-from emulator_settings import ACCOUNT, REGION, ROLE
 
 pytestmark = pytest.mark.aws
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +45,11 @@ def invoke(project: Path, *args: str, image: str | None = None) -> subprocess.Co
     env = {**os.environ, **FAST_POLL}
     return subprocess.run(
         [sys.executable, "-m", "invoke", "--search-root", str(REPO), *args[:1], *(["--image", image] if image else []), *args[1:]],
-        cwd=project, env=env, capture_output=True, text=True, timeout=600,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -88,10 +91,20 @@ def test_deploy_pushes_the_image_uploads_the_data_trains_and_writes_the_outcome(
     assert hyperparameters.unflatten(sent["HyperParameters"]) == {"target": "species"}
     assert sent["AlgorithmSpecification"]["MetricDefinitions"] == metrics.metric_definitions()
     assert sent["RoleArn"] == ROLE
-    assert sent["InputDataConfig"] == [{
-        "ChannelName": "training", "ContentType": "text/csv", "CompressionType": "None",
-        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/releaseml/data/training/", "S3DataDistributionType": "FullyReplicated"}},
-    }]
+    assert sent["InputDataConfig"] == [
+        {
+            "ChannelName": "training",
+            "ContentType": "text/csv",
+            "CompressionType": "None",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"s3://{BUCKET}/releaseml/data/training/",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+        }
+    ]
     assert sent["ResourceConfig"] == {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30}
     assert {"Key": "releaseml", "Value": "true"} in sent["Tags"]
 
@@ -128,7 +141,11 @@ def test_batch_predict_downloads_predictions_equal_to_the_models_own(deployed, p
 
     sent = player.requests_for("CreateTransformJob")[-1]
     assert sent["ModelName"] == outcome["job_name"]
-    assert sent["BatchStrategy"] == "MultiRecord" and sent["MaxPayloadInMB"] == 20 and sent["MaxPayloadInMB"] * sent["MaxConcurrentTransforms"] <= 100
+    assert (
+        sent["BatchStrategy"] == "MultiRecord"
+        and sent["MaxPayloadInMB"] == 20
+        and sent["MaxPayloadInMB"] * sent["MaxConcurrentTransforms"] <= 100
+    )
     assert sent["TransformInput"]["SplitType"] == "Line" and sent["TransformInput"]["ContentType"] == "text/csv"
     assert sent["TransformOutput"]["AssembleWith"] == "Line" and "DataProcessing" not in sent
 
@@ -222,7 +239,11 @@ def test_ctrl_c_while_waiting_leaves_the_job_running(holding_player, built_image
     known = set(player.jobs)
     child = subprocess.Popen(
         [sys.executable, "-m", "invoke", "--search-root", str(REPO), "deploy", "--image", built_image],
-        cwd=project, env={**os.environ, **FAST_POLL}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=project,
+        env={**os.environ, **FAST_POLL},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 120
     while not set(player.jobs) - known and time.monotonic() < deadline and child.poll() is None:
