@@ -220,6 +220,8 @@ def deploy(
     _print_training_outcome(outcome, json_)
     if not json_:
         print(f"Outcome written to {out} and {Path(out).with_suffix('.json')}")
+        if outcome.status == "InProgress":
+            print(f"The job goes on; `invoke logs {outcome.job_name}` follows it to the end.")
 
 
 def _print_training_outcome(outcome, json_: bool) -> None:

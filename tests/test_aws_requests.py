@@ -149,3 +149,11 @@ def test_aws_errors_become_one_message_with_what_to_do(raised, expected):
 def test_unique_names_fit_sagemakers_rules():
     name = unique_name("a_very/long name" * 10)
     assert len(name) <= 63 and all(ch.isalnum() or ch == "-" for ch in name) and unique_name("x") != unique_name("x")
+
+
+def test_a_csv_header_row_is_refused_before_batch_prediction(tmp_path):
+    (tmp_path / "with_header.csv").write_text("island,bill_length_mm,sex\nBiscoe,40.1,male\n")
+    (tmp_path / "data.csv").write_text("Biscoe,40.1,male\n")
+    with pytest.raises(UserError, match="with_header.csv starts with a header row .*tail -n \\+2"):
+        transform.refuse_header_rows({"with_header.csv": tmp_path / "with_header.csv"}, {"island", "bill_length_mm", "sex", "species"})
+    transform.refuse_header_rows({"data.csv": tmp_path / "data.csv"}, {"island", "bill_length_mm", "sex", "species"})

@@ -54,6 +54,21 @@ def input_files(directory: Path) -> tuple[dict[str, Path], str]:
     return files, types.pop()
 
 
+def refuse_header_rows(files: dict[str, Path], column_names: set[str]) -> None:
+    """Batch transform cuts files into lines, so a header row would be predicted as data: stop before that."""
+    import csv
+
+    for name, path in files.items():
+        with path.open(encoding="utf-8", errors="replace", newline="") as stream:
+            first = next(csv.reader(stream), [])
+        known = [field.strip() for field in first if field.strip() in column_names]
+        if first and len(known) * 2 >= len(first):
+            raise UserError(
+                f"{path} starts with a header row ({', '.join(first[:4])}{', ...' if len(first) > 4 else ''}); batch prediction "
+                f"sends lines of data only. Remove the first line (e.g. `tail -n +2 {name} > {Path(name).stem}-data.csv`) and try again."
+            )
+
+
 def request(
     name: str, model_name: str, section: AwsSection, input_uri: str, output_uri: str, content_type: str, join: bool, tags: list[dict]
 ) -> dict:

@@ -25,6 +25,7 @@ class Context:
     config: Config
     section: AwsSection
     aws: Aws
+    config_path: Path = Path(config_module.DEFAULT_CONFIG_FILE)
 
     @property
     def bucket(self) -> str:
@@ -45,7 +46,7 @@ class Context:
 def context(config_path: Path, flags: Mapping[str, Any] | None = None) -> Context:
     config = config_module.load(config_path)
     section = settings.resolve(config.aws, flags)
-    return Context(config, section, Aws(section.region))
+    return Context(config, section, Aws(section.region), config_path)
 
 
 def deploy(
@@ -135,6 +136,8 @@ def batch_predict(
 ) -> transform.TransformOutcome:
     """Batch-predict the files of `data` with the model of a training job; download the results into `out_dir`."""
     files, content_type = transform.input_files(data)
+    if content_type == "text/csv":
+        transform.refuse_header_rows(files, _column_names(ctx))
     model_name = models.ensure_model(ctx.aws, job_name, ctx.role, ctx.tags)
     bucket = ctx.bucket
     storage.ensure_bucket(ctx.aws, bucket)
@@ -147,6 +150,20 @@ def batch_predict(
         ctx.aws.client("sagemaker").create_transform_job(**job)
     progress.echo(f"Batch transform {name} created: {ctx.aws.console_url('transform-jobs', name)}")
     return transform.attach(ctx.aws, name, out_dir, timeout, poll_seconds)
+
+
+def _column_names(ctx: Context) -> set[str]:
+    """Column names this config knows of, and those of the local training data's header when it is here."""
+    config = ctx.config
+    names = {config.target, *(config.features or []), *config.drop, *config.categorical}
+    training = config.data.training if config.data else None
+    if training:
+        path = Path(training) if Path(training).is_absolute() else ctx.config_path.parent / training
+        try:
+            names |= {str(column) for column in dataset.read_channel(path).columns}
+        except UserError:
+            pass  # the header check is a courtesy; the data need not be on this machine
+    return names
 
 
 def create_endpoint(

@@ -176,6 +176,26 @@ def test_a_file_well_over_6_mb_goes_through_in_line_split_mini_batches(deployed,
         assert max(size for _, _, size in batches) <= payload_mb * 1024 * 1024
         if payload_mb == 20:
             assert batches[0][2] > 8 * 1024 * 1024  # one request of over 8 MB, accepted by the container
+    # One SageMaker model per training job, made once and reused by every batch transform.
+    assert [r["ModelName"] for r in player.requests_for("CreateModel")].count(job) == 1
+
+
+def test_batch_predict_refuses_a_csv_with_a_header_row_before_any_job(deployed, player):
+    project, _ = deployed
+    transforms_before = len(player.requests_for("CreateTransformJob"))
+    result = invoke(project, "batch-predict", "--data", "data/penguins.csv")
+    assert result.returncode == 1 and "starts with a header row (species, island" in result.stderr and "Traceback" not in result.stderr
+    assert len(player.requests_for("CreateTransformJob")) == transforms_before
+
+
+def test_deploy_no_wait_returns_once_the_job_exists(holding_player, built_image, tmp_path):
+    player = holding_player
+    project = make_project(tmp_path / "project", built_image)
+    result = invoke(project, "deploy", "--no-wait", "--json", image=built_image)
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "InProgress" and outcome["job_name"] in player.jobs
+    assert json.loads((project / "training_output.json").read_text())["job_name"] == outcome["job_name"]
 
 
 def test_endpoint_serves_signed_requests_and_is_deleted(deployed, player, tmp_path):
