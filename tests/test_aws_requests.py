@@ -138,6 +138,19 @@ def test_a_missing_role_says_what_to_set():
             ClientError({"Error": {"Code": "ResourceLimitExceeded", "Message": "quota"}}, "CreateTrainingJob"),
             "AWS refused CreateTrainingJob while testing: ResourceLimitExceeded: quota",
         ),
+        (  # a JSON API's refusal passed on as XML (seen from moto's IAM checks): still one readable line
+            ClientError(
+                {
+                    "Error": {
+                        "Code": "403",
+                        "Message": "<ErrorResponse><Error><Message>not authorized: s3:PutObject</Message></Error></ErrorResponse>",
+                    },
+                    "ResponseMetadata": {"HTTPStatusCode": 403},
+                },
+                "PutObject",
+            ),
+            "AWS denied PutObject while testing: not authorized: s3:PutObject. The credentials in use lack a permission",
+        ),
     ],
 )
 def test_aws_errors_become_one_message_with_what_to_do(raised, expected):

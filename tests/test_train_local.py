@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from releaseml import hyperparameters, local, staging
 from releaseml.errors import UserError
@@ -99,10 +100,12 @@ def test_demo_trains_serves_predicts_and_stops(tmp_path):
     shutil.copy(REPO / "releaseml.yaml", tmp_path)
     shutil.copytree(REPO / "data", tmp_path / "data")
     shutil.copytree(REPO / "test_dir/input/data/test", tmp_path / "opt_ml/input/data/test")
-    result = invoke("demo", "--ml-root", "opt_ml", "--engine", "process", "--port", str(free_port()), cwd=tmp_path)
+    port = free_port()
+    result = invoke("demo", "--ml-root", "opt_ml", "--engine", "process", "--port", str(port), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Engine: process") == 1  # chosen once for training and serving
     csv_answer = result.stdout.split("test.csv to")[1].splitlines()[1:6]
     assert [line.split(",")[0] for line in csv_answer] == ["Adelie", "Adelie", "Adelie", "Chinstrap", "Chinstrap"]
     assert '"predictions"' in result.stdout and "Training report: opt_ml/output/data/report.html" in result.stdout
-    assert result.stdout.rstrip().endswith("Server stopped.")
+    with pytest.raises(requests.ConnectionError):  # the server is gone
+        requests.get(f"http://127.0.0.1:{port}/ping", timeout=5)

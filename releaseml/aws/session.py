@@ -84,11 +84,19 @@ def errors(doing: str) -> Iterator[None]:
         ) from None
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        code, message = error.get("Code", "?"), error.get("Message", "")
-        if code in ACCESS_DENIED:
+        code, message = error.get("Code", "?"), _readable(error.get("Message", ""))
+        if code in ACCESS_DENIED or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
             raise UserError(
                 f"AWS denied {exc.operation_name} while {doing}: {message or code}. The credentials in use lack a permission; {PERMISSIONS_HELP}"
             ) from None
         raise UserError(f"AWS refused {exc.operation_name} while {doing}: {code}: {message}") from None
     except BotoCoreError as exc:
         raise UserError(f"cannot reach AWS while {doing}: {exc}") from None
+
+
+def _readable(message: str) -> str:
+    """An error message as text: some endpoints answer a JSON API's error in XML, which botocore passes on raw."""
+    import re
+
+    found = re.search(r"<Message>(.*?)</Message>", message, re.DOTALL)
+    return found.group(1).strip() if found else message

@@ -66,6 +66,8 @@ def run(paths: MLPaths) -> None:
     )
     try:
         server.run()  # returns once a signal raised SystemExit, after finishing requests in progress
+    except SystemExit:
+        pass  # the signal came outside waitress's own loop, which would have caught it
     finally:
         server.close()
     print("Server stopped.", flush=True)

@@ -331,3 +331,57 @@ def test_nothing_reaches_real_aws_from_these_tests(guarded_env, monkeypatch):
         monkeypatch.delenv(name)
     with pytest.raises(BotoCoreError, match="127.0.0.1:9|proxy|Proxy"):
         boto3.client("sts", region_name=REGION, config=Config(retries={"max_attempts": 1})).get_caller_identity()
+
+
+@pytest.fixture
+def strict_emulator(tmp_path):
+    """A second moto server that checks IAM policies, and the keys of a user who may use S3 and STS only."""
+    from helpers import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    # The first three calls (creating the user, its policy and its keys) pass unchecked; then every call is.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", url.rsplit(":", 1)[1]],
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        iam = boto3.client("iam", endpoint_url=url, region_name=REGION)
+        for _ in range(100):
+            try:
+                iam.create_user(UserName="analyst")
+                break
+            except Exception:  # not listening yet
+                import time
+
+                time.sleep(0.1)
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*", "sts:GetCallerIdentity"], "Resource": "*"}]}
+        iam.put_user_policy(UserName="analyst", PolicyName="s3-only", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName="analyst")["AccessKey"]
+        yield url, key
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_a_missing_permission_names_the_call_and_what_is_missing(strict_emulator, built_image, tmp_path, monkeypatch):
+    url, key = strict_emulator
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    monkeypatch.delenv("AWS_SESSION_TOKEN")
+    project = make_project(tmp_path / "project", built_image)
+    result = invoke(project, "deploy", image=built_image)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "AWS denied DescribeRepositories while looking up ECR repository releaseml" in result.stderr
+    assert "user/analyst is not authorized to perform: ecr:DescribeRepositories" in result.stderr
+    assert "The credentials in use lack a permission; README.md, section 'Running on AWS', lists the permissions" in result.stderr
+    attached = invoke(project, "logs", "some-job")
+    assert (
+        attached.returncode == 1
+        and "AWS denied DescribeTrainingJob" in attached.stderr
+        and "sagemaker:DescribeTrainingJob" in attached.stderr
+    )
