@@ -213,7 +213,7 @@ def deploy(
     ctx = _aws_context(
         config, region=region, role=role, bucket=bucket, training_instance_type=instance_type, training_instance_count=instance_count
     )
-    data_path = _path(data) or local._configured(Path(config), ctx.config.data.training if ctx.config.data else None)
+    data_path = _path(data) or local.configured_path(Path(config), ctx.config.data.training if ctx.config.data else None)
     if data_path is None:
         raise UserError("no training data: pass --data DIR or set `data:` in the config")
     outcome = workflows.deploy(ctx, data_path, image, Path(out), wait, _seconds(timeout))
@@ -361,7 +361,16 @@ def endpoint(
 
 
 def _seconds(value):
-    return float(value) if value not in (None, "") else None
+    """--timeout as seconds; a mistake is a message, not a traceback."""
+    if value in (None, ""):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise UserError(f"--timeout {value!r}: give a number of seconds, e.g. --timeout 3600") from None
+    if seconds <= 0:
+        raise UserError(f"--timeout {value!r}: give a positive number of seconds")
+    return seconds
 
 
 @task(

@@ -40,7 +40,7 @@ class DataPaths(_Strict):
 class AwsSection(_Strict):
     """Where and how jobs run on Amazon SageMaker; each key can also come from a flag or RELEASEML_AWS_<KEY>."""
 
-    region: Optional[str] = Field(None, description="AWS region (default: the AWS session's, e.g. AWS_REGION or ~/.aws/config).")
+    region: Optional[str] = Field(None, description="AWS region (default: the AWS session's: AWS_DEFAULT_REGION, the profile, AWS_REGION).")
     role: Optional[str] = Field(None, description="IAM role SageMaker assumes: an ARN, or a role name in this account.")
     bucket: Optional[str] = Field(None, description="S3 bucket (default: SageMaker's default bucket, sagemaker-<region>-<account>).")
     prefix: str = Field("releaseml", min_length=1, description="Key prefix in the bucket for data, models and predictions.")

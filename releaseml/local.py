@@ -37,8 +37,8 @@ def train(
 ) -> TrainingOutcome:
     """Stage config and data like SageMaker would, then run the container's `train`."""
     config = config_module.load(config_path)
-    data = data or _configured(config_path, config.data.training if config.data else None)
-    validation = validation or _configured(config_path, config.data.validation if config.data else None)
+    data = data or configured_path(config_path, config.data.training if config.data else None)
+    validation = validation or configured_path(config_path, config.data.validation if config.data else None)
     paths = MLPaths(ml_root)
     staging.stage_training(paths, config, data, validation)
     runner = _runner(engine, image)
@@ -96,7 +96,7 @@ def _runner(engine, image: Optional[str]) -> engines.Engine:
     return runner
 
 
-def _configured(config_path: Path, value: Optional[str]) -> Optional[Path]:
+def configured_path(config_path: Path, value: Optional[str]) -> Optional[Path]:
     """A path from the config file, relative to the file's own directory."""
     if value is None:
         return None

@@ -170,3 +170,19 @@ def test_a_csv_header_row_is_refused_before_batch_prediction(tmp_path):
     with pytest.raises(UserError, match="with_header.csv starts with a header row .*tail -n \\+2"):
         transform.refuse_header_rows({"with_header.csv": tmp_path / "with_header.csv"}, {"island", "bill_length_mm", "sex", "species"})
     transform.refuse_header_rows({"data.csv": tmp_path / "data.csv"}, {"island", "bill_length_mm", "sex", "species"})
+
+
+def test_the_region_comes_from_boto3s_settings_then_aws_region(monkeypatch):
+    from releaseml.aws.session import Aws
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")
+    assert Aws().region == "ap-south-1" and Aws("eu-north-1").region == "eu-north-1"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "sa-east-1")
+    assert Aws().region == "sa-east-1"
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION")
+    with pytest.raises(UserError, match="no AWS region: set `aws: {region: ...}`"):
+        Aws()

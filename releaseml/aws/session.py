@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from contextlib import contextmanager
@@ -31,9 +32,12 @@ class Aws:
         import botocore.config
 
         self.session = boto3.Session(region_name=region, profile_name=profile)
+        if not self.session.region_name and os.environ.get("AWS_REGION"):
+            # boto3 reads AWS_DEFAULT_REGION and the profile; other AWS tools also read AWS_REGION.
+            self.session = boto3.Session(region_name=os.environ["AWS_REGION"], profile_name=profile)
         if not self.session.region_name:
             raise UserError(
-                "no AWS region: set `aws: {region: ...}` in releaseml.yaml, RELEASEML_AWS_REGION or AWS_REGION, or pass --region"
+                "no AWS region: set `aws: {region: ...}` in releaseml.yaml, RELEASEML_AWS_REGION or AWS_DEFAULT_REGION, or pass --region"
             )
         self.region = self.session.region_name
         self._config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 8}, user_agent_extra=f"releaseml/{__version__}")
@@ -80,7 +84,7 @@ def errors(doing: str) -> Iterator[None]:
         ) from None
     except NoRegionError:
         raise UserError(
-            "no AWS region: set `aws: {region: ...}` in releaseml.yaml, RELEASEML_AWS_REGION or AWS_REGION, or pass --region"
+            "no AWS region: set `aws: {region: ...}` in releaseml.yaml, RELEASEML_AWS_REGION or AWS_DEFAULT_REGION, or pass --region"
         ) from None
     except ClientError as exc:
         error = exc.response.get("Error", {})
