@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from aws_project import invoke, make_project
 from emulator_settings import GUARD, REGION
 from helpers import free_port
 from sagemaker_player import SageMakerPlayer
@@ -114,3 +115,10 @@ def holding_player(player):
     yield player
     player.hold_jobs = False
     player.release()
+
+
+@pytest.fixture(scope="session")
+def deployed(player, built_image, tmp_path_factory):
+    """`invoke deploy` once for the run: the image pushed, the demo data uploaded, a job trained."""
+    project = make_project(tmp_path_factory.mktemp("project"), built_image)
+    return project, invoke(project, "deploy", "--data", "data", image=built_image)

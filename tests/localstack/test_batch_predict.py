@@ -1,0 +1,78 @@
+"""`invoke batch-predict`: a batch transform with the trained model, predictions downloaded and checked.
+
+SageMaker's container part is played by `SageMakerPlayer` (sagemaker_player.py), which says what it follows.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from aws_project import artifact_model, invoke, labels
+from releaseml.aws import workflows
+
+pytestmark = pytest.mark.aws
+
+
+def test_batch_predict_downloads_predictions_equal_to_the_models_own(deployed, player, tmp_path):
+    project, _ = deployed
+    result = invoke(project, "batch-predict", "--data", "data/predict", "--out", "predictions")
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads((project / "training_output.json").read_text())
+    model = artifact_model(outcome["model_artifacts"], tmp_path / "model")
+    predicted = (project / "predictions" / "penguins.csv.out").read_text().splitlines()
+    inputs = (project / "data/predict/penguins.csv").read_text().splitlines()
+    assert len(predicted) == len(inputs) == 344
+    assert [line.split(",")[0] for line in predicted] == labels(model, project / "data/predict/penguins.csv")
+    truth = pd.read_csv(project / "data/penguins.csv")["species"].tolist()
+    assert sum(p.split(",")[0] == t for p, t in zip(predicted, truth)) / len(truth) > 0.95
+
+    sent = player.requests_for("CreateTransformJob")[-1]
+    assert sent["ModelName"] == outcome["job_name"]
+    assert (
+        sent["BatchStrategy"] == "MultiRecord"
+        and sent["MaxPayloadInMB"] == 20
+        and sent["MaxPayloadInMB"] * sent["MaxConcurrentTransforms"] <= 100
+    )
+    assert sent["TransformInput"]["SplitType"] == "Line" and sent["TransformInput"]["ContentType"] == "text/csv"
+    assert sent["TransformOutput"]["AssembleWith"] == "Line" and "DataProcessing" not in sent
+
+
+def test_a_file_well_over_6_mb_goes_through_in_line_split_mini_batches(deployed, player, tmp_path):
+    """The proof of concept sent whole files and failed above 6 MB; with SplitType Line any size goes."""
+    project, _ = deployed
+    rows = (project / "data/predict/penguins.csv").read_text().splitlines()
+    big = tmp_path / "big" / "penguins.csv"
+    big.parent.mkdir()
+    repeats = 8 * 1024 * 1024 // len("\n".join(rows)) + 1
+    big.write_text("\n".join(rows * repeats) + "\n")
+    assert big.stat().st_size > 8 * 1024 * 1024
+    job = json.loads((project / "training_output.json").read_text())["job_name"]
+    model = artifact_model(json.loads((project / "training_output.json").read_text())["model_artifacts"], tmp_path / "model")
+    expected = labels(model, big)
+
+    for payload_mb, least_batches in ((20, 1), (2, 4)):
+        ctx = workflows.context(project / "releaseml.yaml", {"transform_max_payload_mb": payload_mb})
+        outcome = workflows.batch_predict(ctx, big.parent, job, tmp_path / f"out-{payload_mb}", join=True, poll_seconds=0.2)
+        joined = (tmp_path / f"out-{payload_mb}" / "penguins.csv.out").read_text().splitlines()
+        assert len(joined) == len(rows) * repeats
+        width = len(model.schema.features)  # each input row, then its answer (label, class probabilities)
+        assert [line.split(",")[width] for line in joined] == expected
+        assert [",".join(line.split(",")[:width]) for line in joined[:3]] == rows[:3]
+        batches = player.jobs[outcome.job_name].batches
+        assert len(batches) >= least_batches and sum(count for _, count, _ in batches) == len(joined)
+        assert max(size for _, _, size in batches) <= payload_mb * 1024 * 1024
+        if payload_mb == 20:
+            assert batches[0][2] > 8 * 1024 * 1024  # one request of over 8 MB, accepted by the container
+    # One SageMaker model per training job, made once and reused by every batch transform.
+    assert [r["ModelName"] for r in player.requests_for("CreateModel")].count(job) == 1
+
+
+def test_batch_predict_refuses_a_csv_with_a_header_row_before_any_job(deployed, player):
+    project, _ = deployed
+    transforms_before = len(player.requests_for("CreateTransformJob"))
+    result = invoke(project, "batch-predict", "--data", "data/penguins.csv")
+    assert result.returncode == 1 and "starts with a header row (species, island" in result.stderr and "Traceback" not in result.stderr
+    assert len(player.requests_for("CreateTransformJob")) == transforms_before
