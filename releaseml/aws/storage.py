@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -15,15 +16,12 @@ CHECKSUM_KEY = "releaseml-sha256"  # object metadata: the file's SHA-256, to ski
 
 
 @dataclass
-class SyncReport:
+class UploadReport:
     uploaded: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return f"{len(self.uploaded)} uploaded, {len(self.unchanged)} unchanged" + (
-            f", {len(self.removed)} removed" if self.removed else ""
-        )
+        return f"{len(self.uploaded)} uploaded, {len(self.unchanged)} already there"
 
 
 def uri(bucket: str, key: str) -> str:
@@ -60,15 +58,19 @@ def ensure_bucket(aws: Aws, bucket: str) -> None:
     progress.echo(f"Created bucket s3://{bucket} in {aws.region}.")
 
 
-def sync_up(aws: Aws, files: dict[str, Path], bucket: str, prefix: str) -> SyncReport:
-    """Make s3://bucket/prefix/ hold exactly `files` (relative key -> local file).
+def content_keys(files: dict[str, Path]) -> dict[str, Path]:
+    """The same files named `<sha256>/<name>`: a key that names its content, so an upload never overwrites other data."""
+    return {f"{_sha256(path)}/{name}": path for name, path in files.items()}
 
-    A file whose SHA-256 matches the object's is not sent again; objects under the
-    prefix that are not in `files` are removed, so a channel never mixes old and new data.
+
+def upload(aws: Aws, files: dict[str, Path], bucket: str, prefix: str) -> UploadReport:
+    """Upload `files` (relative key -> local file) under s3://bucket/prefix/; nothing there is ever deleted.
+
+    A file whose SHA-256 matches the object already at its key is not sent again.
     """
     s3 = aws.client("s3")
     prefix = prefix.rstrip("/") + "/"
-    report = SyncReport()
+    report = UploadReport()
     with errors(f"listing s3://{bucket}/{prefix}"):
         existing = {
             item["Key"]
@@ -88,13 +90,15 @@ def sync_up(aws: Aws, files: dict[str, Path], bucket: str, prefix: str) -> SyncR
         for name, path, key in to_send:
             s3.upload_file(str(path), bucket, key, ExtraArgs={"Metadata": {CHECKSUM_KEY: checksums[name]}}, Callback=bar.update)
             report.uploaded.append(name)
-    stale = sorted(existing - {prefix + name for name in files})
-    if stale:
-        with errors(f"removing old files from s3://{bucket}/{prefix}"):
-            for start in range(0, len(stale), 1000):
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in stale[start : start + 1000]], "Quiet": True})
-        report.removed = [key[len(prefix) :] for key in stale]
     return report
+
+
+def write_manifest(aws: Aws, bucket: str, key: str, prefix: str, names: list[str]) -> str:
+    """A SageMaker manifest: the files s3://bucket/prefix/<name>, exactly these, for one channel of one job."""
+    body = json.dumps([{"prefix": uri(bucket, prefix.rstrip("/") + "/")}, *sorted(names)], indent=1)
+    with errors(f"writing the manifest s3://{bucket}/{key}"):
+        aws.client("s3").put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json")
+    return uri(bucket, key)
 
 
 def download_prefix(aws: Aws, s3_uri: str, destination: Path) -> list[Path]:

@@ -61,7 +61,10 @@ class TrainingOutcome:
 def request(
     name: str, config: Config, section: AwsSection, image_uri: str, role: str, channels: dict[str, str], output_uri: str, tags: list[dict]
 ) -> dict:
-    """CreateTrainingJob's arguments: the config flattened into hyperparameters, metric regexes that match `train`'s lines."""
+    """CreateTrainingJob's arguments: the config flattened into hyperparameters, metric regexes that match `train`'s lines.
+
+    `channels` maps each channel to the S3 manifest that lists its files.
+    """
     task = None if config.task == "auto" else config.task
     return {
         "TrainingJobName": name,
@@ -75,11 +78,13 @@ def request(
         "InputDataConfig": [
             {
                 "ChannelName": channel,
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": s3_uri, "S3DataDistributionType": "FullyReplicated"}},
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": manifest, "S3DataDistributionType": "FullyReplicated"}
+                },
                 "ContentType": "text/csv",
                 "CompressionType": "None",
             }
-            for channel, s3_uri in channels.items()
+            for channel, manifest in channels.items()
         ],
         "OutputDataConfig": {"S3OutputPath": output_uri},
         "ResourceConfig": {

@@ -66,12 +66,8 @@ def deploy(
     image_uri = registry.push(ctx.aws, image, ctx.section.repository, ctx.tags)
     progress.echo(f"Image: {image_uri}")
     storage.ensure_bucket(ctx.aws, bucket)
-    channel_uris = {}
-    for channel, files in channels.items():
-        report = storage.sync_up(ctx.aws, files, bucket, ctx.key("data", channel))
-        channel_uris[channel] = storage.uri(bucket, ctx.key("data", channel) + "/")
-        progress.echo(f"Data, channel {channel}: {channel_uris[channel]} ({report.summary()})")
     name = unique_name(ctx.section.repository)
+    channel_uris = {channel: upload_channel(ctx, bucket, name, channel, files) for channel, files in channels.items()}
     job = training_jobs.request(
         name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags
     )
@@ -84,6 +80,21 @@ def deploy(
             outcome.write(out)
         return outcome
     return training_jobs.attach(ctx.aws, name, out, timeout, poll_seconds, reports)
+
+
+def upload_channel(ctx: Context, bucket: str, job_name: str, channel: str, files: dict[str, Path]) -> str:
+    """Upload a channel's files under keys named by their content, and list exactly them in a manifest for this job.
+
+    Files already uploaded by an earlier deploy are not sent again; no deploy overwrites or removes the
+    data of another, so jobs started at the same time from the same bucket each train on their own data.
+    """
+    named = storage.content_keys(files)
+    report = storage.upload(ctx.aws, named, bucket, ctx.key("data", "files"))
+    manifest = storage.write_manifest(
+        ctx.aws, bucket, ctx.key("data", "manifests", job_name, f"{channel}.manifest"), ctx.key("data", "files"), list(named)
+    )
+    progress.echo(f"Data, channel {channel}: {len(files)} file(s), {report.summary()}; manifest {manifest}")
+    return manifest
 
 
 def channel_files(data: Path) -> dict[str, dict[str, Path]]:
@@ -143,7 +154,7 @@ def batch_predict(
     storage.ensure_bucket(ctx.aws, bucket)
     name = unique_name(f"{ctx.section.repository}-batch")
     input_key = ctx.key("batch", name, "input")
-    storage.sync_up(ctx.aws, files, bucket, input_key)
+    storage.upload(ctx.aws, files, bucket, input_key)
     output_uri = storage.uri(bucket, ctx.key("batch", name, "output"))
     job = transform.request(name, model_name, ctx.section, storage.uri(bucket, input_key + "/"), output_uri, content_type, join, ctx.tags)
     with errors(f"creating batch transform {name}"):

@@ -7,7 +7,8 @@ forwards each call to moto, records what was sent, and then does what SageMaker 
 
 - training job: pulls AlgorithmSpecification.TrainingImage from the registry, lays out /opt/ml
   (input/config/hyperparameters.json, inputdataconfig.json, resourceconfig.json, input/data/<channel>/
-  from the channel's S3 prefix), runs `docker run IMAGE train`, writes the container's output to the
+  from the channel's S3 prefix, or from the objects its manifest lists, at their paths relative to the
+  manifest's prefix), runs `docker run IMAGE train`, writes the container's output to the
   CloudWatch log stream <job>/algo-1-<time> in /aws/sagemaker/TrainingJobs, uploads /opt/ml/model as
   <S3OutputPath>/<job>/output/model.tar.gz and /opt/ml/output/data as output.tar.gz, reads
   /opt/ml/output/failure as the FailureReason, applies the job's MetricDefinitions regexes to the
@@ -210,7 +211,8 @@ class SageMakerPlayer:
         )
         job.secondary = "Downloading"
         for channel_name, channel in channels.items():
-            self._download_prefix(channel["DataSource"]["S3DataSource"]["S3Uri"], root / "input" / "data" / channel_name)
+            source = channel["DataSource"]["S3DataSource"]
+            self._download_channel(source["S3DataType"], source["S3Uri"], root / "input" / "data" / channel_name)
         for directory in ("model", "output/data"):
             (root / directory).mkdir(parents=True, exist_ok=True)
         job.secondary = "Training"
@@ -401,10 +403,17 @@ class SageMakerPlayer:
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
         return _LogPump(logs, group, stream, container)
 
-    def _download_prefix(self, s3_uri: str, target: Path) -> None:
+    def _download_channel(self, data_type: str, s3_uri: str, target: Path) -> None:
+        """S3Prefix: every object under the prefix; ManifestFile: the prefix in its first element + each listed suffix."""
         s3 = self.client("s3")
         bucket, prefix = _split(s3_uri)
-        for key in _keys(s3, bucket, prefix):
+        if data_type == "ManifestFile":
+            manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix)["Body"].read())
+            bucket, prefix = _split(manifest[0]["prefix"])
+            keys = [prefix + suffix for suffix in manifest[1:]]
+        else:
+            keys = _keys(s3, bucket, prefix)
+        for key in keys:
             path = target / key[len(prefix) :].lstrip("/")
             path.parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(bucket, key, str(path))

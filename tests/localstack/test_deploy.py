@@ -5,6 +5,7 @@ SageMaker's container part is played by `SageMakerPlayer` (sagemaker_player.py),
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import boto3
@@ -15,7 +16,7 @@ import yaml
 from aws_project import BUCKET, REPO, invoke, make_project
 from emulator_settings import REGION, ROLE
 from releaseml import hyperparameters, metrics
-from releaseml.aws import storage
+from releaseml.aws import storage, workflows
 from releaseml.aws.session import Aws
 
 pytestmark = pytest.mark.aws
@@ -37,27 +38,26 @@ def test_deploy_pushes_the_image_uploads_the_data_trains_and_writes_the_outcome(
     assert hyperparameters.unflatten(sent["HyperParameters"]) == {"target": "species"}
     assert sent["AlgorithmSpecification"]["MetricDefinitions"] == metrics.metric_definitions()
     assert sent["RoleArn"] == ROLE
+    manifest_uri = f"s3://{BUCKET}/releaseml/data/manifests/{outcome['job_name']}/training.manifest"
     assert sent["InputDataConfig"] == [
         {
             "ChannelName": "training",
             "ContentType": "text/csv",
             "CompressionType": "None",
             "DataSource": {
-                "S3DataSource": {
-                    "S3DataType": "S3Prefix",
-                    "S3Uri": f"s3://{BUCKET}/releaseml/data/training/",
-                    "S3DataDistributionType": "FullyReplicated",
-                }
+                "S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": manifest_uri, "S3DataDistributionType": "FullyReplicated"}
             },
         }
     ]
     assert sent["ResourceConfig"] == {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30}
     assert {"Key": "releaseml", "Value": "true"} in sent["Tags"]
 
-    # Only data/'s own CSV went up (not data/predict/), byte for byte.
-    listed = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="releaseml/data/")["Contents"]
-    assert [item["Key"] for item in listed] == ["releaseml/data/training/penguins.csv"]
-    uploaded = boto3.client("s3").get_object(Bucket=BUCKET, Key="releaseml/data/training/penguins.csv")["Body"].read()
+    # The manifest lists exactly data/'s own CSV (not data/predict/), stored under its SHA-256, byte for byte.
+    s3 = boto3.client("s3")
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=manifest_uri.split(BUCKET + "/")[1])["Body"].read())
+    checksum = hashlib.sha256((REPO / "data/penguins.csv").read_bytes()).hexdigest()
+    assert manifest == [{"prefix": f"s3://{BUCKET}/releaseml/data/files/"}, f"{checksum}/penguins.csv"]
+    uploaded = s3.get_object(Bucket=BUCKET, Key=f"releaseml/data/files/{checksum}/penguins.csv")["Body"].read()
     assert uploaded == (REPO / "data/penguins.csv").read_bytes()
 
     # The image really went to the registry: its tag is listed there, and the player pulled it to train.
@@ -82,19 +82,44 @@ def test_deploy_no_wait_returns_once_the_job_exists(holding_player, built_image,
     assert json.loads((project / "training_output.json").read_text())["job_name"] == outcome["job_name"]
 
 
-def test_uploads_skip_unchanged_files_and_remove_stale_ones(player, tmp_path):
+def test_uploads_skip_unchanged_files_and_never_delete(player, tmp_path):
     aws = Aws(REGION)
-    storage.ensure_bucket(aws, "sync-test")
+    storage.ensure_bucket(aws, "upload-test")
     files = {name: tmp_path / name for name in ("a.csv", "b.csv")}
     for path in files.values():
         path.write_text(f"x\n{path.name}\n")
-    assert storage.sync_up(aws, files, "sync-test", "p").uploaded == ["a.csv", "b.csv"]
+    assert storage.upload(aws, files, "upload-test", "p").uploaded == ["a.csv", "b.csv"]
     files["a.csv"].write_text("x\nchanged\n")
-    report = storage.sync_up(aws, {"a.csv": files["a.csv"]}, "sync-test", "p")
-    assert (report.uploaded, report.unchanged, report.removed) == (["a.csv"], [], ["b.csv"])
-    report = storage.sync_up(aws, {"a.csv": files["a.csv"]}, "sync-test", "p")
-    assert (report.uploaded, report.unchanged) == ([], ["a.csv"])
-    assert boto3.client("s3").get_object(Bucket="sync-test", Key="p/a.csv")["Body"].read() == b"x\nchanged\n"
+    report = storage.upload(aws, {"a.csv": files["a.csv"]}, "upload-test", "p")
+    assert (report.uploaded, report.unchanged) == (["a.csv"], [])
+    report = storage.upload(aws, files, "upload-test", "p")
+    assert (report.uploaded, report.unchanged) == ([], ["a.csv", "b.csv"])
+    s3 = boto3.client("s3")
+    assert s3.get_object(Bucket="upload-test", Key="p/a.csv")["Body"].read() == b"x\nchanged\n"
+    assert s3.get_object(Bucket="upload-test", Key="p/b.csv")["Body"].read() == b"x\nb.csv\n"
+
+
+def test_two_deploys_from_one_bucket_never_touch_each_others_data(player, built_image, tmp_path):
+    """Data goes under keys named by its content and each job gets its own manifest, so a second deploy
+    (another project, or the same one with new data) cannot change what a running job reads."""
+    project = make_project(tmp_path / "project", built_image)
+    ctx = workflows.context(project / "releaseml.yaml")
+    bucket = ctx.bucket
+    storage.ensure_bucket(ctx.aws, bucket)
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("species,x\nAdelie,1\n")
+    second.write_text("species,x\nGentoo,2\n")
+    manifests = [
+        workflows.upload_channel(ctx, bucket, job, "training", {"data.csv": path}) for job, path in (("job-a", first), ("job-b", second))
+    ]
+    s3 = boto3.client("s3")
+    listed = []
+    for manifest in manifests:
+        prefix, name = json.loads(s3.get_object(Bucket=bucket, Key=storage.split_uri(manifest)[1])["Body"].read())
+        listed.append(s3.get_object(Bucket=bucket, Key=storage.split_uri(prefix["prefix"])[1] + name)["Body"].read())
+    assert listed == [first.read_bytes(), second.read_bytes()]  # each job still reads its own data
+    again = storage.upload(ctx.aws, storage.content_keys({"data.csv": first}), bucket, ctx.key("data", "files"))
+    assert again.uploaded == [] and len(again.unchanged) == 1  # the same data is not sent twice
 
 
 def test_a_wrong_target_is_caught_before_a_job_is_paid_for(player, built_image, tmp_path):
