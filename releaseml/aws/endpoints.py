@@ -25,9 +25,13 @@ def deploy(
     timeout: Optional[float] = None,
     poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
 ) -> dict:
-    """Point endpoint `name` at the model (creating it, or updating it in place) and wait until it serves."""
+    """Point endpoint `name` at the model (creating it, or updating it in place) and wait until it serves.
+
+    An update keeps serving the old model until the new one is in service; then the old config is deleted.
+    """
     sagemaker = aws.client("sagemaker")
     config_name = unique_name(name)
+    previous = describe(aws, name)["EndpointConfigName"] if _exists(aws, name) else None
     with errors(f"creating endpoint config {config_name}"):
         sagemaker.create_endpoint_config(
             EndpointConfigName=config_name,
@@ -43,7 +47,7 @@ def deploy(
             Tags=tags,
         )
     with errors(f"creating endpoint {name}"):
-        if _exists(aws, name):
+        if previous:
             sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=config_name)
         else:
             sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=tags)
@@ -60,6 +64,9 @@ def deploy(
     )
     if description["EndpointStatus"] != "InService":
         raise UserError(f"endpoint {name} is {description['EndpointStatus']}: {description.get('FailureReason') or 'no reason given'}")
+    if previous and previous != description["EndpointConfigName"]:
+        with errors(f"deleting the replaced endpoint config {previous}"):
+            sagemaker.delete_endpoint_config(EndpointConfigName=previous)
     return description
 
 

@@ -21,7 +21,8 @@ forwards each call to moto, records what was sent, and then does what SageMaker 
   (AssembleWith Line), joins input and output records when DataProcessing.JoinSource is Input,
   and uploads <S3OutputPath>/<input name>.out;
 - endpoint: runs `serve` for the endpoint config's model, reports Creating, then InService once /ping
-  answers; InvokeEndpoint (sagemaker-runtime) is passed to /invocations, and a 4xx from the model
+  answers; UpdateEndpoint (which moto lacks) turns it Updating while the old container still serves,
+  then switches to the new config's container; InvokeEndpoint (sagemaker-runtime) is passed to /invocations, and a 4xx from the model
   comes back as SageMaker's ModelError.
 - ECR: repository URIs and the login endpoint point at a real registry on a loopback port.
 
@@ -125,6 +126,8 @@ class SageMakerPlayer:
         request = json.loads(body) if body else {}
         if target.startswith("SageMaker."):
             self.sent.append((operation, request))
+        if operation == "UpdateEndpoint":  # moto 5 does not implement it: played here, by the API reference
+            return self._update_endpoint(request)
         forwarded = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
         response = requests.request(method, self.emulator_url + path, data=body, headers=forwarded, timeout=60)
         answer = response.content
@@ -147,7 +150,9 @@ class SageMakerPlayer:
             self._start(request["TrainingJobName"], self._train, request)
         elif operation == "CreateTransformJob":
             self._start(request["TransformJobName"], self._transform, request)
-        elif operation in ("CreateEndpoint", "UpdateEndpoint"):
+        elif operation == "CreateEndpoint":
+            # Known before this call returns, so DescribeEndpoint never shows moto's instant InService.
+            self.endpoints[request["EndpointName"]] = {"status": "Creating", "container": _NoContainer(), "url": None}
             threading.Thread(target=self._serve_endpoint, args=(request,), daemon=True).start()
         elif operation == "DeleteEndpoint" and request["EndpointName"] in self.endpoints:
             self.endpoints.pop(request["EndpointName"])["container"].remove(force=True)
@@ -168,7 +173,11 @@ class SageMakerPlayer:
             if job.failure_reason:
                 answer["FailureReason"] = job.failure_reason
         elif operation == "DescribeEndpoint" and request["EndpointName"] in self.endpoints:
-            answer["EndpointStatus"] = self.endpoints[request["EndpointName"]]["status"]
+            endpoint = self.endpoints[request["EndpointName"]]
+            answer["EndpointStatus"] = endpoint["status"]
+            answer["EndpointConfigName"] = endpoint.get("config") or answer["EndpointConfigName"]
+            if endpoint.get("failure_reason"):
+                answer["FailureReason"] = endpoint["failure_reason"]
         return json.dumps(answer, default=str).encode()
 
     def _start(self, name: str, play, request: dict) -> None:
@@ -303,14 +312,33 @@ class SageMakerPlayer:
 
     # -- endpoints -------------------------------------------------------------------------------
 
+    def _update_endpoint(self, request: dict) -> tuple[int, dict, bytes]:
+        """UpdateEndpoint: the endpoint must exist and be InService; it turns Updating, and serves the new config when ready."""
+        name = request["EndpointName"]
+        endpoint = self.endpoints.get(name)
+        if endpoint is None or endpoint["status"] != "InService":
+            error = {"__type": "ValidationException", "message": f"Cannot update endpoint {name}: it is not InService"}
+            return (
+                400,
+                {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ValidationException"},
+                json.dumps(error).encode(),
+            )
+        endpoint["status"] = "Updating"
+        threading.Thread(target=self._serve_endpoint, args=(request,), daemon=True).start()
+        arn = f"arn:aws:sagemaker:{self.region}:123456789012:endpoint/{name.lower()}"
+        return 200, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps({"EndpointArn": arn}).encode()
+
     def _serve_endpoint(self, request: dict) -> None:
         name = request["EndpointName"]
         config = self.client("sagemaker").describe_endpoint_config(EndpointConfigName=request["EndpointConfigName"])
         model_name = config["ProductionVariants"][0]["ModelName"]
-        self.endpoints.setdefault(name, {"status": "Creating", "container": _NoContainer(), "url": None})
-        container, url = self._start_serving(model_name, name, f"/aws/sagemaker/Endpoints/{name}")
+        try:
+            container, url = self._start_serving(model_name, name, f"/aws/sagemaker/Endpoints/{name}")
+        except Exception as exc:  # shows as the endpoint's failure, as SageMaker would
+            self.endpoints[name].update(status="Failed", failure_reason=f"test player: {exc}")
+            return
         old = self.endpoints[name]["container"]
-        self.endpoints[name] = {"status": "InService", "container": container, "url": url}
+        self.endpoints[name] = {"status": "InService", "container": container, "url": url, "config": request["EndpointConfigName"]}
         old.remove(force=True)
 
     def _invoke_endpoint(self, name: str, headers, body: bytes) -> tuple[int, dict, bytes]:

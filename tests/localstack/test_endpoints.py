@@ -34,8 +34,18 @@ def test_endpoint_serves_signed_requests_and_is_deleted(deployed, player, tmp_pa
     refused = invoke(project, "predict", str(bad), "--endpoint", "penguins")
     assert refused.returncode == 1 and "the model refused the payload" in refused.stderr and "Traceback" not in refused.stderr
 
+    # Again: an update in place, and the replaced config is deleted once the new one serves.
+    sagemaker = boto3.client("sagemaker")
+    first_config = sagemaker.describe_endpoint(EndpointName="penguins")["EndpointConfigName"]
+    updated = invoke(project, "endpoint", "--name", "penguins")
+    assert updated.returncode == 0 and "Endpoint penguins: InService" in updated.stdout, updated.stderr
+    assert player.requests_for("UpdateEndpoint")[-1]["EndpointName"] == "penguins"
+    configs = [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs(NameContains="penguins")["EndpointConfigs"]]
+    assert first_config not in configs and sagemaker.describe_endpoint(EndpointName="penguins")["EndpointConfigName"] in configs
+
     deleted = invoke(project, "endpoint", "--name", "penguins", "--delete")
     assert deleted.returncode == 0, deleted.stderr
-    assert boto3.client("sagemaker").list_endpoints(NameContains="penguins")["Endpoints"] == []
+    assert sagemaker.list_endpoints(NameContains="penguins")["Endpoints"] == []
+    assert sagemaker.list_endpoint_configs(NameContains="penguins")["EndpointConfigs"] == []
     gone = invoke(project, "predict", "data/predict/penguins.csv", "--endpoint", "penguins")
     assert gone.returncode == 1 and "Traceback" not in gone.stderr
