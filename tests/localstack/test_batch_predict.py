@@ -76,3 +76,14 @@ def test_batch_predict_refuses_a_csv_with_a_header_row_before_any_job(deployed, 
     result = invoke(project, "batch-predict", "--data", "data/penguins.csv")
     assert result.returncode == 1 and "starts with a header row (species, island" in result.stderr and "Traceback" not in result.stderr
     assert len(player.requests_for("CreateTransformJob")) == transforms_before
+
+
+def test_a_batch_the_model_refuses_fails_the_job_with_the_models_reason(deployed, player, tmp_path):
+    project, _ = deployed
+    bad = project / "bad-input"
+    bad.mkdir(exist_ok=True)
+    (bad / "rows.csv").write_text("Biscoe,39.1,18.7,181,3750,male,2007\nBiscoe,not-a-number,18.7,181,3750,male,2007\n")
+    result = invoke(project, "batch-predict", "--data", "bad-input", "--out", "bad-predictions")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "failed: ClientError: model answered 400" in result.stderr and "bill_length_mm" in result.stderr
+    assert not (project / "bad-predictions").exists()  # nothing half-written to download
