@@ -16,7 +16,7 @@ def channel_files(path: Path) -> list[Path]:
         return [path]
     if not path.is_dir():
         raise UserError(f"no data at {str(path)!r}: expected a CSV file or a directory of CSV files")
-    files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
+    files = list(visible_files(path).values())
     if not files:
         raise UserError(f"the data directory {str(path)!r} is empty: put one or more CSV files (with a header row) in it")
     return files
@@ -63,8 +63,10 @@ def _check_same_columns(frames: list[pd.DataFrame], files: list[Path]) -> None:
             )
 
 
-def _hidden(relative: Path) -> bool:
-    return any(part.startswith(".") for part in relative.parts)
+def visible_files(directory: Path) -> dict[str, Path]:
+    """Every file below a directory, by path relative to it, in name order; hidden files and folders left out."""
+    found = {str(p.relative_to(directory)): p for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {name: path for name, path in found.items() if not any(part.startswith(".") for part in Path(name).parts)}
 
 
 def _first_line(exc: Exception) -> str:

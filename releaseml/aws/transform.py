@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 from releaseml import client as local_client
-from releaseml import progress
+from releaseml import dataset, progress
 from releaseml.aws import logs, storage, waiting
 from releaseml.aws.session import Aws, errors
 from releaseml.config import AwsSection
@@ -36,11 +36,7 @@ def input_files(directory: Path) -> tuple[dict[str, Path], str]:
     if directory.is_file():
         files = {directory.name: directory}
     elif directory.is_dir():
-        files = {
-            str(p.relative_to(directory)): p
-            for p in sorted(directory.rglob("*"))
-            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
-        }
+        files = dataset.visible_files(directory)
     else:
         raise UserError(f"no data to predict at {str(directory)!r}: expected a CSV or JSON Lines file, or a directory of them")
     if not files:

@@ -118,11 +118,7 @@ def channel_files(data: Path) -> dict[str, dict[str, Path]]:
 
 
 def _visible_files(directory: Path) -> dict[str, Path]:
-    files = {
-        str(p.relative_to(directory)): p
-        for p in sorted(directory.rglob("*"))
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
-    }
+    files = dataset.visible_files(directory)
     if not files:
         raise UserError(f"{directory} is empty")
     return files
