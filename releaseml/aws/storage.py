@@ -58,15 +58,22 @@ def ensure_bucket(aws: Aws, bucket: str) -> None:
     progress.echo(f"Created bucket s3://{bucket} in {aws.region}.")
 
 
-def content_keys(files: dict[str, Path]) -> dict[str, Path]:
-    """The same files named `<sha256>/<name>`: a key that names its content, so an upload never overwrites other data."""
-    return {f"{_sha256(path)}/{name}": path for name, path in files.items()}
+def upload_by_content(aws: Aws, files: dict[str, Path], bucket: str, prefix: str) -> tuple[list[str], UploadReport]:
+    """Upload each file as `<sha256>/<name>`, a key that names its content, so no upload overwrites other data.
+
+    Returns the keys (relative to the prefix) and what was sent; each file is read once to hash it.
+    """
+    digests = {name: _sha256(path) for name, path in files.items()}
+    keys = {name: f"{digests[name]}/{name}" for name in files}
+    report = upload(aws, {keys[name]: files[name] for name in files}, bucket, prefix, {keys[name]: digests[name] for name in files})
+    return list(keys.values()), report
 
 
-def upload(aws: Aws, files: dict[str, Path], bucket: str, prefix: str) -> UploadReport:
+def upload(aws: Aws, files: dict[str, Path], bucket: str, prefix: str, checksums: dict[str, str] | None = None) -> UploadReport:
     """Upload `files` (relative key -> local file) under s3://bucket/prefix/; nothing there is ever deleted.
 
-    A file whose SHA-256 matches the object already at its key is not sent again.
+    A file whose SHA-256 matches the object already at its key is not sent again; `checksums` are
+    the files' SHA-256 when the caller has them already.
     """
     s3 = aws.client("s3")
     prefix = prefix.rstrip("/") + "/"
@@ -77,7 +84,7 @@ def upload(aws: Aws, files: dict[str, Path], bucket: str, prefix: str) -> Upload
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
             for item in page.get("Contents", [])
         }
-    checksums = {name: _sha256(path) for name, path in files.items()}
+    checksums = checksums or {name: _sha256(path) for name, path in files.items()}
     to_send = []
     for name, path in sorted(files.items()):
         key = prefix + name

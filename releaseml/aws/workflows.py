@@ -88,10 +88,9 @@ def upload_channel(ctx: Context, bucket: str, job_name: str, channel: str, files
     Files already uploaded by an earlier deploy are not sent again; no deploy overwrites or removes the
     data of another, so jobs started at the same time from the same bucket each train on their own data.
     """
-    named = storage.content_keys(files)
-    report = storage.upload(ctx.aws, named, bucket, ctx.key("data", "files"))
+    names, report = storage.upload_by_content(ctx.aws, files, bucket, ctx.key("data", "files"))
     manifest = storage.write_manifest(
-        ctx.aws, bucket, ctx.key("data", "manifests", job_name, f"{channel}.manifest"), ctx.key("data", "files"), list(named)
+        ctx.aws, bucket, ctx.key("data", "manifests", job_name, f"{channel}.manifest"), ctx.key("data", "files"), names
     )
     progress.echo(f"Data, channel {channel}: {len(files)} file(s), {report.summary()}; manifest {manifest}")
     return manifest

@@ -118,7 +118,7 @@ def test_two_deploys_from_one_bucket_never_touch_each_others_data(player, built_
         prefix, name = json.loads(s3.get_object(Bucket=bucket, Key=storage.split_uri(manifest)[1])["Body"].read())
         listed.append(s3.get_object(Bucket=bucket, Key=storage.split_uri(prefix["prefix"])[1] + name)["Body"].read())
     assert listed == [first.read_bytes(), second.read_bytes()]  # each job still reads its own data
-    again = storage.upload(ctx.aws, storage.content_keys({"data.csv": first}), bucket, ctx.key("data", "files"))
+    _, again = storage.upload_by_content(ctx.aws, {"data.csv": first}, bucket, ctx.key("data", "files"))
     assert again.uploaded == [] and len(again.unchanged) == 1  # the same data is not sent twice
 
 
