@@ -7,7 +7,7 @@ from typing import Optional
 
 from releaseml import client as local_client
 from releaseml.aws import waiting
-from releaseml.aws.session import Aws, errors, unique_name
+from releaseml.aws.session import Aws, errors, is_missing, unique_name
 from releaseml.config import AwsSection
 from releaseml.errors import UserError
 
@@ -31,7 +31,8 @@ def deploy(
     """
     sagemaker = aws.client("sagemaker")
     config_name = unique_name(name)
-    previous = describe(aws, name)["EndpointConfigName"] if _exists(aws, name) else None
+    existing = _find(aws, name)
+    previous = existing["EndpointConfigName"] if existing else None
     with errors(f"creating endpoint config {config_name}"):
         sagemaker.create_endpoint_config(
             EndpointConfigName=config_name,
@@ -71,10 +72,10 @@ def deploy(
 
 
 def describe(aws: Aws, name: str) -> dict:
-    with errors(f"looking up endpoint {name}"):
-        if not _exists(aws, name):
-            raise UserError(f"no endpoint {name!r} in {aws.region}")
-        return aws.client("sagemaker").describe_endpoint(EndpointName=name)
+    found = _find(aws, name)
+    if found is None:
+        raise UserError(f"no endpoint {name!r} in {aws.region}")
+    return found
 
 
 def delete(aws: Aws, name: str) -> str:
@@ -109,6 +110,13 @@ def invoke(aws: Aws, name: str, payload: Path, content_type: Optional[str] = Non
     return answer["Body"].read().decode("utf-8")
 
 
-def _exists(aws: Aws, name: str) -> bool:
-    found = aws.client("sagemaker").list_endpoints(NameContains=name).get("Endpoints", [])
-    return any(item["EndpointName"] == name for item in found)
+def _find(aws: Aws, name: str) -> Optional[dict]:
+    """DescribeEndpoint's answer, or None when there is no such endpoint: one call per look."""
+    sagemaker = aws.client("sagemaker")
+    with errors(f"looking up endpoint {name}"):
+        try:
+            return sagemaker.describe_endpoint(EndpointName=name)
+        except sagemaker.exceptions.ClientError as exc:
+            if is_missing(exc):
+                return None
+            raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from releaseml.aws import training_jobs
-from releaseml.aws.session import Aws, errors
+from releaseml.aws.session import Aws, errors, is_missing
 from releaseml.errors import UserError
 
 
@@ -21,8 +21,8 @@ def ensure_model(aws: Aws, job_name: str, role: str, tags: list[dict]) -> str:
             sagemaker.describe_model(ModelName=model_name)
             return model_name
         except sagemaker.exceptions.ClientError as exc:
-            if "Could not find model" not in str(exc) and exc.response["Error"]["Code"] != "ResourceNotFound":
-                raise  # SageMaker says "ValidationException: Could not find model" for a missing one
+            if not is_missing(exc):
+                raise
     with errors(f"creating model {model_name}"):
         sagemaker.create_model(
             ModelName=model_name,

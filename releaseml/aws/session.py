@@ -62,6 +62,12 @@ class Aws:
         return f"https://{self.region}.console.aws.amazon.com/sagemaker/home?region={self.region}#/{kind}/{name}"
 
 
+def is_missing(exc) -> bool:
+    """Whether SageMaker refused a Describe* call (a ClientError) because the thing does not exist ("Could not find ...")."""
+    error = exc.response.get("Error", {})
+    return error.get("Code") == "ResourceNotFound" or error.get("Message", "").startswith("Could not find")
+
+
 def unique_name(base: str) -> str:
     """A SageMaker resource name (63 characters at most, letters, digits and dashes) that is new each time."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
