@@ -46,6 +46,8 @@ import boto3
 import requests
 
 from helpers import free_port
+from releaseml.client import wait_until_ready
+from releaseml.errors import UserError
 
 MB = 1024 * 1024
 
@@ -401,20 +403,13 @@ class SageMakerPlayer:
         )
         url = f"http://127.0.0.1:{port}"
         self._stream_log(log_group, f"{name}/i-0-{time.time_ns()}", container)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/ping", timeout=2).status_code == 200:
-                    return container, url
-            except requests.ConnectionError:
-                pass
-            container.reload()
-            if container.status == "exited":
-                break
-            time.sleep(0.2)
-        logs = container.logs().decode(errors="replace")
-        container.remove(force=True)
-        raise RuntimeError(f"serve did not answer /ping: {logs[-2000:]}")
+        try:
+            wait_until_ready(url, timeout=60, is_alive=lambda: container.reload() or container.status != "exited")
+        except UserError as exc:
+            logs = container.logs().decode(errors="replace")
+            container.remove(force=True)
+            raise RuntimeError(f"serve did not answer /ping ({exc}): {logs[-2000:]}") from None
+        return container, url
 
     def _pull(self, image_uri: str) -> str:
         """Pull from the registry, as SageMaker does: this fails unless the image was really pushed."""
