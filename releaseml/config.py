@@ -117,8 +117,13 @@ def validate(raw: Any, source: str = "config") -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        problems = [_explain(error) for error in exc.errors()]
-        raise UserError(f"{source} has {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)) from None
+        raise problems(source, exc) from None
+
+
+def problems(source: str, exc: ValidationError, under: tuple[str, ...] = ()) -> UserError:
+    """One UserError listing every mistake pydantic found, each with its key path (below `under`)."""
+    lines = [_explain({**error, "loc": (*under, *error["loc"])}) for error in exc.errors()]
+    return UserError(f"{source} has {len(lines)} problem(s):\n" + "\n".join(f"  - {line}" for line in lines))
 
 
 def _explain(error: dict[str, Any]) -> str:

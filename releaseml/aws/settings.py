@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional
 from pydantic import ValidationError
 
 from releaseml.aws.session import Aws
-from releaseml.config import AwsSection, _explain
+from releaseml.config import AwsSection, problems
 from releaseml.errors import UserError
 
 ENV_PREFIX = "RELEASEML_AWS_"
@@ -34,11 +34,7 @@ def resolve(section: AwsSection, flags: Mapping[str, Any] | None = None, environ
     try:
         return AwsSection.model_validate(values)
     except ValidationError as exc:
-        problems = [_explain({**error, "loc": ("aws", *error["loc"])}) for error in exc.errors()]
-        raise UserError(
-            f"AWS settings (releaseml.yaml, {ENV_PREFIX}* or flags) have {len(problems)} problem(s):\n"
-            + "\n".join(f"  - {p}" for p in problems)
-        ) from None
+        raise problems(f"the aws section (from releaseml.yaml, {ENV_PREFIX}* and flags)", exc, under=("aws",)) from None
 
 
 def role_arn(section: AwsSection, aws: Aws) -> str:
