@@ -42,7 +42,7 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
     scored = evaluation.score(run.model, run.valid, schema)
     importance = dict(zip(schema.features, (float(v) for v in run.model.get_feature_importance())))
     history = run.model.get_evals_result()
-    loss = next(iter(history.get("validation", history.get("learn", {})) or {"": []}))
+    loss = next(iter(history["validation"]))  # training always watches the validation rows; the loss comes first
     best = run.model.get_best_iteration()
     whole = pd.concat([run.train, run.valid], ignore_index=True)
 
@@ -99,7 +99,7 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
             ),
         ]
 
-    iterations = int(run.params.get("iterations", 1000))
+    iterations = int(run.params["iterations"])  # training.catboost_params always sets it
     context = page.Context(
         title=f"{schema.task.capitalize()} model for {schema.target}",
         headline=findings.headline(schema, run.metrics, scored, {"validation": len(run.valid)}),
