@@ -82,6 +82,14 @@ class Config(_Strict):
                 raise ValueError(f"`{name}` is set by releaseml: {RESERVED_CATBOOST_PARAMS[name]}")
         return params
 
+    @field_validator("features", "drop", "categorical")
+    @classmethod
+    def _each_column_once(cls, names: Optional[list[str]]) -> Optional[list[str]]:
+        repeated = [name for name in dict.fromkeys(names or []) if (names or []).count(name) > 1]
+        if repeated:
+            raise ValueError(f"column(s) {repeated} listed more than once; list each column once")
+        return names
+
     @model_validator(mode="after")
     def _columns_consistent(self) -> "Config":
         if self.target in self.drop:
@@ -96,7 +104,7 @@ def load(path: str | Path = DEFAULT_CONFIG_FILE) -> Config:
     path = Path(path)
     try:
         with path.open(encoding="utf-8") as stream:
-            raw = yaml.safe_load(stream)
+            raw = _read_yaml(stream, str(path))
     except FileNotFoundError:
         raise UserError(
             f"config file {str(path)!r} not found. Create it with at least one line, `target: <column to predict>`, or pass --config PATH."
@@ -106,6 +114,66 @@ def load(path: str | Path = DEFAULT_CONFIG_FILE) -> Config:
     except yaml.YAMLError as exc:
         raise UserError(f"config file {str(path)!r} is not valid YAML: {exc}") from None
     return validate(raw, source=str(path))
+
+
+# A config is a few dozen values; anchors and aliases that expand to more are a mistake or an attack.
+MAX_YAML_VALUES = 10_000
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML's safe loader that refuses a key given twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice (first on line {seen[key].line + 1}); keep one", key_node.start_mark
+                )
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(stream, source: str) -> Any:
+    loader = _ConfigLoader(stream)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, source)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: yaml.Node, source: str) -> None:
+    """Refuse a document whose aliases expand beyond MAX_YAML_VALUES, naming where, before building it."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) not in sizes:
+            sizes[id(node)] = 0  # a recursive alias counts once while it is being measured
+            children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else node.value
+            total = 1 + (sum(size(child) for child in children) if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) else 0)
+            sizes[id(node)] = min(total, 10 * MAX_YAML_VALUES)
+        return sizes[id(node)]
+
+    if size(root) <= MAX_YAML_VALUES:
+        return
+    node = root
+    while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):  # walk down to the smallest part that is too large
+        children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else node.value
+        larger = [child for child in children if size(child) > MAX_YAML_VALUES]
+        if not larger:
+            break
+        node = larger[0]
+    raise UserError(
+        f"{source}, line {node.start_mark.line + 1}: the anchors and aliases (&name, *name) here expand to more than "
+        f"{MAX_YAML_VALUES} values; a config needs far fewer. Write the values out instead."
+    )
 
 
 def validate(raw: Any, source: str = "config") -> Config:

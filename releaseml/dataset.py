@@ -1,17 +1,80 @@
-"""Read a data channel: every CSV file in a directory (or one file), header row expected."""
+"""Read training data: which files a data path holds, and each CSV file read strictly.
+
+One rule for what a data path holds (`data_channels`), used by train-local and deploy alike:
+- a file: the training channel is that file;
+- a directory with a `training/` (or `train/`) subdirectory, and maybe `validation/`: those
+  channels, each every CSV file below it;
+- any other directory: the CSV files directly in it (subdirectories such as `predict/` are left
+  alone).
+Hidden files and files that are not `.csv` are never data; the ones left out are named.
+
+A file's rows are split by `csvrows` and its values typed by `values`, the rules serving uses too.
+The header names every column once; a row with more or fewer fields than the header is an error
+naming the file and line, never a guess.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
+from releaseml import csvrows, values
 from releaseml.errors import UserError
+from releaseml.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL
+
+DATA_SUFFIXES = (".csv",)
+
+
+@dataclass
+class DataChannels:
+    """The files of each channel found at a data path, and the files that were left out."""
+
+    channels: dict[str, dict[str, Path]]
+    left_out: list[Path] = field(default_factory=list)
+
+    def note(self) -> str | None:
+        if not self.left_out:
+            return None
+        shown = ", ".join(str(p) for p in self.left_out[:5]) + (" ..." if len(self.left_out) > 5 else "")
+        return f"Not data (only {', '.join(DATA_SUFFIXES)} files are read): {shown}"
+
+
+def data_channels(path: Path) -> DataChannels:
+    """The channels at a data path by the one rule above, or a UserError saying what is missing."""
+    if path.is_file():
+        return DataChannels({TRAINING_CHANNELS[0]: {path.name: path}})
+    if not path.is_dir():
+        raise UserError(f"no data at {str(path)!r}: expected a CSV file or a directory of CSV files")
+    named = [name for name in (*TRAINING_CHANNELS, VALIDATION_CHANNEL) if (path / name).is_dir()]
+    if named:
+        if not any(name in TRAINING_CHANNELS for name in named):
+            raise UserError(f"{path} has a validation/ directory but no training/ one: put the training files in {path / 'training'}")
+        if all(name in named for name in TRAINING_CHANNELS):
+            raise UserError(f"{path} has both training/ and train/: keep one of them")
+        found = {name: _data_files(path / name, recursive=True) for name in named}
+        for name, (files, _) in found.items():
+            if not files:
+                raise UserError(f"{path / name} holds no CSV files")
+        return DataChannels({name: files for name, (files, _) in found.items()}, [p for _, (_, out) in found.items() for p in out])
+    files, left_out = _data_files(path, recursive=False)
+    if not files:
+        raise UserError(f"{path} holds no .csv files (and no training/ directory)")
+    return DataChannels({TRAINING_CHANNELS[0]: files}, left_out)
+
+
+def _data_files(directory: Path, recursive: bool) -> tuple[dict[str, Path], list[Path]]:
+    found = visible_files(directory) if recursive else {p.name: p for p in sorted(directory.iterdir()) if _visible_file(p)}
+    data = {name: p for name, p in found.items() if p.suffix.lower() in DATA_SUFFIXES}
+    return data, [p for name, p in found.items() if name not in data]
 
 
 def channel_files(path: Path) -> list[Path]:
-    """The data files of a channel in a stable order: a file, or every non-hidden file below a directory."""
+    """The files of a channel as SageMaker laid it out: every visible file below the directory (or the one file)."""
     if path.is_file():
         return [path]
     if not path.is_dir():
@@ -23,32 +86,86 @@ def channel_files(path: Path) -> list[Path]:
 
 
 def read_channel(path: Path, string_columns: Iterable[str] = ()) -> pd.DataFrame:
-    """All CSV files of a channel as one frame; `string_columns` are read as text, never as numbers."""
-    string_columns = list(string_columns)
+    """All CSV files of a channel as one typed frame; `string_columns` are text, never numbers.
+
+    Number columns are float64 (NaN when missing); the others hold text (True/False for a
+    true/false column) or None when missing.
+    """
     files = channel_files(path)
-    frames = [_read_csv(file, string_columns) for file in files]
-    _check_same_columns(frames, files)
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    raw = [read_raw(file) for file in files]
+    _check_same_columns(raw, files)
+    frame = pd.concat(raw, ignore_index=True) if len(raw) > 1 else raw[0]
     if frame.empty:
         raise UserError(f"the data at {str(path)!r} has a header but no rows")
-    return frame
+    return typed_frame(frame, set(string_columns))
 
 
-def _read_csv(file: Path, string_columns: list[str]) -> pd.DataFrame:
+def read_raw(file: Path) -> pd.DataFrame:
+    """One CSV file's rows as text, by the row rule; the header must name every column once."""
     try:
-        header = pd.read_csv(file, nrows=0).columns if string_columns else []
-        dtypes = {column: "str" for column in string_columns if column in header}
-        frame = pd.read_csv(file, dtype=dtypes or None, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise UserError(f"{file} is empty: a CSV file needs a header row naming its columns") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise UserError(
-            f"cannot read {file} as CSV ({_first_line(exc)}); check that it is a comma-separated text file with a header row"
-        ) from None
-    unnamed = [c for c in frame.columns if str(c).startswith("Unnamed: ")]
-    if unnamed:
-        raise UserError(f"{file}: the header row has {len(unnamed)} empty column name(s); every column needs a name in the first row")
+        data = file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {file}: {exc.strerror or exc}") from None
+    try:
+        document = csvrows.Document(data, what=str(file), name_lines=True)
+        header = document.first_row()
+        if header is None:
+            raise UserError(f"{file} is empty: a CSV file needs a header row naming its columns")
+        names = _column_names(header, file)
+        chunks = [chunk.frame for chunk in document.frames(len(names), skip_rows=1)]
+    except csvrows.CsvError as exc:
+        raise UserError(_in_file(file, exc, header if "header" in locals() else None)) from None
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else (chunks[0] if chunks else pd.DataFrame(columns=range(len(names))))
+    frame.columns = names
     return frame
+
+
+def typed_frame(raw: pd.DataFrame, string_columns: set[str]) -> pd.DataFrame:
+    """Each column typed by its kind (`values.infer_kind`, or text for `string_columns`)."""
+    out = {}
+    for name in raw.columns:
+        column = raw[name].to_numpy(dtype=object)
+        kind = values.CATEGORICAL if name in string_columns else values.infer_kind(column)
+        typed = values.column(column, kind, name)
+        if kind != values.NUMERIC:
+            typed = np.where(typed == values.MISSING_CATEGORY, None, typed)
+        out[name] = pd.Series(typed, dtype=np.float64 if kind == values.NUMERIC else object)
+    return pd.DataFrame(out)
+
+
+def _column_names(header: list[str], file: Path) -> list[str]:
+    names = [name.strip() for name in header]
+    empty = [position + 1 for position, name in enumerate(names) if not name]
+    if empty:
+        raise UserError(f"{file}: the header row has no name for column(s) {empty}; every column needs a name in the first row")
+    repeated = [name for name, count in Counter(names).items() if count > 1]
+    if repeated:
+        raise UserError(
+            f"{file}: the header names column(s) {repeated} more than once; give each column its own name "
+            "(a repeated target column would leak the answer into the features)"
+        )
+    return names
+
+
+def _in_file(file: Path, exc: csvrows.CsvError, header: list[str] | None) -> str:
+    """A row-rule error told about a file: its line, and which columns a short row lacks."""
+    message = str(exc).replace(f" in {file}", "").replace(str(file), "the file")
+    if exc.row is None:
+        return f"cannot read {file} as CSV: {message}. It must be comma-separated UTF-8 text with a header row."
+    line = f"line {exc.line}" if exc.line else f"data row {exc.row}"
+    found, width = exc.found, exc.expected
+    if header is not None and found is not None and found < width:
+        missing = [name.strip() for name in header[found:]]
+        return (
+            f"{file}, {line}: the row has {found} value(s) but the header names {width} columns, so {missing} have no value. "
+            "If those values are missing, leave them empty but keep the commas (a row needs a field for every column)."
+        )
+    if found is not None:
+        return (
+            f"{file}, {line}: the row has {found} value(s) but the header names {width} columns. "
+            "Look for a comma inside a value (put the value in double quotes) or a trailing comma."
+        )
+    return f"{file}, {line}: {message}"
 
 
 def _check_same_columns(frames: list[pd.DataFrame], files: list[Path]) -> None:
@@ -69,5 +186,5 @@ def visible_files(directory: Path) -> dict[str, Path]:
     return {name: path for name, path in found.items() if not any(part.startswith(".") for part in Path(name).parts)}
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def _visible_file(path: Path) -> bool:
+    return path.is_file() and not path.name.startswith(".")

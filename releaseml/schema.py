@@ -13,40 +13,14 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
+from releaseml import values
 from releaseml.config import Config
-from releaseml.errors import BadValue, UserError
+from releaseml.errors import UserError
+from releaseml.values import BOOLEAN, CATEGORICAL, CATEGORY_KINDS, MISSING_CATEGORY, NUMERIC  # noqa: F401 (the kinds live in values)
 
-NUMERIC = "numeric"
-CATEGORICAL = "categorical"
 REGRESSION, BINARY, MULTICLASS = "regression", "binary", "multiclass"
 # Whole numbers with at most this many distinct values are read as class labels.
 MAX_CLASSES_FOR_NUMERIC_TARGET = 10
-# CatBoost refuses NaN in categorical features; a missing category is this string.
-MISSING_CATEGORY = ""
-# Text that means "missing", as pandas reads CSV files for training (its default na_values).
-MISSING_TOKENS = frozenset(
-    [
-        "",
-        "#N/A",
-        "#N/A N/A",
-        "#NA",
-        "-1.#IND",
-        "-1.#QNAN",
-        "-NaN",
-        "-nan",
-        "1.#IND",
-        "1.#QNAN",
-        "<NA>",
-        "N/A",
-        "NA",
-        "NULL",
-        "NaN",
-        "None",
-        "n/a",
-        "nan",
-        "null",
-    ]
-)
 
 
 @dataclass
@@ -59,8 +33,13 @@ class Schema:
     ignored: list[str] = field(default_factory=list)
 
     @property
+    def known_columns(self) -> frozenset[str]:
+        """Every column a request may name: the features, the target and the columns training left out."""
+        return frozenset([*self.features, self.target, *self.ignored])
+
+    @property
     def categorical(self) -> list[str]:
-        return [name for name in self.features if self.kinds[name] == CATEGORICAL]
+        return [name for name in self.features if self.kinds[name] in CATEGORY_KINDS]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,75 +63,40 @@ def infer(frame: pd.DataFrame, config: Config) -> Schema:
     kinds = {name: _kind(frame[name], name in config.categorical) for name in features}
     target = frame[config.target].dropna()
     task = _task(target, config)
+    if task != REGRESSION:
+        target = labels(frame, Schema(config.target, task, [], {})).dropna()
     classes = _classes(target, task, config.target)
     ignored = [c for c in columns if c not in features and c != config.target]
     return Schema(target=config.target, task=task, features=features, kinds=kinds, classes=classes, ignored=ignored)
 
 
-def model_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """The feature columns in schema order, typed for CatBoost (numbers as floats, categories as text)."""
-    out = {}
-    for name in schema.features:
-        column = frame[name]
-        if schema.kinds[name] == CATEGORICAL:
-            out[name] = category_text(column)
-        else:
-            out[name] = numbers(column, name)
+def model_frame(frame: pd.DataFrame, schema: Schema, first_row: int = 1) -> pd.DataFrame:
+    """The feature columns in schema order, typed by `values` for CatBoost (numbers as floats, categories as text)."""
+    out = values.columns({name: (frame[name].to_numpy(), schema.kinds[name]) for name in schema.features}, first_row)
     return pd.DataFrame(out, index=frame.index)
 
 
-def numbers(column: pd.Series, name: str) -> pd.Series:
-    """A numeric feature as floats; text that is not a number is a BadValue naming its row."""
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        return column.astype("float64")
-    converted = pd.to_numeric(column, errors="coerce").astype("float64")
-    bad = np.flatnonzero(converted.isna().to_numpy() & column.notna().to_numpy())
-    if len(bad):
-        value = column.iloc[bad[0]]
-        raise BadValue(
-            f"row {bad[0] + 1}, column {name!r}: {value!r} is not a number (leave it empty if it is missing)",
-            row=int(bad[0]) + 1,
-            column=name,
-        )
-    return converted
-
-
-def category_text(column: pd.Series) -> pd.Series:
-    """Category values as plain Python strings, missing ones as MISSING_CATEGORY."""
-    if pd.api.types.is_string_dtype(column) and not pd.api.types.is_object_dtype(column):
-        return column.fillna(MISSING_CATEGORY).astype(object)  # already text: skip the per-value str()
-    text = column.astype(object).where(column.notna(), MISSING_CATEGORY)
-    return text.map(str).astype(object)
-
-
-def typed_row(values: list[Any], schema: Schema, row: int) -> list[Any]:
+def typed_row(row: list[Any], schema: Schema, number: int) -> list[Any]:
     """One row of raw values (CSV text or JSON values) typed as `model_frame` types a frame."""
-    return [_typed_value(value, name, schema.kinds[name], row) for value, name in zip(values, schema.features)]
+    return [values.typed(value, schema.kinds[name], name, number) for value, name in zip(row, schema.features)]
 
 
-def _typed_value(value: Any, name: str, kind: str, row: int) -> Any:
-    if value is None or (isinstance(value, str) and value.strip() in MISSING_TOKENS):
-        return MISSING_CATEGORY if kind == CATEGORICAL else float("nan")
-    if kind == CATEGORICAL:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, bool):
-            return str(value)
-        if isinstance(value, (int, float)):
-            return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-    elif not isinstance(value, bool) and not (isinstance(value, str) and "_" in value):  # "1_000": pandas says no
-        try:
-            return float(value)
-        except (TypeError, ValueError, OverflowError):
-            pass
-    wanted = "a number" if kind == NUMERIC else "text or a number"
-    raise BadValue(f"row {row}, column {name!r}: {value!r} is not {wanted} (leave it empty or null if it is missing)", row=row, column=name)
+def labels(frame: pd.DataFrame, schema: Schema) -> pd.Series:
+    """The target column as the model sees it: whole numbers as integers, true/false as 'True'/'False'."""
+    column = frame[schema.target]
+    if schema.task == REGRESSION or not pd.api.types.is_float_dtype(column):
+        return column
+    whole = column.dropna()
+    return column.astype("Int64").astype(object) if bool(np.all(np.mod(whole.to_numpy(), 1) == 0)) else column
 
 
 def _kind(column: pd.Series, forced_categorical: bool) -> str:
-    if forced_categorical or pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
+    """The kind of a column that `dataset.typed_frame` typed: float64 is a number, True/False text is BOOLEAN."""
+    if forced_categorical:
         return CATEGORICAL
-    return NUMERIC
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return NUMERIC
+    return values.infer_kind(column.to_numpy(dtype=object))
 
 
 def _task(target: pd.Series, config: Config) -> str:
@@ -165,6 +109,10 @@ def _task(target: pd.Series, config: Config) -> str:
         )
     if config.task != "auto":
         return config.task
+    if numeric and not np.all(np.isfinite(target.to_numpy(dtype="float64"))):
+        raise UserError(
+            f"the target column {config.target!r} holds an infinite value (inf): give every row a finite number, or leave it empty"
+        )
     if not numeric:
         return BINARY if distinct == 2 else MULTICLASS
     whole = bool(np.all(np.mod(target.to_numpy(dtype="float64"), 1) == 0))
@@ -180,17 +128,17 @@ def _classes(target: pd.Series, task: str, name: str) -> Optional[list[Any]]:
         if target.empty:
             raise UserError(f"the target column {name!r} has no values")
         return None
-    labels = sorted(target.unique().tolist(), key=lambda v: (str(type(v)), v))
-    labels = [str(v) if isinstance(v, (bool, np.bool_)) else v for v in labels]
-    if len(labels) < 2:
-        shown = repr(labels[0]) if labels else "no value"
+    found = sorted(target.unique().tolist(), key=lambda v: (str(type(v)), v))
+    found = [str(v) if isinstance(v, (bool, np.bool_)) else v for v in found]
+    if len(found) < 2:
+        shown = repr(found[0]) if found else "no value"
         raise UserError(
             f"the target column {name!r} has {shown} in every row with a value: a classifier needs at least two classes. "
             "Check that this is the column to predict and that the data is not filtered to one class."
         )
-    if task == BINARY and len(labels) != 2:
-        raise UserError(f"task is binary but the target column {name!r} has {len(labels)} classes ({labels[:5]}...); use task: multiclass")
-    return labels
+    if task == BINARY and len(found) != 2:
+        raise UserError(f"task is binary but the target column {name!r} has {len(found)} classes ({found[:5]}...); use task: multiclass")
+    return found
 
 
 def _require_columns(names: list[str], columns: list[str], key: str) -> None:

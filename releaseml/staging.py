@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-from releaseml import hyperparameters
+from releaseml import dataset, hyperparameters
 from releaseml.config import Config
 from releaseml.errors import UserError
 from releaseml.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL, MLPaths
@@ -36,13 +36,20 @@ def stage_training(paths: MLPaths, config: Config, data: Optional[Path], validat
     _write_json(paths.resource_config, RESOURCE_CONFIG)
 
     if data is not None:
+        found = _channels_at(data, paths)
         for other in TRAINING_CHANNELS[1:]:
             _clear_channel(paths.channel(other))
-        _fill_channel(paths.channel(TRAINING_CHANNELS[0]), data)
-        if validation is None:
+        training = next(files for name, files in found.channels.items() if name in TRAINING_CHANNELS)
+        _fill_channel(paths.channel(TRAINING_CHANNELS[0]), data, training)
+        if validation is None and VALIDATION_CHANNEL in found.channels:
+            _fill_channel(paths.channel(VALIDATION_CHANNEL), data / VALIDATION_CHANNEL, found.channels[VALIDATION_CHANNEL])
+        elif validation is None:
             _clear_channel(paths.channel(VALIDATION_CHANNEL))
     if validation is not None:
-        _fill_channel(paths.channel(VALIDATION_CHANNEL), validation)
+        found = _channels_at(validation, paths)
+        if len(found.channels) > 1:
+            raise UserError(f"--validation {validation} holds training/ and validation/ directories; point it at the validation files only")
+        _fill_channel(paths.channel(VALIDATION_CHANNEL), validation, next(iter(found.channels.values())))
 
     training_channel = paths.training_channel()
     if not training_channel.is_dir():
@@ -51,19 +58,26 @@ def stage_training(paths: MLPaths, config: Config, data: Optional[Path], validat
     _write_json(paths.input_data_config, {name: CHANNEL_CONFIG for name in channels})
 
 
-def _fill_channel(channel: Path, source: Path) -> None:
+def _channels_at(source: Path, paths: MLPaths) -> dataset.DataChannels:
+    """The channels at a data path by the rule deploy uses too (`dataset.data_channels`)."""
     if not source.exists():
         raise UserError(f"data not found: {str(source)!r} is neither a file nor a directory")
-    if channel.exists() and channel.resolve() == source.resolve():
+    if source.is_dir() and paths.root.resolve().is_relative_to(source.resolve()):
+        raise UserError(f"--data {source} contains the ML root {paths.root}; point it at the data files only")
+    found = dataset.data_channels(source)
+    if found.note():
+        print(found.note(), flush=True)
+    return found
+
+
+def _fill_channel(channel: Path, source: Path, files: dict[str, Path]) -> None:
+    if channel.exists() and source.is_dir() and channel.resolve() == source.resolve():
         return  # the data already sits in the channel
-    if channel.resolve().is_relative_to(source.resolve()):
-        raise UserError(f"--data {source} contains the ML root's channel {channel}; point it at the data files only")
     _clear_channel(channel)
     channel.mkdir(parents=True, exist_ok=True)
-    if source.is_file():
-        shutil.copy2(source, channel / source.name)
-    else:
-        shutil.copytree(source, channel, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".*"))
+    for name, file in files.items():
+        (channel / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(file, channel / name)
     (channel / MARKER).write_text("Filled by releaseml from a copy of the data; safe to delete.\n", encoding="utf-8")
 
 

@@ -13,7 +13,7 @@ from catboost import CatBoost, CatBoostError, Pool
 from releaseml.config import Config
 from releaseml.errors import UserError
 from releaseml.metrics import TASK_METRICS
-from releaseml.schema import BINARY, MULTICLASS, REGRESSION, Schema, model_frame
+from releaseml.schema import BINARY, MULTICLASS, REGRESSION, Schema, labels, model_frame
 
 LOSS_FUNCTIONS = {REGRESSION: "RMSE", BINARY: "Logloss", MULTICLASS: "MultiClass"}
 # Sensible for people who know no ML: enough trees, stop when validation stops improving.
@@ -53,14 +53,6 @@ def catboost_params(config: Config, schema: Schema) -> dict[str, Any]:
     return params
 
 
-def labels_of(frame: pd.DataFrame, schema: Schema) -> pd.Series:
-    """The target column as the model sees it (booleans as the text 'True'/'False')."""
-    labels = frame[schema.target]
-    if pd.api.types.is_bool_dtype(labels):
-        labels = labels.map(str)
-    return labels
-
-
 def drop_unlabelled(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, int]:
     keep = frame[schema.target].notna()
     return frame.loc[keep].reset_index(drop=True), int((~keep).sum())
@@ -97,4 +89,4 @@ def _result_key(values: dict[str, list[float]], spec: str) -> str:
 
 
 def _pool(frame: pd.DataFrame, schema: Schema) -> Pool:
-    return Pool(model_frame(frame, schema), label=labels_of(frame, schema).to_numpy(), cat_features=schema.categorical)
+    return Pool(model_frame(frame, schema), label=labels(frame, schema).to_numpy(), cat_features=schema.categorical)

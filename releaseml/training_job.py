@@ -52,7 +52,7 @@ def run(paths: MLPaths) -> training.TrainingResult:
         validation_source = f"the {len(valid)} rows of the validation channel"
         data_files += [str(file.relative_to(paths.root / "input" / "data")) for file in dataset.channel_files(validation_dir)]
     else:
-        train_rows, valid_rows = training.split(training.labels_of(frame, schema), schema, config.validation_fraction, config.seed)
+        train_rows, valid_rows = training.split(schema_module.labels(frame, schema), schema, config.validation_fraction, config.seed)
         train, valid = frame.iloc[train_rows], frame.iloc[valid_rows]
         validation_source = (
             f"{len(valid)} of {len(frame)} rows held out at random (validation_fraction {config.validation_fraction}, seed {config.seed})"
@@ -94,7 +94,7 @@ def _check_validation_columns(valid, schema: schema_module.Schema) -> None:
     if missing:
         raise UserError(f"the validation data lacks column(s) {missing} that the training data has")
     if schema.classes is not None:
-        unknown = sorted(set(training.labels_of(valid, schema).unique()) - set(schema.classes), key=str)
+        unknown = sorted(set(schema_module.labels(valid, schema).unique()) - set(schema.classes), key=str)
         if unknown:
             raise UserError(
                 f"the validation data has class(es) {unknown} in {schema.target!r} that the training data lacks; "

@@ -46,12 +46,13 @@ def validation_rows(paths, config: dict):
     """The trained model and its validation rows, split again exactly as training split them."""
     from releaseml import bundle, dataset
     from releaseml.config import validate
-    from releaseml.training import labels_of, split
+    from releaseml.schema import labels
+    from releaseml.training import split
 
     model = bundle.load(paths.model_dir)
     frame = dataset.read_channel(paths.training_channel())
     config = validate(config)
-    _, rows = split(labels_of(frame, model.schema), model.schema, config.validation_fraction, config.seed)
+    _, rows = split(labels(frame, model.schema), model.schema, config.validation_fraction, config.seed)
     return model, frame.iloc[rows]
 
 

@@ -1,6 +1,8 @@
 """Thousands of generated requests against the real server: none may get a 5xx or kill it.
 
-Bounded in count (max_examples) so it belongs to the default test run.
+The generators lean on what once broke parsers here: byte-order marks, lone carriage returns, NUL
+bytes, repeated header names, digits of other scripts, unusual spaces, true/false and NaN in any
+case. Bounded in count (max_examples) so it belongs to the default test run.
 """
 
 import json
@@ -26,14 +28,22 @@ ACCEPTS = ["*/*", "text/csv", "application/json", "application/jsonlines", "text
 header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40).map(
     str.strip
 )  # requests refuses edge spaces
+ODD = ["\ufeff", "\r", "\x00", "\u00a0", "\u2003", "\u3000", "\x1e", "\x0b", "\t", "１２", "١٢", "߇", "nAn", "NA ", "TRUE", "fAlSe"]
 field = st.one_of(
     st.sampled_from(["Dream", "Biscoe", "male", "", "NA", "nan", "null", "1e308", "-0", "inf", " 3", '"q"', "a,b", '"', "\\"]),
+    st.sampled_from(ODD),
+    st.lists(st.sampled_from(ODD + ["1", "2", "."]), min_size=1, max_size=4).map("".join),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.integers().map(str),
     st.text(max_size=8),
 )
 csv_line = st.lists(field, min_size=0, max_size=9).map(",".join)
-csv_body = st.lists(csv_line, min_size=0, max_size=6).map("\n".join)
+csv_body = st.tuples(
+    st.sampled_from(["", "\ufeff", "\ufeff\n", "\ufeff\r\n  \r\n"]),
+    st.sampled_from(["", "island,island,sex,sex\n", ",".join(FEATURES + ["island"]) + "\n"]),  # repeated header names
+    st.lists(csv_line, min_size=0, max_size=6),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+).map(lambda parts: parts[0] + parts[1] + parts[3].join(parts[2]))
 json_scalar = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
 json_value = st.recursive(
     json_scalar,

@@ -13,7 +13,7 @@ from releaseml.aws import endpoints, models, registry, settings, storage, traini
 from releaseml.aws.session import Aws, errors, unique_name
 from releaseml.config import AwsSection, Config
 from releaseml.errors import UserError
-from releaseml.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL
+from releaseml.layout import TRAINING_CHANNELS
 
 REPORTS_DIR = Path("reports")  # deploy unpacks each job's report into reports/JOB/
 
@@ -97,30 +97,11 @@ def upload_channel(ctx: Context, bucket: str, job_name: str, channel: str, files
 
 
 def channel_files(data: Path) -> dict[str, dict[str, Path]]:
-    """The channels to upload from --data: its `training`/`validation` subdirectories, else its own CSV files.
-
-    A directory's subdirectories are not read otherwise, so `data/` may keep `predict/` beside the training CSV.
-    """
-    if data.is_file():
-        return {TRAINING_CHANNELS[0]: {data.name: data}}
-    if not data.is_dir():
-        raise UserError(f"no training data at {str(data)!r}: pass --data with a CSV file or a directory of CSV files")
-    named = [name for name in (*TRAINING_CHANNELS, VALIDATION_CHANNEL) if (data / name).is_dir()]
-    if named:
-        if not any(name in TRAINING_CHANNELS for name in named):
-            raise UserError(f"{data} has a validation/ directory but no training/ one")
-        return {name: _visible_files(data / name) for name in named}
-    files = {p.name: p for p in sorted(data.glob("*.csv")) if p.is_file() and not p.name.startswith(".")}
-    if not files:
-        raise UserError(f"{data} holds no .csv files (and no training/ directory)")
-    return {TRAINING_CHANNELS[0]: files}
-
-
-def _visible_files(directory: Path) -> dict[str, Path]:
-    files = dataset.visible_files(directory)
-    if not files:
-        raise UserError(f"{directory} is empty")
-    return files
+    """The channels to upload from --data, by the rule train-local uses too (`dataset.data_channels`)."""
+    found = dataset.data_channels(data)
+    if found.note():
+        progress.echo(found.note())
+    return found.channels
 
 
 def _check_training_data(config: Config, channels: dict[str, dict[str, Path]]) -> None:

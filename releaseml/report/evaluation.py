@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoost, Pool
 
-from releaseml.schema import REGRESSION, Schema, model_frame
-from releaseml.training import labels_of
+from releaseml.schema import REGRESSION, Schema, labels, model_frame
 
 
 @dataclass
@@ -29,7 +28,7 @@ class Scored:
 
 def score(model: CatBoost, frame: pd.DataFrame, schema: Schema) -> Scored:
     pool = Pool(model_frame(frame, schema), cat_features=schema.categorical)
-    truth = labels_of(frame, schema).to_numpy()
+    truth = labels(frame, schema).to_numpy()
     if schema.task == REGRESSION:
         return Scored(truth=truth.astype(float), predicted=np.asarray(model.predict(pool), dtype=float))
     probabilities = np.asarray(model.predict(pool, prediction_type="Probability"))

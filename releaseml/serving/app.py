@@ -57,6 +57,9 @@ class Invocations:
         content_type = codecs.media_type(req.content_type)
         if content_type is None:
             raise codecs.RequestError(f"unsupported Content-Type {req.content_type!r}; send one of {self._supported}", status=415)
+        charset = codecs.charset(req.content_type)
+        if charset is not None and charset not in codecs.UTF8_CHARSETS:
+            raise codecs.RequestError(f"unsupported charset {charset!r}: send the body as UTF-8 (charset=utf-8)", status=415)
         accept = self._answer_type(req.accept, content_type)
         length = req.content_length
         if length is not None and length > self._max_bytes:
@@ -68,9 +71,15 @@ class Invocations:
             raise codecs.RequestError(
                 f"the body is over the limit of {self._max_bytes} bytes (split the data into smaller requests)", status=413
             )
-        rows = codecs.decode(body, content_type, self._bundle.schema)
-        resp.data = codecs.encode(self._bundle.predict(rows), accept, self._bundle.schema)
+        schema = self._bundle.schema
+        pieces = codecs.encode((self._bundle.predict(rows) for rows in codecs.decode(body, content_type, schema)), accept, schema)
+        del body  # large bodies: let it go before the answer is sent
         resp.content_type = accept
+        if len(pieces) == 1:
+            resp.data = pieces[0]
+        else:  # many chunks: send the pieces as they are rather than join them into one more copy
+            resp.content_length = sum(map(len, pieces))
+            resp.stream = iter(pieces)
 
     def _answer_type(self, accept: str, content_type: str) -> str:
         """The first supported type the client accepts; the request's own type for */* or none."""

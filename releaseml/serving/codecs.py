@@ -6,20 +6,24 @@ application/jsonlines (one instance per line). Outputs, one per input row and in
 the same order: CSV `label,p_class1,p_class2,...` (or `value`), JSON
 `{"predictions": [{"prediction": ..., "probabilities": {...}}]}`, or JSON Lines.
 
-Small bodies are typed row by row in Python (fast for one row); large CSV goes
-through pandas' C parser. Both type values exactly as training did.
+Rows are split by `csvrows` and values typed by `values`: the rules training used, for every
+size of body and every content type. Bodies are decoded in chunks of rows, so a large body is
+predicted and encoded a chunk at a time and its memory stays a small multiple of its size.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-from typing import Any
+from collections import Counter
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import orjson
 import pandas as pd
 
+from releaseml import csvrows
 from releaseml.bundle import Prediction
 from releaseml.errors import BadValue, UserError
 from releaseml.schema import NUMERIC, Schema, model_frame, typed_row
@@ -35,9 +39,11 @@ MEDIA_TYPES = {
     "application/jsonl": JSONLINES,
     "application/x-ndjson": JSONLINES,
 }
+UTF8_CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
 # Below this many bytes (CSV) or rows (JSON), plain Python beats building a pandas frame.
 SMALL_CSV_BYTES = 16 * 1024
 SMALL_ROW_COUNT = 64
+ROWS_PER_CHUNK = csvrows.ROWS_PER_CHUNK
 
 
 class RequestError(UserError):
@@ -56,126 +62,87 @@ def media_type(header: str | None) -> str | None:
     return MEDIA_TYPES.get(header.split(";", 1)[0].strip().lower())
 
 
+def charset(header: str | None) -> str | None:
+    """The charset parameter of a Content-Type, lower case, or None."""
+    for parameter in (header or "").split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
 # ---- decoding -------------------------------------------------------------------------------
 
 
-def decode(body: bytes, content_type: str, schema: Schema) -> pd.DataFrame | list[list[Any]]:
-    """The body's rows typed for the model; RequestError says what is wrong and where."""
-    if not body.strip():
-        raise RequestError("the request body is empty: send one or more rows")
+def decode(body: bytes, content_type: str, schema: Schema) -> Iterator[pd.DataFrame | list[list[Any]]]:
+    """The body's rows typed for the model, a chunk at a time; RequestError says what is wrong and where.
+
+    A small body is one chunk of lists (fast for one row); a larger one, frames of up to ROWS_PER_CHUNK rows.
+    """
     try:
         if content_type == CSV:
-            return _decode_csv(body, schema)
-        return _typed(_json_instances(body, content_type), schema)
+            yield from _decode_csv(body, schema)
+        else:
+            body = body.removeprefix(codecs.BOM_UTF8)  # as in CSV: one leading byte-order mark is not content
+            if not body.strip():
+                raise RequestError("the request body is empty: send one or more rows")
+            yield from _typed_chunks(_json_instances(body, content_type), schema)
     except BadValue as exc:
         raise RequestError(str(exc), row=exc.row, column=exc.column) from None
 
 
-def _decode_csv(body: bytes, schema: Schema) -> pd.DataFrame | list[list[Any]]:
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RequestError(f"the CSV body is not UTF-8 text (byte {exc.start} is invalid)") from None
-    end = text.find("\n")
-    first_line = text if end < 0 else text[:end]  # not text.split: that copies a large body
-    header = _header(next(_csv_reader([first_line]), []), schema)
+def _decode_csv(body: bytes, schema: Schema) -> Iterator[pd.DataFrame | list[list[Any]]]:
+    document = csvrows.Document(body)
+    first = document.first_row()
+    if first is None:
+        raise RequestError("the request body is empty: send one or more rows")
+    header = _header(first, schema)
+    width = len(header) if header is not None else len(schema.features)
+    names = header if header is not None else schema.features
+    skip = 1 if header is not None else 0
     if len(body) <= SMALL_CSV_BYTES:
-        return _typed(_csv_rows(text, schema, header), schema)
-    return _csv_frame(text, schema, header)
+        rows = list(document.rows())[skip:]
+        if not rows:
+            raise RequestError("the CSV body has a header row but no data rows")
+        positions = [header.index(name) for name in schema.features] if header is not None else None
+        typed = []
+        for number, fields in enumerate(rows, start=1):  # row by row: the first row with a problem is reported
+            csvrows.check_width(len(fields), width, number)
+            typed.append(typed_row(fields if positions is None else [fields[p] for p in positions], schema, number))
+        yield typed if len(typed) <= SMALL_ROW_COUNT else pd.DataFrame(typed, columns=schema.features)
+        return
+    numbers = {position: name for position, name in enumerate(names) if schema.kinds.get(name) == NUMERIC}
+    empty = True
+    for chunk in document.frames(width, skip_rows=skip, numbers=numbers):
+        chunk.frame.columns = names
+        empty = False
+        yield model_frame(chunk.frame, schema, chunk.first_row)
+    if empty:
+        raise RequestError("the CSV body has a header row but no data rows")
 
 
 def _header(fields: list[str], schema: Schema) -> list[str] | None:
     """The header's column names if the first row names every feature, else None (a data row)."""
     names = [f.strip() for f in fields]
-    if not set(schema.features) <= set(names):
+    present = set(names)
+    if not all(feature in present for feature in schema.features):
         return None
     known = {*schema.features, schema.target, *schema.ignored}
     unknown = [n for n in names if n not in known]
     if unknown:
         raise RequestError(
-            f"the header names column(s) {unknown} that the model does not know; its features are {schema.features}",
+            f"the header names column(s) {unknown[:10]} that the model does not know; its features are {schema.features}",
             column=unknown[0],
         )
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)  # linear: a header may be huge
     if duplicates:
-        raise RequestError(f"the header names column(s) {duplicates} more than once", column=duplicates[0])
+        raise RequestError(f"the header names column(s) {duplicates[:10]} more than once", column=duplicates[0])
     return names
 
 
-def _csv_rows(text: str, schema: Schema, header: list[str] | None) -> list[list[Any]]:
-    rows = [row for row in _csv_reader(io.StringIO(text)) if row]
-    if header is None:
-        for number, row in enumerate(rows, start=1):
-            _check_width(len(row), len(schema.features), number)
-        return rows
-    positions = [header.index(name) for name in schema.features]
-    out = []
-    for number, row in enumerate(rows[1:], start=1):
-        _check_width(len(row), len(header), number)
-        out.append([row[p] for p in positions])
-    if not out:
-        raise RequestError("the CSV body has a header row but no data rows")
-    return out
-
-
-def _csv_frame(text: str, schema: Schema, header: list[str] | None) -> pd.DataFrame:
-    width = len(header) if header is not None else len(schema.features)
-    if '"' in text:  # quoted fields may hold commas and line breaks: only a CSV parser can count
-        rows = [row for row in _csv_reader(io.StringIO(text)) if row]
-        data_rows = len(rows) - (header is not None)
-        _check_widths(rows[1:] if header is not None else rows, width, len)
-    else:  # plain lines: counting commas is exact, and fast
-        lines = [line.removesuffix("\r") for line in text.split("\n")]
-        lines = [line for line in lines if line]
-        data_lines = lines[1:] if header is not None else lines
-        data_rows = len(data_lines)
-        _check_widths(data_lines, width, lambda line: line.count(",") + 1)
-    if not data_rows:
-        raise RequestError("the CSV body has a header row but no data rows")
-    names = header if header is not None else schema.features
-    numeric = {n: "float64" for n in names if schema.kinds.get(n) == NUMERIC}
-    skip = 1 if header is not None else 0
-    try:  # pandas' C parser types numbers fast; text in a number column makes it fail...
-        frame = _read_csv(text, names, {n: numeric.get(n, "str") for n in names}, skip)
-    except ValueError:  # ...and then everything is read as text, so model_frame can name the bad row
-        frame = _read_csv(text, names, "str", skip)
-    return model_frame(frame, schema)
-
-
-def _read_csv(text: str, names: list[str], dtype, skip: int) -> pd.DataFrame:
-    try:
-        return pd.read_csv(io.StringIO(text), header=None, names=names, dtype=dtype, skiprows=skip, skipinitialspace=True)
-    except pd.errors.ParserError as exc:
-        raise RequestError(f"malformed CSV: {exc}") from None
-
-
-def _csv_reader(lines):
-    """csv.reader as training reads CSV (leading spaces skipped), its errors as a 400."""
-    try:
-        yield from csv.reader(lines, skipinitialspace=True, strict=True)
-    except csv.Error as exc:
-        raise RequestError(f"malformed CSV: {exc}") from None
-
-
-def _check_widths(rows, width: int, count) -> None:
-    for number, row in enumerate(rows, start=1):
-        found = count(row)
-        if found != width:
-            _check_width(found, width, number)
-
-
-def _check_width(found: int, width: int, number: int) -> None:
-    if found != width:
-        raise RequestError(f"row {number} has {found} value(s) but {width} are expected (one per column, in training order)", row=number)
-
-
-def _json_instances(body: bytes, content_type: str) -> list[Any]:
+def _json_instances(body: bytes, content_type: str) -> Iterable[Any]:
     if content_type == JSONLINES:
-        instances = []
-        for number, line in enumerate(body.splitlines(), start=1):
-            if line.strip():
-                instances.append(_json_value(line, f"line {number}"))
-        return instances
+        return _json_lines(body)
     data = _json_value(body, "the body")
     if isinstance(data, dict):
         if "instances" not in data:
@@ -188,6 +155,19 @@ def _json_instances(body: bytes, content_type: str) -> list[Any]:
     return data
 
 
+def _json_lines(body: bytes) -> Iterator[Any]:
+    """One instance per line (lines end with LF, CRLF or CR, as in CSV); blank lines are skipped."""
+    found = False
+    if b"\r" in body:
+        body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    for number, line in enumerate(body.split(b"\n"), start=1):
+        if line.strip():
+            found = True
+            yield _json_value(line, f"line {number}")
+    if not found:
+        raise RequestError("the request body is empty: send one or more rows")
+
+
 def _json_value(text: bytes, where: str) -> Any:
     try:
         return orjson.loads(text)
@@ -195,18 +175,41 @@ def _json_value(text: bytes, where: str) -> Any:
         raise RequestError(f"malformed JSON in {where}: {exc}") from None
 
 
-def _typed(instances: list[Any], schema: Schema) -> pd.DataFrame | list[list[Any]]:
-    rows = [typed_row(_values(instance, schema, number), schema, number) for number, instance in enumerate(instances, start=1)]
-    return rows if len(rows) <= SMALL_ROW_COUNT else pd.DataFrame(rows, columns=schema.features)
+def _typed_chunks(instances: Iterable[Any], schema: Schema) -> Iterator[pd.DataFrame | list[list[Any]]]:
+    """Instances (lists in feature order or objects by name) typed, in chunks: lists when few, else frames."""
+    iterator = iter(instances)
+    first = 1
+    while instances_ := _take(iterator, ROWS_PER_CHUNK):
+        if first == 1 and len(instances_) <= SMALL_ROW_COUNT:
+            yield [typed_row(_values(instance, schema, 1 + i), schema, 1 + i) for i, instance in enumerate(instances_)]
+            return
+        batch = []
+        for i, instance in enumerate(instances_):
+            try:
+                batch.append(_values(instance, schema, first + i))
+            except RequestError:
+                model_frame(pd.DataFrame(batch, columns=schema.features, dtype=object), schema, first)  # an earlier row's error first
+                raise
+        yield model_frame(pd.DataFrame(batch, columns=schema.features, dtype=object), schema, first)
+        first += len(batch)
+
+
+def _take(iterator: Iterator[Any], count: int) -> list[Any]:
+    out = []
+    for item in iterator:
+        out.append(item)
+        if len(out) == count:
+            break
+    return out
 
 
 def _values(instance: Any, schema: Schema, number: int) -> list[Any]:
     """An instance's values in feature order."""
     if isinstance(instance, list):
-        _check_width(len(instance), len(schema.features), number)
+        csvrows.check_width(len(instance), len(schema.features), number)
         return instance
     if isinstance(instance, dict):
-        known = {*schema.features, schema.target, *schema.ignored}
+        known = schema.known_columns
         unknown = [key for key in instance if key not in known]
         if unknown:
             raise RequestError(
@@ -221,15 +224,28 @@ def _values(instance: Any, schema: Schema, number: int) -> list[Any]:
 # ---- encoding -------------------------------------------------------------------------------
 
 
-def encode(prediction: Prediction, accept: str, schema: Schema) -> bytes:
-    """The answer body. Lines are separated, not terminated: batch transform's AssembleWith=Line
-    adds a newline after each response, so a trailing one would leave a blank line per mini-batch."""
-    if accept == CSV:
-        return _encode_csv(prediction, schema)
-    records = _records(prediction, schema)
+def encode(predictions: Iterable[Prediction], accept: str, schema: Schema) -> list[bytes]:
+    """The answer body in pieces, one or two per chunk of rows (joined, they are the whole body).
+
+    Lines are separated, not terminated: batch transform's AssembleWith=Line adds a newline after
+    each response, so a trailing one would leave a blank line per mini-batch.
+    """
     if accept == JSON:
-        return orjson.dumps({"predictions": records})
-    return b"\n".join(orjson.dumps(record) for record in records)
+        pieces = [b'{"predictions":[']
+        for prediction in predictions:
+            if len(pieces) > 1:
+                pieces.append(b",")
+            pieces.append(orjson.dumps(_records(prediction, schema))[1:-1])
+        return [*pieces, b"]}"]
+    pieces = []
+    for prediction in predictions:
+        if pieces:
+            pieces.append(b"\n")
+        if accept == CSV:
+            pieces.append(_encode_csv(prediction, schema))
+        else:
+            pieces.append(b"\n".join(orjson.dumps(record) for record in _records(prediction, schema)))
+    return pieces
 
 
 def _encode_csv(prediction: Prediction, schema: Schema) -> bytes:

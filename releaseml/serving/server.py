@@ -7,6 +7,7 @@ Settings (environment variable, default):
   RELEASEML_MAX_PAYLOAD_MB           100    largest request body accepted (413 above)
   RELEASEML_BATCH_PAYLOAD_MB         20     MaxPayloadInMB told to batch transform
   RELEASEML_CONCURRENT_TRANSFORMS    CPUs   MaxConcurrentTransforms told to batch transform
+  RELEASEML_STOP_GRACE_SECONDS       20     on SIGTERM, how long requests in progress may take to finish
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def settings_from_env(env=os.environ) -> dict:
         "host": env.get("RELEASEML_HOST", "0.0.0.0"),
         "port": _int(env, "SAGEMAKER_BIND_TO_PORT", 8080),
         "threads": _int(env, "RELEASEML_THREADS", 4),
+        "grace_seconds": _int(env, "RELEASEML_STOP_GRACE_SECONDS", 20),
         "limits": limits,
     }
 
@@ -58,27 +60,61 @@ def run(paths: MLPaths) -> None:
         ident="releaseml",
         clear_untrusted_proxy_headers=True,
     )
-    _stop_on(signal.SIGTERM, signal.SIGINT)
+    stop = _StopSignal(server, signal.SIGTERM, signal.SIGINT)
     print(
         f"Serving the {model.schema.task} model for {model.schema.target!r} on http://{settings['host']}:{settings['port']} "
         f"with {settings['threads']} threads (ready in {time.monotonic() - started:.2f}s).",
         flush=True,
     )
     try:
-        server.run()  # returns once a signal raised SystemExit, after finishing requests in progress
-    except SystemExit:
-        pass  # the signal came outside waitress's own loop, which would have caught it
+        while not stop.requested:
+            _loop_once(server, timeout=1.0)
+        _drain(server, settings["grace_seconds"], stop)
     finally:
         server.close()
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
     print("Server stopped.", flush=True)
 
 
-def _stop_on(*signals: int) -> None:
-    def stop(signum, frame):
-        raise SystemExit(0)
+class _StopSignal:
+    """The first SIGTERM or SIGINT asks for a drain; a second one ends it at once."""
 
-    for signum in signals:
-        signal.signal(signum, stop)
+    def __init__(self, server, *signals: int):
+        self.requested = self.hurried = False
+        self._server = server
+        for signum in signals:
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum, frame) -> None:
+        self.hurried = self.requested
+        self.requested = True
+        self._server.pull_trigger()  # wake the loop now rather than at its next timeout
+
+
+def _loop_once(server, timeout: float) -> None:
+    server.asyncore.loop(timeout=timeout, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1)
+
+
+def _drain(server, grace_seconds: float, stop: _StopSignal) -> None:
+    """Stop accepting, let requests already received (or being received) finish and their answers
+    go out, then return. After `grace_seconds` the rest are closed without an answer: a client then
+    sees a closed connection or a body shorter than its Content-Length, never a complete-looking 200."""
+    server.accepting = False
+    server.del_channel()
+    server.socket.close()  # new connections are refused from here on
+    deadline = time.monotonic() + grace_seconds
+    while not stop.hurried and time.monotonic() < deadline:
+        busy = False
+        for channel in list(server.active_channels.values()):
+            if channel.requests or channel.total_outbufs_len or channel.request is not None:
+                busy = True
+            elif not channel.will_close:
+                channel.handle_close()  # an idle keep-alive connection: nothing is lost
+        if not busy:
+            return
+        _loop_once(server, timeout=0.05)
+    for channel in list(server.active_channels.values()):
+        channel.handle_close()
 
 
 def _int(env, name: str, default: int) -> int:

@@ -1,0 +1,185 @@
+"""The one typing rule (`values`) and the one row rule (`csvrows`): every fast way agrees with the plain one.
+
+The plain ways are Python, one value or one row at a time; the fast ways (numpy's float cast, the
+distinct-value map, pandas' C parser for number columns) must give the same result on generated
+values and documents, including the spellings that once split them (true/false, NaN in any case,
+unusual digits and spaces, stray carriage returns, byte-order marks).
+"""
+
+import csv
+import io
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from releaseml import csvrows, values
+from releaseml.errors import BadValue
+
+TRICKY = [
+    "", " ", "NA", "NA ", " na", "nAn", "NAN", "-NaN", "+nan", "null", "NULL", "None", "none", "N/A", "#N/A", "<NA>", "1.#IND",
+    "true", "TRUE", "True", " false ", "FALSE", "yes", "1", "1.0", " 3 ", "+4", "-0", ".5", "5.", "1e5", "1E-3", "1e400", "inf",
+    "-Infinity", "INF", "1_000", "١٢", "１２", "\u00a03", "3\u00a0", "0x10", "1e", "abc", "Dream", "male ", "\t7", "١.٥",
+]  # fmt: skip
+value = st.one_of(
+    st.sampled_from(TRICKY),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**20), 10**20).map(str),
+    st.integers(0, 25).flatmap(lambda places: st.decimals(allow_nan=False, allow_infinity=False, places=places)).map(str),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters='\x00\r\n,"'), max_size=6),
+)
+KINDS = [values.NUMERIC, values.CATEGORICAL, values.BOOLEAN]
+
+
+def one_by_one(items, kind):
+    """The plain way: `values.typed` on each value; BadValue as the string 'bad'."""
+    out = []
+    for row, item in enumerate(items, start=1):
+        try:
+            out.append(values.typed(item, kind, "c", row))
+        except BadValue:
+            return "bad"
+    return out
+
+
+def same(a, b):
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=400)
+@given(
+    items=st.lists(st.one_of(value, st.none(), st.booleans(), st.integers(), st.floats()), min_size=1, max_size=80),
+    kind=st.sampled_from(KINDS),
+)
+def test_a_column_is_typed_as_each_of_its_values_alone(items, kind):
+    expected = one_by_one(items, kind)
+    try:
+        found = [v.item() if isinstance(v, np.generic) else v for v in values.column(items, kind, "c").tolist()]
+    except BadValue:
+        found = "bad"
+    assert (found == "bad") == (expected == "bad"), (items, kind, found, expected)
+    if expected != "bad":
+        assert all(same(float(f) if kind == values.NUMERIC else f, e) for f, e in zip(found, expected)), (items, found, expected)
+
+
+@pytest.mark.parametrize(
+    "raw,kind,expected",
+    [
+        ("true", values.BOOLEAN, "True"), ("TRUE", values.BOOLEAN, "True"), (" False", values.BOOLEAN, "False"), (True, values.BOOLEAN, "True"),
+        ("NA ", values.NUMERIC, None), ("nAn", values.NUMERIC, None), ("NULL", values.CATEGORICAL, ""), ("١٢", values.NUMERIC, 12.0),
+        ("\u00a03", values.NUMERIC, 3.0), (" Dream ", values.CATEGORICAL, "Dream"), (1.0, values.CATEGORICAL, "1.0"), (True, values.CATEGORICAL, "true"),
+    ],
+)  # fmt: skip
+def test_spellings_that_once_split_the_paths(raw, kind, expected):
+    result = values.typed(raw, kind, "c", 1)
+    assert math.isnan(result) if expected is None else result == expected, result
+
+
+@pytest.mark.parametrize("raw", ["true", "FALSE", True, "abc", "1,5", [1], {"a": 1}])
+def test_what_is_not_a_number_is_refused_with_its_row_and_column(raw):
+    with pytest.raises(BadValue) as error:
+        values.typed(raw, values.NUMERIC, "balance", 7)
+    assert error.value.row == 7 and error.value.column == "balance"
+
+
+def test_kinds_are_inferred_from_every_value():
+    assert values.infer_kind(["1", " 2 ", "NA", "", "1e3"]) == values.NUMERIC
+    assert values.infer_kind(["true", "FALSE", "", "null"]) == values.BOOLEAN
+    assert values.infer_kind(["true", "maybe"]) == values.CATEGORICAL
+    assert values.infer_kind(["", "NA"]) == values.NUMERIC  # nothing present: an empty number column
+
+
+# ---- rows -------------------------------------------------------------------------------------
+
+field = st.one_of(value, st.sampled_from(["a,b", 'say "hi"', "two\nlines", "   ", "\t"]))
+row = st.lists(field, min_size=3, max_size=3)
+line_end = st.sampled_from(["\n", "\r\n", "\r"])
+spacer = st.sampled_from(["", "\n", "   \n", "\t\n"])
+
+
+@st.composite
+def documents(draw):
+    """CSV text from rows, with mixed line ends, blank lines, maybe a BOM, maybe a bad row."""
+    rows = draw(st.lists(row, min_size=1, max_size=40))
+    if draw(st.booleans()):
+        rows.insert(draw(st.integers(0, len(rows))), draw(st.lists(field, min_size=1, max_size=5)))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    parts = []
+    for r in rows:
+        out.seek(0)
+        out.truncate()
+        writer.writerow(r)
+        parts.append(out.getvalue().removesuffix("\n") + draw(line_end) + draw(spacer))
+    text = "".join(parts)
+    return (draw(st.sampled_from(["", "\ufeff"])) + text).encode("utf-8", "surrogatepass")
+
+
+def plain_rows(document: csvrows.Document, width: int, numbers: dict[int, str]):
+    """The plain way: `Document.rows` and the one-value typing, or the error's row."""
+    out = []
+    try:
+        for number, fields in enumerate(document.rows(), start=1):
+            csvrows.check_width(len(fields), width, number)
+            out.append([values.typed(v, values.NUMERIC, numbers[i], number) if i in numbers else v for i, v in enumerate(fields)])
+    except BadValue as exc:
+        return ("bad", exc.row)
+    return out
+
+
+def fast_rows(document: csvrows.Document, width: int, numbers: dict[int, str]):
+    out = []
+    try:
+        for chunk in document.frames(width, numbers=numbers):
+            out.extend(chunk.frame.astype(object).values.tolist())
+    except BadValue as exc:
+        return ("bad", exc.row)
+    return out
+
+
+@settings(max_examples=500)
+@given(data=documents(), numbers=st.sampled_from([{}, {1: "b"}, {0: "a", 2: "c"}]), piece=st.sampled_from([64, 4 << 20]))
+def test_the_fast_way_splits_and_types_rows_as_the_plain_way(data, numbers, piece, monkeypatch_module):
+    monkeypatch_module.setattr(csvrows, "PIECE_BYTES", piece)  # small pieces: many chunk edges
+    try:
+        document = csvrows.Document(data)
+    except csvrows.CsvError:
+        return
+    expected, found = plain_rows(document, 3, numbers), fast_rows(document, 3, numbers)
+    if isinstance(expected, tuple) or isinstance(found, tuple):
+        assert found == expected, (data, found, expected)
+        return
+    assert len(found) == len(expected), (data, found, expected)
+    for got, want in zip(found, expected):
+        assert all(same(g, w) if isinstance(w, float) else values.text(g) == values.text(w) for g, w in zip(got, want)), (data, got, want)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.mark.parametrize(
+    "data,error",
+    [
+        (b"a,1\n\x00b,2\n", "NUL byte"),
+        (b"a,1\n\xff,2\n", "not UTF-8"),
+        (b"male,40,\r3rd\n", "row 2 has 1 value(s) but 3"),
+        (b"a,1,x\nb,2\n", "row 2 has 2 value(s) but 3"),
+        (b'a,"1,x\n', "malformed CSV"),
+    ],
+)
+def test_documents_that_break_the_rule_are_errors_naming_the_row(data, error):
+    with pytest.raises(csvrows.CsvError, match=error.replace("(", r"\(").replace(")", r"\)")):
+        document = csvrows.Document(data)
+        list(document.frames(3))
+
+
+def test_a_byte_order_mark_and_blank_lines_alone_are_no_rows():
+    for data in [b"\xef\xbb\xbf", b"\xef\xbb\xbf\n\r\n  \n", b"\n\t\n"]:
+        assert csvrows.Document(data).first_row() is None
