@@ -30,7 +30,7 @@ from releaseml import values
 from releaseml.errors import BadValue
 
 ROWS_PER_CHUNK = 20_000
-PIECE_BYTES = 4 << 20  # the fast way reads a body in pieces of about this size
+PIECE_BYTES = 1 << 20  # the fast way reads a body in pieces of about this size
 _COMMA, _NEWLINE = ord(","), ord("\n")
 
 
@@ -71,12 +71,13 @@ class Document:
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         self._data = data
         self.quoted = b'"' in data
+        self._text = self._decoded(data, 0) if self.quoted else None  # the csv module reads text
+
+    def _decoded(self, data: bytes, offset: int) -> str:
         try:
-            self._text = data.decode("utf-8") if self.quoted else None  # the csv module reads text
-            if not self.quoted:
-                codecs.decode(memoryview(data), "utf-8")  # only checks: the text is not kept
+            return data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise CsvError(f"{what} is not UTF-8 text (byte {exc.start} is invalid); save it as UTF-8") from None
+            raise CsvError(f"{self.what} is not UTF-8 text (byte {offset + exc.start} is invalid); save it as UTF-8") from None
 
     @property
     def is_blank(self) -> bool:
@@ -103,7 +104,7 @@ class Document:
             except csv.Error as exc:
                 raise CsvError(f"malformed CSV in {self.what} near line {reader.line_num}: {exc}", line=reader.line_num) from None
             return
-        for number, line in enumerate(self._data.decode("utf-8").split("\n"), start=1):
+        for number, line in enumerate(self._decoded(self._data, 0).split("\n"), start=1):
             if line.strip(" \t"):
                 yield number, line.split(",")
 
@@ -134,6 +135,7 @@ class Document:
     def _frames_fast(self, width: int, skip_rows: int, numbers: dict[int, str] | None) -> Iterator[Chunk]:
         first = 1
         for offset, part in _line_slices(self._data):
+            self._decoded(part, offset)  # a piece at a time: a whole large body would be a second copy
             starts, ends, fields = _row_bounds(part)
             if skip_rows and len(starts):
                 skipped = min(skip_rows, len(starts))

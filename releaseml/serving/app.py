@@ -21,7 +21,10 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Limits:
-    max_payload_mb: int = 100  # the largest request body accepted (SageMaker batch allows up to 100 MB)
+    max_payload_mb: int = 100  # the largest CSV or JSON Lines body (SageMaker batch allows up to 100 MB)
+    # A JSON document is parsed whole, into about 12x its size in memory (CSV and JSON Lines are
+    # read in chunks: under 6x); benchmarks/memory.py measures it.
+    max_json_payload_mb: int = 20
     batch_payload_mb: int = 20  # MaxPayloadInMB suggested to batch transform
     concurrent_transforms: int = 2  # MaxConcurrentTransforms suggested to batch transform
 
@@ -51,6 +54,7 @@ class Invocations:
     def __init__(self, bundle: Bundle, limits: Limits):
         self._bundle = bundle
         self._max_bytes = limits.max_payload_mb * MB
+        self._max_json_bytes = min(limits.max_json_payload_mb, limits.max_payload_mb) * MB
         self._supported = ", ".join(sorted(set(codecs.MEDIA_TYPES.values())))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -70,6 +74,12 @@ class Invocations:
         if len(body) > self._max_bytes:
             raise codecs.RequestError(
                 f"the body is over the limit of {self._max_bytes} bytes (split the data into smaller requests)", status=413
+            )
+        if content_type == codecs.JSON and len(body) > self._max_json_bytes:
+            raise codecs.RequestError(
+                f"the JSON body is {len(body)} bytes; JSON documents are limited to {self._max_json_bytes} bytes because they are "
+                "parsed whole. Send large batches as CSV or JSON Lines (read in chunks, up to the general limit).",
+                status=413,
             )
         schema = self._bundle.schema
         pieces = codecs.encode((self._bundle.predict(rows) for rows in codecs.decode(body, content_type, schema)), accept, schema)

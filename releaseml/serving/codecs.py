@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 from collections import Counter
 from typing import Any, Iterable, Iterator
@@ -252,7 +253,7 @@ def _encode_csv(prediction: Prediction, schema: Schema) -> bytes:
     """One line per row; numbers written by orjson (shortest exact form), which is fast."""
     if prediction.probabilities is None:
         return orjson.dumps(np.ascontiguousarray(prediction.values), option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].replace(b",", b"\n")
-    labels = [_csv_field(label) + b"," for label in schema.classes]
+    labels = _csv_labels(tuple(schema.classes))
     numbers = orjson.dumps(np.ascontiguousarray(prediction.probabilities), option=orjson.OPT_SERIALIZE_NUMPY)[2:-2].split(b"],[")
     return b"\n".join(labels[i] + row for i, row in zip(prediction.class_indices.tolist(), numbers))
 
@@ -265,6 +266,12 @@ def _records(prediction: Prediction, schema: Schema) -> list[dict[str, Any]]:
         {"prediction": schema.classes[index], "probabilities": dict(zip(keys, row))}
         for index, row in zip(prediction.class_indices.tolist(), prediction.probabilities.tolist())
     ]
+
+
+@functools.lru_cache(maxsize=64)
+def _csv_labels(classes: tuple[Any, ...]) -> list[bytes]:
+    """Each class label as a CSV field and its comma, made once per model rather than per request."""
+    return [_csv_field(label) + b"," for label in classes]
 
 
 def _csv_field(value: Any) -> bytes:

@@ -4,7 +4,8 @@ Settings (environment variable, default):
   SAGEMAKER_BIND_TO_PORT             8080   the port (SageMaker's own variable)
   RELEASEML_HOST                     0.0.0.0
   RELEASEML_THREADS                  4      waitress worker threads
-  RELEASEML_MAX_PAYLOAD_MB           100    largest request body accepted (413 above)
+  RELEASEML_MAX_PAYLOAD_MB           100    largest CSV or JSON Lines body accepted (413 above)
+  RELEASEML_MAX_JSON_PAYLOAD_MB      20     largest JSON document accepted (parsed whole: ~12x its size in memory)
   RELEASEML_BATCH_PAYLOAD_MB         20     MaxPayloadInMB told to batch transform
   RELEASEML_CONCURRENT_TRANSFORMS    CPUs   MaxConcurrentTransforms told to batch transform
   RELEASEML_STOP_GRACE_SECONDS       20     on SIGTERM, how long requests in progress may take to finish
@@ -33,7 +34,10 @@ def settings_from_env(env=os.environ) -> dict:
     concurrent = _int(env, "RELEASEML_CONCURRENT_TRANSFORMS", os.cpu_count() or 1)
     batch_mb = min(_int(env, "RELEASEML_BATCH_PAYLOAD_MB", 20), SAGEMAKER_TRANSFORM_BUDGET_MB // concurrent)
     limits = Limits(
-        max_payload_mb=_int(env, "RELEASEML_MAX_PAYLOAD_MB", 100), batch_payload_mb=max(batch_mb, 1), concurrent_transforms=concurrent
+        max_payload_mb=_int(env, "RELEASEML_MAX_PAYLOAD_MB", 100),
+        max_json_payload_mb=_int(env, "RELEASEML_MAX_JSON_PAYLOAD_MB", 20),
+        batch_payload_mb=max(batch_mb, 1),
+        concurrent_transforms=concurrent,
     )
     return {
         "host": env.get("RELEASEML_HOST", "0.0.0.0"),
