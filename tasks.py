@@ -7,23 +7,21 @@ mistake in the input is reported as one clear message, never a traceback.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from pathlib import Path
 
 from invoke import Exit, task
 
-from releaseml import client, image, local, progress
+# Only modules that import nothing heavy: `invoke --list` and `--help` load this file (the
+# test in tests/test_command_line.py checks that CatBoost, pandas, boto3 and docker stay out).
+from releaseml import cli, defaults
 from releaseml.errors import UserError
 
-CONFIG = "releaseml.yaml"
-ML_ROOT = str(local.DEFAULT_ML_ROOT)
+CONFIG = defaults.CONFIG_FILE
+ML_ROOT = defaults.LOCAL_ML_ROOT
 ENGINE_HELP = "auto (docker when an engine answers and the image exists, else process), docker or process"
-IMAGE_HELP = f"image for the docker engine (default {image.DEFAULT_IMAGE})"
-
-
-STILL_RUNNING_EXIT = 3  # the wait ended, the AWS job goes on
+IMAGE_HELP = f"image for the docker engine (default {defaults.IMAGE})"
 AWS_HELP = {
     "region": "AWS region (default: aws.region in the config, RELEASEML_AWS_REGION, then the AWS session's)",
     "role": "SageMaker execution role, ARN or name (default: aws.role, RELEASEML_AWS_ROLE)",
@@ -42,11 +40,9 @@ def _user_errors_exit(function):
         try:
             return function(*args, **kwargs)
         except UserError as exc:
-            from releaseml.aws.waiting import StillRunning
+            from releaseml.errors import StillRunning
 
-            if isinstance(exc, StillRunning):
-                raise Exit(str(exc), code=STILL_RUNNING_EXIT) from None
-            raise Exit(f"error: {exc}", code=1) from None
+            raise Exit(str(exc) if isinstance(exc, StillRunning) else f"error: {exc}", code=exc.exit_code) from None
 
     wrapper.__name__, wrapper.__doc__, wrapper.__wrapped__ = function.__name__, function.__doc__, function
     return wrapper
@@ -67,17 +63,16 @@ def _user_errors_exit(function):
 @_user_errors_exit
 def train_local(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, engine="auto", image=None, quiet=False, json_=False):
     """Train a model on local data, in the SageMaker layout; print its metrics and where its report is."""
+    import json
+
+    from releaseml import local
+
     with _log_stream(quiet, json_):
         outcome = local.train(Path(config), _path(data), _path(validation), Path(ml_root), engine, image)
     if outcome.exit_code != 0:
         raise Exit(f"error: {outcome.failure or f'training exited with code {outcome.exit_code}'}", code=outcome.exit_code)
     if json_:
-        print(
-            json.dumps(
-                {"model": str(outcome.model_dir), "report": str(outcome.report) if outcome.report else None, "metrics": outcome.metrics},
-                indent=2,
-            )
-        )
+        print(cli.as_json(outcome.summary()))
         return
     print(f"\nModel: {outcome.model_dir}")
     print(f"Report: {outcome.report or '-'}  (`invoke report --open` shows it)")
@@ -87,6 +82,8 @@ def train_local(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, e
 @contextlib.contextmanager
 def _log_stream(quiet: bool, json_: bool):
     """Where logs go: nowhere (--quiet), stderr (--json, so stdout holds only the JSON), or stdout."""
+    from releaseml import progress
+
     progress.set_quiet(quiet)
     if quiet:
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
@@ -127,26 +124,30 @@ def _path(value):
 @task(
     help={
         "ml_root": f"the local /opt/ml holding model/ (default {ML_ROOT})",
-        "port": "port to listen on (default 8080)",
+        "port": f"port to listen on (default {defaults.PORT})",
         "engine": ENGINE_HELP,
         "image": IMAGE_HELP,
     }
 )
 @_user_errors_exit
-def serve_local(c, ml_root=ML_ROOT, port=8080, engine="auto", image=None):
+def serve_local(c, ml_root=ML_ROOT, port=str(defaults.PORT), engine="auto", image=None):
     """Serve the trained model on http://localhost:PORT until Ctrl-C (/ping, /invocations)."""
-    raise Exit(code=local.serve(Path(ml_root), int(port), engine, image))
+    from releaseml import local
+
+    raise Exit(code=local.serve(Path(ml_root), cli.port(port), engine, image))
 
 
 @task(
     help={
-        "name": f"image name (default {image.DEFAULT_IMAGE})",
-        "base_image": f"base image with Python 3.10+ (default {image.DEFAULT_BASE_IMAGE})",
+        "name": f"image name (default {defaults.IMAGE})",
+        "base_image": f"base image with Python 3.10+ (default {defaults.BASE_IMAGE})",
     }
 )
 @_user_errors_exit
-def build(c, name=image.DEFAULT_IMAGE, base_image=image.DEFAULT_BASE_IMAGE):
+def build(c, name=defaults.IMAGE, base_image=defaults.BASE_IMAGE):
     """Build the container image (container/Dockerfile) with the Docker engine."""
+    from releaseml import image
+
     image_id = image.build(name, base_image)
     print(f"Built {name} ({image_id[:19]}).")
 
@@ -156,20 +157,23 @@ def build(c, name=image.DEFAULT_IMAGE, base_image=image.DEFAULT_BASE_IMAGE):
         "payload": "file to send: .csv, .json or .jsonl",
         "content_type": "text/csv, application/json or application/jsonlines (default: from the file extension)",
         "accept": "answer type (default: the same as the request)",
-        "url": f"model server (default {client.DEFAULT_URL})",
+        "url": f"model server (default {defaults.SERVER_URL})",
+        "timeout": "seconds to wait for the answer (default 60)",
         "endpoint": "a SageMaker endpoint to call instead of the local server (requests signed by boto3)",
         **{key: AWS_HELP[key] for key in ("config", "region")},
     }
 )
 @_user_errors_exit
-def predict(c, payload, content_type=None, accept=None, url=client.DEFAULT_URL, endpoint=None, config=CONFIG, region=None):
+def predict(c, payload, content_type=None, accept=None, url=defaults.SERVER_URL, timeout=None, endpoint=None, config=CONFIG, region=None):
     """Send a payload to the model server (or a SageMaker endpoint) and print its predictions."""
     if endpoint:
         from releaseml.aws import endpoints
 
         print(endpoints.invoke(_aws_context(config, region=region).aws, endpoint, Path(payload), content_type, accept))
     else:
-        print(client.predict(Path(payload), content_type, accept, url))
+        from releaseml import client
+
+        print(client.predict(Path(payload), content_type, accept, cli.server_url(url), cli.seconds(timeout) or 60))
 
 
 def _aws_context(config, **flags):
@@ -183,7 +187,7 @@ def _aws_context(config, **flags):
         "data": "training data: a CSV file, a directory of CSV files, or one with training/ and validation/ (default: `data:` in the config)",
         "out": "where to write the outcome (job, status, metrics, model, log); a .json goes beside it",
         "wait": "wait for the job and stream its log (--no-wait returns once it is created)",
-        "image": f"local image to push (default {image.DEFAULT_IMAGE})",
+        "image": f"local image to push (default {defaults.IMAGE})",
         "instance_type": "training instance type (default: aws.training_instance_type, ml.m5.large)",
         "instance_count": "training instances (default 1)",
         **AWS_HELP,
@@ -193,11 +197,11 @@ def _aws_context(config, **flags):
 def deploy(
     c,
     data=None,
-    out="training_output.txt",
+    out=defaults.TRAINING_OUTPUT,
     wait=True,
     timeout=None,
     config=CONFIG,
-    image=image.DEFAULT_IMAGE,
+    image=defaults.IMAGE,
     region=None,
     role=None,
     bucket=None,
@@ -207,16 +211,14 @@ def deploy(
     json_=False,
 ):
     """Train on SageMaker: push the image to ECR, upload the data to S3, run a training job, write its outcome and fetch its report."""
+    from releaseml import progress
     from releaseml.aws import workflows
 
     progress.set_quiet(quiet)
     ctx = _aws_context(
         config, region=region, role=role, bucket=bucket, training_instance_type=instance_type, training_instance_count=instance_count
     )
-    data_path = _path(data) or local.configured_path(Path(config), ctx.config.data.training if ctx.config.data else None)
-    if data_path is None:
-        raise UserError("no training data: pass --data DIR or set `data:` in the config")
-    outcome = workflows.deploy(ctx, data_path, image, Path(out), wait, _seconds(timeout))
+    outcome = workflows.deploy(ctx, _path(data), image, Path(out), wait, cli.seconds(timeout))
     _print_training_outcome(outcome, json_)
     if not json_:
         print(f"Outcome written to {out} and {Path(out).with_suffix('.json')}")
@@ -226,9 +228,7 @@ def deploy(
 
 def _print_training_outcome(outcome, json_: bool) -> None:
     if json_:
-        from dataclasses import asdict
-
-        print(json.dumps({key: value for key, value in asdict(outcome).items() if key != "log"}, indent=2))
+        print(cli.as_json(outcome))
         return
     print(
         f"Training job {outcome.job_name}: {outcome.status}"
@@ -248,11 +248,12 @@ def _print_training_outcome(outcome, json_: bool) -> None:
 @_user_errors_exit
 def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False, json_=False):
     """Attach to a SageMaker training job: stream its log until it ends, fetch its report, print its outcome."""
-    from releaseml.aws import training_jobs, workflows
+    from releaseml import progress
+    from releaseml.aws import sagemaker_training
 
     progress.set_quiet(quiet)
-    outcome = training_jobs.attach(
-        _aws_context(config, region=region).aws, job, _path(out), _seconds(timeout), reports=workflows.REPORTS_DIR
+    outcome = sagemaker_training.attach(
+        _aws_context(config, region=region).aws, job, _path(out), cli.seconds(timeout), reports=Path(defaults.REPORTS_DIR)
     )
     _print_training_outcome(outcome, json_)
 
@@ -272,10 +273,10 @@ def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False
 @_user_errors_exit
 def batch_predict(
     c,
-    data="data/predict",
+    data=defaults.PREDICT_DIR,
     job=None,
-    from_="training_output.txt",
-    out="predictions",
+    from_=defaults.TRAINING_OUTPUT,
+    out=defaults.PREDICTIONS_DIR,
     join=False,
     attach=None,
     timeout=None,
@@ -288,27 +289,18 @@ def batch_predict(
     json_=False,
 ):
     """Batch-predict files with a SageMaker batch transform, and download the predictions."""
-    from releaseml.aws import training_jobs, transform, workflows
+    from releaseml import progress
+    from releaseml.aws import sagemaker_training, transform, workflows
 
     progress.set_quiet(quiet)
     ctx = _aws_context(config, region=region, role=role, bucket=bucket, transform_instance_type=instance_type)
     if attach:
-        outcome = transform.attach(ctx.aws, attach, Path(out), _seconds(timeout))
+        outcome = transform.attach(ctx.aws, attach, Path(out), cli.seconds(timeout))
     else:
-        job = job or training_jobs.job_from_outcome_file(Path(from_))
-        outcome = workflows.batch_predict(ctx, Path(data), job, Path(out), join, _seconds(timeout))
+        job = job or sagemaker_training.job_from_outcome_file(Path(from_))
+        outcome = workflows.batch_predict(ctx, Path(data), job, Path(out), join, cli.seconds(timeout))
     if json_:
-        print(
-            json.dumps(
-                {
-                    "job_name": outcome.job_name,
-                    "status": outcome.status,
-                    "output_uri": outcome.output_uri,
-                    "files": [str(p) for p in outcome.files],
-                },
-                indent=2,
-            )
-        )
+        print(cli.as_json(outcome))
         return
     print(f"Batch transform {outcome.job_name}: {outcome.status}; predictions in:")
     print("\n".join(f"  {path}" for path in outcome.files))
@@ -330,7 +322,7 @@ def endpoint(
     c,
     name=None,
     job=None,
-    from_="training_output.txt",
+    from_=defaults.TRAINING_OUTPUT,
     delete=False,
     status=False,
     timeout=None,
@@ -341,7 +333,8 @@ def endpoint(
     quiet=False,
 ):
     """Deploy a training job's model to a real-time endpoint (billed while it runs), or --delete it."""
-    from releaseml.aws import endpoints, training_jobs, workflows
+    from releaseml import progress
+    from releaseml.aws import endpoints, sagemaker_training, workflows
 
     progress.set_quiet(quiet)
     ctx = _aws_context(config, region=region, role=role, endpoint_instance_type=instance_type)
@@ -353,35 +346,24 @@ def endpoint(
         description = endpoints.describe(ctx.aws, name)
         print(f"Endpoint {name}: {description['EndpointStatus']} {description.get('FailureReason', '')}".rstrip())
     else:
-        job = job or training_jobs.job_from_outcome_file(Path(from_))
-        description = workflows.create_endpoint(ctx, job, name, timeout=_seconds(timeout))
+        job = job or sagemaker_training.job_from_outcome_file(Path(from_))
+        description = workflows.create_endpoint(ctx, job, name, timeout=cli.seconds(timeout))
         print(
             f"Endpoint {name}: {description['EndpointStatus']}. Call it with `invoke predict PAYLOAD --endpoint {name}`; delete it with `invoke endpoint --delete`."
         )
-
-
-def _seconds(value):
-    """--timeout as seconds; a mistake is a message, not a traceback."""
-    if value in (None, ""):
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise UserError(f"--timeout {value!r}: give a number of seconds, e.g. --timeout 3600") from None
-    if seconds <= 0:
-        raise UserError(f"--timeout {value!r}: give a positive number of seconds")
-    return seconds
 
 
 @task(
     help={
         "config": f"config file (default {CONFIG})",
         "ml_root": f"local /opt/ml (default {ML_ROOT})",
-        "port": "port for the server (default 8080)",
+        "port": f"port for the server (default {defaults.PORT})",
         "engine": ENGINE_HELP,
     }
 )
 @_user_errors_exit
-def demo(c, config=CONFIG, ml_root=ML_ROOT, port=8080, engine="auto"):
+def demo(c, config=CONFIG, ml_root=ML_ROOT, port=str(defaults.PORT), engine="auto"):
     """Train on the demo data, serve the model, predict the test payloads, stop the server."""
-    local.demo(Path(config), Path(ml_root), int(port), engine)
+    from releaseml import local
+
+    local.demo(Path(config), Path(ml_root), cli.port(port), engine)

@@ -16,14 +16,12 @@ from typing import Any
 import catboost
 import numpy as np
 import pandas as pd
-from catboost import CatBoost
+from catboost import CatBoost, CatBoostError
 
 import releaseml
 from releaseml.errors import UserError
+from releaseml.layout import MODEL_FILE, SCHEMA_FILE
 from releaseml.schema import REGRESSION, Schema
-
-MODEL_FILE = "model.cbm"
-SCHEMA_FILE = "schema.json"
 
 
 @dataclass
@@ -71,10 +69,18 @@ def load(model_dir: Path) -> Bundle:
     for path in (model_path, schema_path):
         if not path.is_file():
             raise UserError(f"no trained model at {model_dir}: {path.name} is missing. Train first (invoke train-local).")
-    info = json.loads(schema_path.read_text(encoding="utf-8"))
+    retrain = "Train the model again (invoke train-local, or deploy) to replace it."
+    try:
+        info = json.loads(schema_path.read_text(encoding="utf-8"))
+        schema = Schema.from_dict(info)
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        raise UserError(f"{schema_path} is damaged or not releaseml's ({type(exc).__name__}: {exc}). {retrain}") from None
     model = CatBoost()
-    model.load_model(str(model_path), format="cbm")
-    return Bundle(model=model, schema=Schema.from_dict(info), info=info)
+    try:
+        model.load_model(str(model_path), format="cbm")
+    except CatBoostError as exc:
+        raise UserError(f"{model_path} is damaged or not a CatBoost model ({str(exc).strip().splitlines()[-1]}). {retrain}") from None
+    return Bundle(model=model, schema=schema, info=info)
 
 
 def _json_default(value: Any) -> Any:

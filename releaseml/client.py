@@ -8,22 +8,24 @@ from typing import Optional
 
 import requests
 
+from releaseml import defaults, media
 from releaseml.errors import UserError
 
-CONTENT_TYPES = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/jsonlines", ".jsonlines": "application/jsonlines"}
-DEFAULT_URL = "http://localhost:8080"
+DEFAULT_URL = defaults.SERVER_URL
 
 
 def content_type_for(path: Path) -> str:
     try:
-        return CONTENT_TYPES[path.suffix.lower()]
+        return media.BY_EXTENSION[path.suffix.lower()]
     except KeyError:
         raise UserError(
             f"cannot tell the content type of {path.name!r} from its extension; pass --content-type (text/csv, application/json or application/jsonlines)"
         ) from None
 
 
-def predict(payload: Path, content_type: Optional[str] = None, accept: Optional[str] = None, url: str = DEFAULT_URL) -> str:
+def predict(
+    payload: Path, content_type: Optional[str] = None, accept: Optional[str] = None, url: str = DEFAULT_URL, timeout: float = 60
+) -> str:
     """POST a file to URL/invocations; a 4xx answer becomes a UserError with the server's explanation."""
     try:
         body = payload.read_bytes()
@@ -31,9 +33,15 @@ def predict(payload: Path, content_type: Optional[str] = None, accept: Optional[
         raise UserError(f"cannot read the payload {str(payload)!r}: {exc.strerror}") from None
     headers = {"Content-Type": content_type or content_type_for(payload), "Accept": accept or "*/*"}
     try:
-        response = requests.post(f"{url.rstrip('/')}/invocations", data=body, headers=headers, timeout=60)
+        response = requests.post(f"{url.rstrip('/')}/invocations", data=body, headers=headers, timeout=(5, timeout))
+    except requests.Timeout:
+        raise UserError(
+            f"the server at {url} did not answer within {timeout:g} s; is it a releaseml server? (--timeout waits longer)"
+        ) from None
     except requests.ConnectionError:
         raise UserError(f"no model server answers at {url}; start one with `invoke serve-local`") from None
+    except requests.RequestException as exc:
+        raise UserError(f"cannot send to {url}: {exc}") from None
     if response.status_code >= 400:
         raise UserError(f"the server answered {response.status_code}: {_error_text(response)}")
     return response.text

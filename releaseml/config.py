@@ -13,9 +13,10 @@ from typing import Any, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from releaseml import defaults
 from releaseml.errors import UserError
 
-DEFAULT_CONFIG_FILE = "releaseml.yaml"
+DEFAULT_CONFIG_FILE = defaults.CONFIG_FILE
 
 # CatBoost parameters releaseml sets itself from other keys, and where to say them instead.
 RESERVED_CATBOOST_PARAMS = {

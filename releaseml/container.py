@@ -10,11 +10,8 @@ from __future__ import annotations
 import sys
 import traceback
 
-from releaseml.errors import UserError
+from releaseml.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, UserError
 from releaseml.layout import MLPaths
-
-EXIT_USER_ERROR = 1
-EXIT_INTERNAL_ERROR = 2
 
 
 def train() -> int:

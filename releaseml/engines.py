@@ -11,10 +11,11 @@ import subprocess
 import sys
 from typing import Protocol
 
+from releaseml import environment
 from releaseml.errors import UserError
 from releaseml.layout import ML_ROOT_ENV, MLPaths
 
-PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
+PORT_ENV = environment.PORT.name
 ENGINE_NAMES = ("auto", "docker", "process")
 
 
@@ -58,10 +59,12 @@ class DockerEngine:
     name = "docker"
 
     def __init__(self, image: str, client=None):
-        from releaseml.image import docker_client
+        from releaseml.image import docker_client, image_exists
 
         self.image = image
-        self.client = client or docker_client()
+        self.client = client or docker_client("start Docker, or use --engine process")
+        if not image_exists(self.client, image):  # else `docker run` would try to pull it from a public registry
+            raise UserError(f"no local image {image!r}: build it first with `invoke build` (or pass --image NAME, or --engine process)")
 
     def train(self, paths: MLPaths) -> int:
         return _wait_in_foreground(self._start("train", paths, {}))
@@ -88,7 +91,11 @@ class DockerEngine:
         except docker.errors.ImageNotFound:
             raise UserError(f"no image {self.image!r}: build it first with `invoke build`") from None
         except docker.errors.APIError as exc:
-            raise UserError(f"Docker could not start the container: {exc.explanation or exc}") from None
+            explanation = str(exc.explanation or exc)
+            if "port is already allocated" in explanation or "address already in use" in explanation:
+                port = next(iter(ports.values()))[1] if ports else "?"
+                raise UserError(f"port {port} is already in use by another program: stop it, or pass --port with a free port") from None
+            raise UserError(f"Docker could not start the container: {explanation}") from None
         return ContainerProcess(container)
 
 
@@ -133,12 +140,16 @@ class ContainerProcess:
         self.container.kill()
 
 
+def check_name(name) -> None:
+    if isinstance(name, str) and name not in ENGINE_NAMES:
+        raise UserError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}")
+
+
 def choose(name: str, image: str | None = None) -> tuple[Engine, str]:
     """The engine for a name, and a sentence saying why it was picked."""
     from releaseml.image import DEFAULT_IMAGE, docker_client, image_exists
 
-    if name not in ENGINE_NAMES:
-        raise UserError(f"unknown engine {name!r}; choose one of {', '.join(ENGINE_NAMES)}")
+    check_name(name)
     image = image or DEFAULT_IMAGE
     if name == "process":
         return ProcessEngine(), "Engine: process (as asked)."

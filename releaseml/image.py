@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from releaseml import defaults
 from releaseml.errors import UserError
 
-DEFAULT_IMAGE = "release-demo"
-DEFAULT_BASE_IMAGE = "python:3.11-slim"
+DEFAULT_IMAGE = defaults.IMAGE
+DEFAULT_BASE_IMAGE = defaults.BASE_IMAGE
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def docker_client():
-    """A Docker SDK client, or a UserError saying why no engine answers."""
+def docker_client(hint: str = "start Docker (the engine, `dockerd`, or Docker Desktop)"):
+    """A Docker SDK client, or a UserError saying why no engine answers and what to do (`hint`)."""
     try:
         import docker
     except ImportError:
@@ -21,7 +22,7 @@ def docker_client():
         client = docker.from_env()
         client.ping()
     except Exception as exc:  # the SDK raises several types for "no engine"
-        raise UserError(f"no Docker engine answers ({type(exc).__name__}): start Docker, or use --engine process") from None
+        raise UserError(f"no Docker engine answers ({type(exc).__name__}): {hint}") from None
     return client
 
 

@@ -6,14 +6,22 @@ to run the very same code on a local directory such as test_dir/.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-ML_ROOT_ENV = "RELEASEML_ML_ROOT"
-DEFAULT_ML_ROOT = "/opt/ml"
+from releaseml import environment
+
+ML_ROOT_ENV = environment.ML_ROOT.name
+DEFAULT_ML_ROOT = environment.ML_ROOT.default
 TRAINING_CHANNELS = ("training", "train")  # SageMaker users name it either way
 VALIDATION_CHANNEL = "validation"
+# Files under model/ (SageMaker packs that directory into model.tar.gz).
+MODEL_FILE = "model.cbm"  # CatBoost's own format
+SCHEMA_FILE = "schema.json"  # features, kinds, classes, metrics, versions
+# Files under output/data (SageMaker packs that directory into output.tar.gz).
+METRICS_FILE = "metrics.json"
+REPORT_FILE = "report.html"
+FIGURES_DIR = "figures"
 
 
 @dataclass(frozen=True)
@@ -22,7 +30,7 @@ class MLPaths:
 
     @classmethod
     def from_env(cls) -> "MLPaths":
-        return cls(Path(os.environ.get(ML_ROOT_ENV, DEFAULT_ML_ROOT)))
+        return cls(Path(environment.ML_ROOT.get()))
 
     @property
     def config_dir(self) -> Path:
@@ -55,9 +63,34 @@ class MLPaths:
         return self.root / "model"
 
     @property
+    def model_file(self) -> Path:
+        return self.model_dir / MODEL_FILE
+
+    @property
+    def schema_file(self) -> Path:
+        return self.model_dir / SCHEMA_FILE
+
+    @property
     def output_data_dir(self) -> Path:
         return self.root / "output" / "data"
 
     @property
     def failure(self) -> Path:
         return self.root / "output" / "failure"
+
+    @property
+    def metrics(self) -> Path:
+        """Every metric of the run, also printed as `#releaseml metric` lines for SageMaker."""
+        return self.output_data_dir / METRICS_FILE
+
+    @property
+    def report(self) -> Path:
+        return self.output_data_dir / REPORT_FILE
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.output_data_dir / FIGURES_DIR
+
+    def relative_to_data(self, path: Path) -> str:
+        """A data file's name as the report shows it: relative to input/data."""
+        return str(path.relative_to(self.root / "input" / "data"))

@@ -8,23 +8,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
-from releaseml import client, engines, staging
+from releaseml import client, defaults, engines, staging
 from releaseml import config as config_module
 from releaseml.errors import UserError
 from releaseml.layout import MLPaths
-from releaseml.report import REPORT_FILE
-from releaseml.training_job import METRICS_FILE
 
-DEFAULT_ML_ROOT = Path("test_dir")
+DEFAULT_ML_ROOT = Path(defaults.LOCAL_ML_ROOT)
 
 
 @dataclass
-class TrainingOutcome:
+class LocalTrainingRun:
     exit_code: int
     model_dir: Path
     metrics: dict
     failure: Optional[str]
     report: Optional[Path] = None
+
+    def summary(self) -> dict:
+        """What `train-local --json` prints."""
+        return {"model": str(self.model_dir), "report": str(self.report) if self.report else None, "metrics": self.metrics}
 
 
 def train(
@@ -34,26 +36,31 @@ def train(
     ml_root: Path = DEFAULT_ML_ROOT,
     engine: str | engines.Engine = "auto",
     image: Optional[str] = None,
-) -> TrainingOutcome:
+) -> LocalTrainingRun:
     """Stage config and data like SageMaker would, then run the container's `train`."""
     config = config_module.load(config_path)
+    if ml_root.exists() and not ml_root.is_dir():
+        raise UserError(f"--ml-root {str(ml_root)!r} is a file; give a directory (it is created if missing), e.g. --ml-root test_dir")
     data = data or configured_path(config_path, config.data.training if config.data else None)
     validation = validation or configured_path(config_path, config.data.validation if config.data else None)
     paths = MLPaths(ml_root)
     staging.stage_training(paths, config, data, validation)
     runner = _runner(engine, image)
     exit_code = runner.train(paths)
-    return TrainingOutcome(
+    return LocalTrainingRun(
         exit_code=exit_code,
         model_dir=paths.model_dir,
-        metrics=_read_json(paths.output_data_dir / METRICS_FILE) if exit_code == 0 else {},
+        metrics=_read_json(paths.metrics) if exit_code == 0 else {},
         failure=paths.failure.read_text(encoding="utf-8").strip() if paths.failure.exists() else None,
-        report=_if_exists(paths.output_data_dir / REPORT_FILE) if exit_code == 0 else None,
+        report=_if_exists(paths.report) if exit_code == 0 else None,
     )
 
 
-def serve(ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto", image: Optional[str] = None) -> int:
+def serve(ml_root: Path = DEFAULT_ML_ROOT, port: int = defaults.PORT, engine: str = "auto", image: Optional[str] = None) -> int:
     """Run the container's `serve` in the foreground until Ctrl-C."""
+    engines.check_name(engine)
+    _check_model(ml_root)
+    require_free_port(port)
     return _runner(engine, image).serve(MLPaths(ml_root), port)
 
 
@@ -62,6 +69,9 @@ def serving(
     ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: "str | engines.Engine" = "auto", image: Optional[str] = None
 ) -> Iterator[str]:
     """A model server in the background for the duration of a `with` block; yields its URL."""
+    engines.check_name(engine)
+    _check_model(ml_root)
+    require_free_port(port)  # else the readiness check could be answered by another program
     runner = _runner(engine, image)
     child = runner.start_serving(MLPaths(ml_root), port)
     url = f"http://127.0.0.1:{port}"
@@ -94,6 +104,27 @@ def _runner(engine, image: Optional[str]) -> engines.Engine:
     runner, why = engines.choose(engine, image)
     print(why, flush=True)
     return runner
+
+
+def require_free_port(port: int) -> None:
+    """A UserError if another program listens on the port (on any address of this machine)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT leftovers are no obstacle
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError as exc:
+            raise UserError(
+                f"port {port} is already in use by another program ({exc.strerror}): stop it, or pass --port with a free port"
+            ) from None
+
+
+def _check_model(ml_root: Path) -> None:
+    paths = MLPaths(ml_root)
+    missing = [path.name for path in (paths.model_file, paths.schema_file) if not path.is_file()]
+    if missing:
+        raise UserError(f"no trained model in {paths.model_dir} ({', '.join(missing)} missing): train one first with `invoke train-local`")
 
 
 def configured_path(config_path: Path, value: Optional[str]) -> Optional[Path]:

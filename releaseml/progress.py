@@ -7,12 +7,11 @@ Bars are drawn on terminals only (tqdm's `disable=None`); `RELEASEML_QUIET=1` (o
 
 from __future__ import annotations
 
-import os
 import sys
 
-from tqdm import tqdm
+from releaseml import environment
 
-_quiet = os.environ.get("RELEASEML_QUIET", "") not in ("", "0", "false")
+_quiet = environment.QUIET.get()
 
 
 def set_quiet(quiet: bool) -> None:
@@ -24,8 +23,10 @@ def is_quiet() -> bool:
     return _quiet
 
 
-def bar(total: float | None, description: str, unit: str = "B") -> tqdm:
+def bar(total: float | None, description: str, unit: str = "B"):
     """A progress bar for bytes (or other units) moved, with rate and time left."""
+    from tqdm import tqdm  # here, not at the top: the command line starts without it
+
     scale = unit == "B"
     return tqdm(
         total=total,
@@ -39,8 +40,10 @@ def bar(total: float | None, description: str, unit: str = "B") -> tqdm:
     )
 
 
-def status_line(description: str) -> tqdm:
+def status_line(description: str):
     """One line that is rewritten in place: what is going on, and for how long."""
+    from tqdm import tqdm
+
     return tqdm(
         total=None, desc=description, bar_format="{desc} [{elapsed}]", disable=True if _quiet else None, file=sys.stderr, dynamic_ncols=True
     )
@@ -49,4 +52,6 @@ def status_line(description: str) -> tqdm:
 def echo(message: str) -> None:
     """Print a line of narration without breaking a bar that is being drawn."""
     if not _quiet:
+        from tqdm import tqdm
+
         tqdm.write(message, file=sys.stderr)

@@ -11,14 +11,14 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-from releaseml import dataset, hyperparameters
+from releaseml import dataset, hyperparameters, media
 from releaseml.config import Config
 from releaseml.errors import UserError
 from releaseml.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL, MLPaths
 
 MARKER = ".releaseml-staged"
 CHANNEL_CONFIG = {
-    "ContentType": "text/csv",
+    "ContentType": media.CSV,
     "TrainingInputMode": "File",
     "S3DistributionType": "FullyReplicated",
     "RecordWrapperType": "None",

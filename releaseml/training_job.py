@@ -6,15 +6,13 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from releaseml import bundle, dataset, hyperparameters, training
+from releaseml import bundle, dataset, fitting, hyperparameters
 from releaseml import config as config_module
 from releaseml import schema as schema_module
 from releaseml.errors import UserError
 from releaseml.layout import VALIDATION_CHANNEL, MLPaths
 from releaseml.metrics import format_line
 from releaseml.report import training_report
-
-METRICS_FILE = "metrics.json"
 
 
 def read_config(paths: MLPaths) -> config_module.Config:
@@ -32,37 +30,37 @@ def read_config(paths: MLPaths) -> config_module.Config:
     return config_module.validate(hyperparameters.unflatten(flat), source="hyperparameters")
 
 
-def run(paths: MLPaths) -> training.TrainingResult:
+def run(paths: MLPaths) -> fitting.TrainingResult:
     started = datetime.now(timezone.utc)
     config = read_config(paths)
     string_columns = config.categorical
     frame = dataset.read_channel(paths.training_channel(), string_columns)
-    data_files = [str(file.relative_to(paths.root / "input" / "data")) for file in dataset.channel_files(paths.training_channel())]
+    data_files = [paths.relative_to_data(file) for file in dataset.channel_files(paths.training_channel())]
     schema = schema_module.infer(frame, config)
-    frame, unlabelled = training.drop_unlabelled(frame, schema)
+    frame, unlabelled = fitting.drop_unlabelled(frame, schema)
     if unlabelled:
         print(f"Left out {unlabelled} row(s) with no value in the target column {schema.target!r}.")
     _describe(frame, schema)
 
     validation_dir = paths.channel(VALIDATION_CHANNEL)
     if validation_dir.is_dir():
-        valid, _ = training.drop_unlabelled(dataset.read_channel(validation_dir, string_columns), schema)
+        valid, _ = fitting.drop_unlabelled(dataset.read_channel(validation_dir, string_columns), schema)
         _check_validation_columns(valid, schema)
         train = frame
         validation_source = f"the {len(valid)} rows of the validation channel"
-        data_files += [str(file.relative_to(paths.root / "input" / "data")) for file in dataset.channel_files(validation_dir)]
+        data_files += [paths.relative_to_data(file) for file in dataset.channel_files(validation_dir)]
     else:
-        train_rows, valid_rows = training.split(schema_module.labels(frame, schema), schema, config.validation_fraction, config.seed)
+        train_rows, valid_rows = fitting.split(schema_module.labels(frame, schema), schema, config.validation_fraction, config.seed)
         train, valid = frame.iloc[train_rows], frame.iloc[valid_rows]
         validation_source = (
             f"{len(valid)} of {len(frame)} rows held out at random (validation_fraction {config.validation_fraction}, seed {config.seed})"
         )
     print(f"Validation: {validation_source}.")
 
-    result = training.fit(train, valid, schema, training.catboost_params(config, schema))
+    result = fitting.fit(train, valid, schema, fitting.catboost_params(config, schema))
     details = {"metrics": result.metrics, "rows": result.rows, "catboost_params": result.params, "config": config.model_dump(mode="json")}
     bundle.save(paths.model_dir, result.model, schema, details)
-    _write_metrics(paths.output_data_dir / METRICS_FILE, result)
+    _write_metrics(paths.metrics, result)
     described = training_report.TrainingRun(
         config,
         schema,
@@ -82,8 +80,14 @@ def run(paths: MLPaths) -> training.TrainingResult:
 
 
 def _describe(frame, schema: schema_module.Schema) -> None:
-    classes = f", classes {schema.classes}" if schema.classes else ""
-    print(f"Task: {schema.task} on {schema.target!r}{classes}.")
+    classes = schema.classes or []
+    shown = f", classes {classes}" if len(classes) <= 20 else f", {len(classes)} classes ({', '.join(map(str, classes[:5]))}, ...)"
+    print(f"Task: {schema.task} on {schema.target!r}{shown}.")
+    if len(classes) > 50 and len(classes) > 0.2 * len(frame):
+        print(
+            f"Warning: {schema.target!r} has {len(classes)} different values in {len(frame)} rows: it looks like an identifier or a "
+            "free-text column, not a class to predict. Training will be slow and the model will not generalise; check `target:`."
+        )
     print(f"Features ({len(schema.features)}): " + ", ".join(f"{name} ({schema.kinds[name]})" for name in schema.features))
     if schema.ignored:
         print(f"Not used: {', '.join(schema.ignored)}.")
@@ -102,7 +106,7 @@ def _check_validation_columns(valid, schema: schema_module.Schema) -> None:
             )
 
 
-def _write_metrics(path: Path, result: training.TrainingResult) -> None:
+def _write_metrics(path: Path, result: fitting.TrainingResult) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result.metrics, indent=2) + "\n", encoding="utf-8")
     for split_name, values in result.metrics.items():

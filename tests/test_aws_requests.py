@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError, NoCredentialsError
 
 from releaseml import config as config_module
 from releaseml import hyperparameters, metrics
-from releaseml.aws import settings, training_jobs, transform, workflows
+from releaseml.aws import sagemaker_training, settings, transform, workflows
 from releaseml.aws.session import errors, unique_name
 from releaseml.errors import UserError
 
@@ -58,7 +58,7 @@ def test_training_request_carries_the_flat_config_and_metric_regexes_for_the_tas
             "data": "x.csv",
         }
     )
-    request = training_jobs.request(
+    request = sagemaker_training.request(
         "job-1",
         config,
         config.aws,

@@ -46,8 +46,8 @@ def validation_rows(paths, config: dict):
     """The trained model and its validation rows, split again exactly as training split them."""
     from releaseml import bundle, dataset
     from releaseml.config import validate
+    from releaseml.fitting import split
     from releaseml.schema import labels
-    from releaseml.training import split
 
     model = bundle.load(paths.model_dir)
     frame = dataset.read_channel(paths.training_channel())

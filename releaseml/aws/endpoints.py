@@ -74,7 +74,7 @@ def deploy(
 def describe(aws: Aws, name: str) -> dict:
     found = _find(aws, name)
     if found is None:
-        raise UserError(f"no endpoint {name!r} in {aws.region}")
+        raise UserError(f"no endpoint {name!r} in {aws.region}: `invoke endpoint --name {name}` creates it (check the name and the region)")
     return found
 
 
@@ -99,6 +99,9 @@ def invoke(aws: Aws, name: str, payload: Path, content_type: Optional[str] = Non
         raise UserError(
             f"{payload} is {len(body):,} bytes; a real-time endpoint takes at most 6 MB per request. Use `invoke batch-predict` for large files."
         )
+    status = describe(aws, name)["EndpointStatus"]  # one look first: a missing or starting endpoint gets a plain answer
+    if status != "InService":
+        raise UserError(f"endpoint {name!r} is {status}, not InService: `invoke endpoint --status --name {name}` shows when it is ready")
     runtime = aws.client("sagemaker-runtime")
     with errors(f"calling endpoint {name}"):
         try:

@@ -16,24 +16,31 @@ def push(aws: Aws, local_image: str, repository: str, tags: list[dict[str, str]]
 
     The tag is the image's own ID, so a job names exactly the image that was built.
     """
-    import docker.errors
+    from docker.errors import APIError
 
-    docker = docker_client()
-    try:
-        image = docker.images.get(local_image)
-    except docker.errors.ImageNotFound:
-        raise UserError(f"no local image {local_image!r}: build it first with `invoke build`") from None
-    repository_uri = ensure_repository(aws, repository, tags)
+    engine, image = local_image_of(local_image)
     username, password, registry = _login(aws)
+    auth = {"username": username, "password": password}
+    try:  # before the repository is made: a failed login leaves nothing behind in the account
+        engine.login(username=username, password=password, registry=registry, reauth=True)
+    except APIError as exc:
+        raise UserError(f"docker login to {registry} failed: {exc.explanation or exc}") from None
+    repository_uri = ensure_repository(aws, repository, tags)
     tag = image.id.split(":")[-1][:12]
     image.tag(repository_uri, tag)
-    auth = {"username": username, "password": password}
-    try:
-        docker.login(username=username, password=password, registry=registry, reauth=True)
-    except docker.errors.APIError as exc:
-        raise UserError(f"docker login to {registry} failed: {exc.explanation or exc}") from None
-    _push_with_progress(docker, repository_uri, tag, auth)
+    _push_with_progress(engine, repository_uri, tag, auth)
     return f"{repository_uri}:{tag}"
+
+
+def local_image_of(name: str):
+    """(Docker client, image) for a local image, or a UserError saying to build it: checked before anything is made."""
+    from docker.errors import ImageNotFound  # never `import docker...`: a local name `docker` would hide it
+
+    engine = docker_client("start Docker: deploy pushes the image from the local engine")
+    try:
+        return engine, engine.images.get(name)
+    except ImageNotFound:
+        raise UserError(f"no local image {name!r}: build it first with `invoke build`") from None
 
 
 def ensure_repository(aws: Aws, name: str, tags: list[dict[str, str]]) -> str:
@@ -57,11 +64,11 @@ def _login(aws: Aws) -> tuple[str, str, str]:
     return username, password, urlparse(endpoint).netloc or endpoint
 
 
-def _push_with_progress(docker, repository_uri: str, tag: str, auth: dict) -> None:
+def _push_with_progress(engine, repository_uri: str, tag: str, auth: dict) -> None:
     """Stream the push: one bar for the bytes of all layers, and a clear error if the registry refuses."""
     layers: dict[str, tuple[int, int]] = {}
     with progress.bar(0, f"Pushing {repository_uri}:{tag}") as bar:
-        for event in docker.api.push(repository_uri, tag=tag, stream=True, decode=True, auth_config=auth):
+        for event in engine.api.push(repository_uri, tag=tag, stream=True, decode=True, auth_config=auth):
             if "error" in event:
                 raise UserError(f"pushing the image to {repository_uri} failed: {event['error'].strip()}")
             detail = event.get("progressDetail") or {}

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Iterator, Optional
 
-from releaseml import __version__
+from releaseml import __version__, environment
 from releaseml.errors import UserError
 
-ACCESS_DENIED = {
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "ExpiredToken",
-    "ExpiredTokenException",
-}
+ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+# The credentials themselves are wrong (no such key, a bad secret) or too old: no permission would help.
+INVALID_CREDENTIALS = {"UnrecognizedClientException", "InvalidClientTokenId", "SignatureDoesNotMatch", "InvalidAccessKeyId"}
+EXPIRED_CREDENTIALS = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
 PERMISSIONS_HELP = "README.md, section 'Running on AWS', lists the permissions releaseml needs"
 
 
@@ -32,9 +26,9 @@ class Aws:
         import botocore.config
 
         self.session = boto3.Session(region_name=region, profile_name=profile)
-        if not self.session.region_name and os.environ.get("AWS_REGION"):
+        if not self.session.region_name and environment.AWS_REGION.is_set():
             # boto3 reads AWS_DEFAULT_REGION and the profile; other AWS tools also read AWS_REGION.
-            self.session = boto3.Session(region_name=os.environ["AWS_REGION"], profile_name=profile)
+            self.session = boto3.Session(region_name=environment.AWS_REGION.get(), profile_name=profile)
         if not self.session.region_name:
             raise UserError(
                 "no AWS region: set `aws: {region: ...}` in releaseml.yaml, RELEASEML_AWS_REGION or AWS_DEFAULT_REGION, or pass --region"
@@ -95,6 +89,15 @@ def errors(doing: str) -> Iterator[None]:
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code, message = error.get("Code", "?"), _readable(error.get("Message", ""))
+        if code in EXPIRED_CREDENTIALS:
+            raise UserError(
+                f"the AWS credentials have expired ({code} while {doing}): get new ones (`aws sso login`, or refresh the session token) and run it again"
+            ) from None
+        if code in INVALID_CREDENTIALS:
+            raise UserError(
+                f"AWS does not know these credentials ({code} while {doing}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                "(or the profile in use), e.g. with `aws sts get-caller-identity`"
+            ) from None
         if code in ACCESS_DENIED or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
             raise UserError(
                 f"AWS denied {exc.operation_name} while {doing}: {message or code}. The credentials in use lack a permission; {PERMISSIONS_HELP}"

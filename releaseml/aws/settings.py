@@ -6,16 +6,18 @@ then defaults (the region from the AWS session, SageMaker's default bucket).
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Mapping, Optional
 
 from pydantic import ValidationError
 
+from releaseml import environment
 from releaseml.aws.session import Aws
 from releaseml.config import AwsSection, problems
 from releaseml.errors import UserError
 
-ENV_PREFIX = "RELEASEML_AWS_"
+ENV_PREFIX = environment.AWS_SETTING_PREFIX
 ROLE_HELP = (
     "SageMaker needs an execution role to run jobs: set `aws: {role: ...}` in releaseml.yaml, "
     "RELEASEML_AWS_ROLE, or --role, to a role ARN or name (a role that trusts sagemaker.amazonaws.com, "
@@ -27,7 +29,7 @@ def resolve(section: AwsSection, flags: Mapping[str, Any] | None = None, environ
     """The effective settings: flags over RELEASEML_AWS_* over the config file."""
     values = section.model_dump()
     for key in AwsSection.model_fields:
-        text = environ.get(ENV_PREFIX + key.upper())
+        text = environ.get(ENV_PREFIX + key.upper())  # the RELEASEML_AWS_<KEY> family of environment.AWS_SETTINGS
         if text is not None and key != "tags":
             values[key] = text
     values.update({key: value for key, value in (flags or {}).items() if value is not None})
@@ -45,6 +47,30 @@ def role_arn(section: AwsSection, aws: Aws) -> str:
     if role.startswith("arn:"):
         return role
     return f"arn:{aws.partition}:iam::{aws.account}:role/{role.removeprefix('role/')}"
+
+
+def check_role(aws: Aws, arn: str) -> None:
+    """A UserError if the role does not exist or does not trust SageMaker; quiet when the
+    credentials may not look (iam:GetRole is not needed to deploy, so its absence is no error)."""
+    from botocore.exceptions import ClientError
+
+    name = arn.rsplit("/", 1)[-1]
+    try:
+        role = aws.client("iam").get_role(RoleName=name)["Role"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
+            raise UserError(
+                f"no IAM role {name!r} in account {aws.account}: create it (README.md, 'Running on AWS'), or fix `aws.role`"
+            ) from None
+        return
+    except Exception:  # no IAM endpoint, no network to IAM: the job itself will tell
+        return
+    trust = json.dumps(role.get("AssumeRolePolicyDocument") or {})
+    if "sagemaker.amazonaws.com" not in trust:
+        raise UserError(
+            f"role {name!r} does not trust SageMaker, so SageMaker cannot use it: add sagemaker.amazonaws.com to its trust "
+            "policy (README.md, 'Running on AWS', shows the policy)"
+        )
 
 
 def bucket(section: AwsSection, aws: Aws) -> str:

@@ -35,23 +35,41 @@ def split_uri(s3_uri: str) -> tuple[str, str]:
     return parsed.netloc, parsed.path.lstrip("/")
 
 
-def ensure_bucket(aws: Aws, bucket: str) -> None:
-    """Create the bucket in the session's region unless it exists and is ours."""
+def check_bucket(aws: Aws, bucket: str) -> bool:
+    """Whether the bucket exists; a UserError if it is another account's or in another region than the jobs."""
     from botocore.exceptions import ClientError
 
     s3 = aws.client("s3")
     with errors(f"checking bucket {bucket}"):
         try:
-            s3.head_bucket(Bucket=bucket)
-            return
+            answer = s3.head_bucket(Bucket=bucket)
         except ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if status == 403:
                 raise UserError(
                     f"bucket {bucket} exists but these credentials may not use it (another account's, or s3:ListBucket is missing); set `aws: {{bucket: ...}}` to a bucket of yours"
                 ) from None
-            if status != 404:
+            if status == 301:
+                answer = exc.response
+            elif status == 404:
+                return False
+            else:
                 raise
+    headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    located = answer.get("BucketRegion") or headers.get("x-amz-bucket-region")
+    if located and located != aws.region:
+        raise UserError(
+            f"bucket {bucket} is in {located}, but the jobs run in {aws.region}: SageMaker reads and writes S3 in its own region. "
+            f"Use a bucket in {aws.region} (or none: releaseml makes sagemaker-{aws.region}-ACCOUNT), or set the region to {located}"
+        )
+    return True
+
+
+def ensure_bucket(aws: Aws, bucket: str) -> None:
+    """Create the bucket in the session's region unless it exists and is ours."""
+    s3 = aws.client("s3")
+    if check_bucket(aws, bucket):
+        return
     with errors(f"creating bucket {bucket}"):
         location = {} if aws.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": aws.region}}
         s3.create_bucket(Bucket=bucket, **location)

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Optional
 
 from releaseml import client as local_client
-from releaseml import dataset, progress
+from releaseml import dataset, media, progress
 from releaseml.aws import logs, storage, waiting
 from releaseml.aws.session import Aws, errors
 from releaseml.config import AwsSection
 from releaseml.errors import UserError
 
 FINAL_STATES = {"Completed", "Failed", "Stopped"}
-LINE_TYPES = {"text/csv", "application/jsonlines"}  # one record per line: what SplitType Line needs
+LINE_TYPES = {media.CSV, media.JSONLINES}  # one record per line: what SplitType Line needs
 
 
 @dataclass

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Callable, Optional
 
-from releaseml import progress
-from releaseml.errors import UserError
+from releaseml import environment, progress
+from releaseml.errors import StillRunning, UserError  # noqa: F401 (StillRunning: raised here)
 
-DEFAULT_POLL_SECONDS = float(os.environ.get("RELEASEML_AWS_POLL_SECONDS", "10"))
-
-
-class StillRunning(UserError):
-    """The wait ended (timeout or Ctrl-C) but the job goes on; the message says how to re-attach."""
+DEFAULT_POLL_SECONDS = environment.AWS_POLL_SECONDS.get()
 
 
 def wait(

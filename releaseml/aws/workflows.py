@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from releaseml import config as config_module
-from releaseml import dataset, progress
+from releaseml import dataset, media, progress
 from releaseml import schema as schema_module
-from releaseml.aws import endpoints, models, registry, settings, storage, training_jobs, transform, waiting
+from releaseml.aws import endpoints, models, registry, sagemaker_training, settings, storage, transform, waiting
 from releaseml.aws.session import Aws, errors, unique_name
 from releaseml.config import AwsSection, Config
 from releaseml.errors import UserError
@@ -19,7 +19,7 @@ REPORTS_DIR = Path("reports")  # deploy unpacks each job's report into reports/J
 
 
 @dataclass
-class Context:
+class Project:
     """The config, the effective AWS settings, and a session: what every AWS task starts from."""
 
     config: Config
@@ -43,46 +43,58 @@ class Context:
         return "/".join([self.section.prefix.strip("/"), *parts])
 
 
-def context(config_path: Path, flags: Mapping[str, Any] | None = None) -> Context:
+def context(config_path: Path, flags: Mapping[str, Any] | None = None) -> Project:
     config = config_module.load(config_path)
     section = settings.resolve(config.aws, flags)
-    return Context(config, section, Aws(section.region), config_path)
+    return Project(config, section, Aws(section.region), config_path)
 
 
 def deploy(
-    ctx: Context,
-    data: Path,
+    ctx: Project,
+    data: Optional[Path],
     image: str,
     out: Optional[Path],
     wait: bool = True,
     timeout: Optional[float] = None,
     poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
     reports: Optional[Path] = REPORTS_DIR,
-) -> training_jobs.TrainingOutcome:
-    """Push the image, upload the data, start a training job, and (unless told not to) wait for it and fetch its report."""
+) -> sagemaker_training.TrainingJobOutcome:
+    """Push the image, upload the data, start a training job, and (unless told not to) wait for it and fetch its report.
+
+    `data` None: the config's `data:` (relative to the config file).
+    """
+    if data is None and ctx.config.data and ctx.config.data.training:
+        data = Path(ctx.config.data.training).expanduser()
+        data = data if data.is_absolute() else ctx.config_path.parent / data
+    if data is None:
+        raise UserError("no training data: pass --data DIR or set `data:` in the config")
     channels = channel_files(data)
     _check_training_data(ctx.config, channels)
-    role, bucket = ctx.role, ctx.bucket  # fail on a missing role before anything is pushed
+    # Everything that can be checked is checked before anything is made or paid for.
+    registry.local_image_of(image)
+    role, bucket = ctx.role, ctx.bucket
+    settings.check_role(ctx.aws, role)
+    storage.check_bucket(ctx.aws, bucket)
     image_uri = registry.push(ctx.aws, image, ctx.section.repository, ctx.tags)
     progress.echo(f"Image: {image_uri}")
     storage.ensure_bucket(ctx.aws, bucket)
     name = unique_name(ctx.section.repository)
     channel_uris = {channel: upload_channel(ctx, bucket, name, channel, files) for channel, files in channels.items()}
-    job = training_jobs.request(
+    job = sagemaker_training.request(
         name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags
     )
     with errors(f"creating training job {name}"):
         ctx.aws.client("sagemaker").create_training_job(**job)
     progress.echo(f"Training job {name} created: {ctx.aws.console_url('jobs', name)}")
     if not wait:
-        outcome = training_jobs.outcome_of(ctx.aws, training_jobs.describe(ctx.aws, name), [])
+        outcome = sagemaker_training.outcome_of(ctx.aws, sagemaker_training.describe(ctx.aws, name), [])
         if out is not None:
             outcome.write(out)
         return outcome
-    return training_jobs.attach(ctx.aws, name, out, timeout, poll_seconds, reports)
+    return sagemaker_training.attach(ctx.aws, name, out, timeout, poll_seconds, reports)
 
 
-def upload_channel(ctx: Context, bucket: str, job_name: str, channel: str, files: dict[str, Path]) -> str:
+def upload_channel(ctx: Project, bucket: str, job_name: str, channel: str, files: dict[str, Path]) -> str:
     """Upload a channel's files under keys named by their content, and list exactly them in a manifest for this job.
 
     Files already uploaded by an earlier deploy are not sent again; no deploy overwrites or removes the
@@ -113,7 +125,7 @@ def _check_training_data(config: Config, channels: dict[str, dict[str, Path]]) -
 
 
 def batch_predict(
-    ctx: Context,
+    ctx: Project,
     data: Path,
     job_name: str,
     out_dir: Path,
@@ -123,7 +135,7 @@ def batch_predict(
 ) -> transform.TransformOutcome:
     """Batch-predict the files of `data` with the model of a training job; download the results into `out_dir`."""
     files, content_type = transform.input_files(data)
-    if content_type == "text/csv":
+    if content_type == media.CSV:
         transform.refuse_header_rows(files, _column_names(ctx))
     model_name = models.ensure_model(ctx.aws, job_name, ctx.role, ctx.tags)
     bucket = ctx.bucket
@@ -139,7 +151,7 @@ def batch_predict(
     return transform.attach(ctx.aws, name, out_dir, timeout, poll_seconds)
 
 
-def _column_names(ctx: Context) -> set[str]:
+def _column_names(ctx: Project) -> set[str]:
     """Column names this config knows of, and those of the local training data's header when it is here."""
     config = ctx.config
     names = {config.target, *(config.features or []), *config.drop, *config.categorical}
@@ -154,7 +166,7 @@ def _column_names(ctx: Context) -> set[str]:
 
 
 def create_endpoint(
-    ctx: Context,
+    ctx: Project,
     job_name: str,
     name: Optional[str],
     wait: bool = True,

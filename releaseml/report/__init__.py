@@ -6,8 +6,7 @@ finds it in the local ML root. Everything shown is computed from the validation 
 
 from pathlib import Path
 
-REPORT_FILE = "report.html"
-FIGURES_DIR = "figures"
+from releaseml.layout import FIGURES_DIR, REPORT_FILE  # noqa: F401 (where they live: layout, with every /opt/ml path)
 
 
 def latest(candidates: list[Path]) -> Path:

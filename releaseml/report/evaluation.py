@@ -73,8 +73,22 @@ def pr_curve(positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.n
     return np.r_[0, recall], np.r_[1, precision], average_precision
 
 
+# Figures show at most this many classes (the most frequent): a target with hundreds of classes
+# would otherwise take minutes and gigabytes to draw, and nobody can read such a figure.
+MAX_CLASSES_SHOWN = 20
+
+
+def shown_classes(scored: Scored) -> list[int]:
+    """Positions (in scored.classes) of the classes figures show: all, or the MAX_CLASSES_SHOWN most frequent."""
+    if len(scored.classes) <= MAX_CLASSES_SHOWN:
+        return list(range(len(scored.classes)))
+    counts = pd.Series(scored.truth.astype(str)).value_counts()
+    frequency = [counts.get(str(c), 0) for c in scored.classes]
+    return sorted(sorted(range(len(frequency)), key=lambda i: -frequency[i])[:MAX_CLASSES_SHOWN])
+
+
 def one_vs_rest(scored: Scored) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(class, is-this-class, probability-of-this-class) for each class; binary: the positive class only."""
-    classes = scored.classes[1:] if len(scored.classes) == 2 else scored.classes
+    """(class, is-this-class, probability-of-this-class) for each shown class; binary: the positive class only."""
+    classes = scored.classes[1:] if len(scored.classes) == 2 else [scored.classes[i] for i in shown_classes(scored)]
     truth = scored.truth.astype(str)
     return [(str(c), truth == str(c), scored.probabilities[:, scored.classes.index(c)]) for c in classes]

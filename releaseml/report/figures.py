@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+matplotlib.rcParams["text.parse_math"] = False  # column names and labels are data, never markup ($, ^, _)
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 
@@ -123,8 +124,12 @@ def target_distribution(values, task: str, target: str, path: Path) -> Path:
         axes.set(xlabel=target, ylabel="rows", title=f"Distribution of {target}")
     else:
         counts = values.astype(str).value_counts()
+        title = f"Class balance of {target}"
+        if len(counts) > evaluation.MAX_CLASSES_SHOWN:
+            title += f" ({evaluation.MAX_CLASSES_SHOWN} most frequent of {len(counts)} classes)"
+            counts = counts.iloc[: evaluation.MAX_CLASSES_SHOWN]
         axes.bar(counts.index, counts.to_numpy(), color=TRAIN_COLOR)
-        axes.set(xlabel=target, ylabel="rows", title=f"Class balance of {target}")
+        axes.set(xlabel=target, ylabel="rows", title=title)
         plt.setp(axes.get_xticklabels(), rotation=30, ha="right")
     axes.grid(axis="y", alpha=0.3)
     return save(figure, path)

@@ -91,11 +91,13 @@ def limits(
         )
     if schema.classes is not None:
         shares = frame[schema.target].astype(str).value_counts(normalize=True)
-        for label, share in shares.items():
-            if share < MINORITY_SHARE:
-                found.append(
-                    f"Class imbalance: {schema.target} = {label} is only {share:.1%} of rows, so the model sees few examples of it; check its row in the confusion matrix, and consider more data of that class."
-                )
+        rare = [(label, share) for label, share in shares.items() if share < MINORITY_SHARE]
+        for label, share in rare[:5]:
+            found.append(
+                f"Class imbalance: {schema.target} = {label} is only {share:.1%} of rows, so the model sees few examples of it; check its row in the confusion matrix, and consider more data of that class."
+            )
+        if len(rare) > 5:
+            found.append(f"{len(rare) - 5} more classes of {schema.target} are under {MINORITY_SHARE:.0%} of rows each.")
         counts = pd.Series(scored.truth.astype(str)).value_counts()
         few = [
             f"{label} ({counts.get(str(label), 0)})"
@@ -103,7 +105,8 @@ def limits(
             if counts.get(str(label), 0) < FEW_VALIDATION_ROWS_PER_CLASS
         ]
         if few:
-            found.append(f"Few validation rows for {', '.join(few)}: the scores for these classes rest on a handful of rows.")
+            more = f" and {len(few) - 10} more classes" if len(few) > 10 else ""
+            found.append(f"Few validation rows for {', '.join(few[:10])}{more}: the scores for these classes rest on a handful of rows.")
     for name in schema.features:
         missing = frame[name].isna().mean()
         if missing > MOSTLY_MISSING:

@@ -22,7 +22,7 @@ figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #ee
 
 
 @dataclass
-class Context:
+class PageContent:
     title: str
     headline: str
     metrics: dict[str, dict[str, float]]
@@ -35,7 +35,7 @@ class Context:
     params: dict
 
 
-def render(context: Context) -> str:
+def render(context: PageContent) -> str:
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(context.title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{escape(context.title)}</h1>",

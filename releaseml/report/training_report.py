@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from catboost import CatBoost
 
@@ -65,6 +66,7 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
             figures.target_distribution(whole[schema.target], schema.task, schema.target, figure_dir / "target.png"),
         ),
     ]
+    classes_shown = evaluation.shown_classes(scored) if schema.task != REGRESSION else []
     if schema.task == REGRESSION:
         shown += [
             (
@@ -84,7 +86,9 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
                 "Confusion matrix",
                 "Rows are the true class, columns the predicted one: the diagonal is right, everything else is a mistake, and where it sits tells which classes get mixed up.",
                 figures.confusion_matrix(
-                    evaluation.confusion(scored), [str(c) for c in scored.classes], figure_dir / "confusion_matrix.png"
+                    evaluation.confusion(scored)[np.ix_(classes_shown, classes_shown)],
+                    [str(scored.classes[i]) for i in classes_shown],
+                    figure_dir / "confusion_matrix.png",
                 ),
             ),
             (
@@ -99,8 +103,8 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
             ),
         ]
 
-    iterations = int(run.params["iterations"])  # training.catboost_params always sets it
-    context = page.Context(
+    iterations = int(run.params["iterations"])  # fitting.catboost_params always sets it
+    context = page.PageContent(
         title=f"{schema.task.capitalize()} model for {schema.target}",
         headline=findings.headline(schema, run.metrics, scored, {"validation": len(run.valid)}),
         metrics=run.metrics,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import falcon
 import orjson
 
+from releaseml import media
 from releaseml.bundle import Bundle
 from releaseml.serving import codecs
 
@@ -34,6 +35,8 @@ class Ping:
         resp.data = b'{"status":"ok"}'
         resp.content_type = falcon.MEDIA_JSON
 
+    on_head = on_get  # load balancers' health checks may use HEAD
+
 
 class ExecutionParameters:
     def __init__(self, limits: Limits):
@@ -55,14 +58,14 @@ class Invocations:
         self._bundle = bundle
         self._max_bytes = limits.max_payload_mb * MB
         self._max_json_bytes = min(limits.max_json_payload_mb, limits.max_payload_mb) * MB
-        self._supported = ", ".join(sorted(set(codecs.MEDIA_TYPES.values())))
+        self._supported = ", ".join(sorted(set(media.ALIASES.values())))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        content_type = codecs.media_type(req.content_type)
+        content_type = media.canonical(req.content_type)
         if content_type is None:
             raise codecs.RequestError(f"unsupported Content-Type {req.content_type!r}; send one of {self._supported}", status=415)
-        charset = codecs.charset(req.content_type)
-        if charset is not None and charset not in codecs.UTF8_CHARSETS:
+        charset = media.charset(req.content_type)
+        if charset is not None and charset not in media.UTF8_CHARSETS:
             raise codecs.RequestError(f"unsupported charset {charset!r}: send the body as UTF-8 (charset=utf-8)", status=415)
         accept = self._answer_type(req.accept, content_type)
         length = req.content_length
@@ -92,14 +95,11 @@ class Invocations:
             resp.stream = iter(pieces)
 
     def _answer_type(self, accept: str, content_type: str) -> str:
-        """The first supported type the client accepts; the request's own type for */* or none."""
-        entries = [entry.split(";", 1)[0].strip().lower() for entry in (accept or "").split(",") if entry.strip()]
-        if not entries or "*/*" in entries:
-            return content_type
-        for entry in entries:
-            if codecs.media_type(entry):
-                return codecs.media_type(entry)
-        raise codecs.RequestError(f"cannot answer in {accept!r}; accept one of {self._supported}", status=406)
+        """What the client rates highest of what the server speaks (q-values count); its own type for */* or none."""
+        chosen = media.negotiate(accept, content_type)
+        if chosen is None:
+            raise codecs.RequestError(f"cannot answer in {accept!r}; accept one of {self._supported}", status=406)
+        return chosen
 
 
 def create_app(bundle: Bundle, limits: Limits = Limits()) -> falcon.App:

@@ -24,23 +24,12 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from releaseml import csvrows
+from releaseml import csvrows, media
 from releaseml.bundle import Prediction
 from releaseml.errors import BadValue, UserError
 from releaseml.schema import NUMERIC, Schema, model_frame, typed_row
 
-CSV = "text/csv"
-JSON = "application/json"
-JSONLINES = "application/jsonlines"
-MEDIA_TYPES = {
-    CSV: CSV,
-    JSON: JSON,
-    JSONLINES: JSONLINES,
-    "application/x-jsonlines": JSONLINES,
-    "application/jsonl": JSONLINES,
-    "application/x-ndjson": JSONLINES,
-}
-UTF8_CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
+CSV, JSON, JSONLINES = media.CSV, media.JSON, media.JSONLINES
 # Below this many bytes (CSV) or rows (JSON), plain Python beats building a pandas frame.
 SMALL_CSV_BYTES = 16 * 1024
 SMALL_ROW_COUNT = 64
@@ -54,22 +43,6 @@ class RequestError(UserError):
         super().__init__(message)
         self.status = status
         self.details = {k: v for k, v in details.items() if v is not None}
-
-
-def media_type(header: str | None) -> str | None:
-    """The canonical media type of a Content-Type or Accept entry, or None if unsupported."""
-    if not header:
-        return None
-    return MEDIA_TYPES.get(header.split(";", 1)[0].strip().lower())
-
-
-def charset(header: str | None) -> str | None:
-    """The charset parameter of a Content-Type, lower case, or None."""
-    for parameter in (header or "").split(";")[1:]:
-        key, _, value = parameter.partition("=")
-        if key.strip().lower() == "charset":
-            return value.strip().strip('"').lower()
-    return None
 
 
 # ---- decoding -------------------------------------------------------------------------------

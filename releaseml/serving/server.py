@@ -1,27 +1,25 @@
 """Run the app under waitress, configured from the environment, stopping cleanly on SIGTERM or SIGINT.
 
-Settings (environment variable, default):
-  SAGEMAKER_BIND_TO_PORT             8080   the port (SageMaker's own variable)
-  RELEASEML_HOST                     0.0.0.0
-  RELEASEML_THREADS                  4      waitress worker threads
-  RELEASEML_MAX_PAYLOAD_MB           100    largest CSV or JSON Lines body accepted (413 above)
-  RELEASEML_MAX_JSON_PAYLOAD_MB      20     largest JSON document accepted (parsed whole: ~12x its size in memory)
-  RELEASEML_BATCH_PAYLOAD_MB         20     MaxPayloadInMB told to batch transform
-  RELEASEML_CONCURRENT_TRANSFORMS    CPUs   MaxConcurrentTransforms told to batch transform
-  RELEASEML_STOP_GRACE_SECONDS       20     on SIGTERM, how long requests in progress may take to finish
+Settings: the container variables of `releaseml.environment` (port, host, threads, body limits,
+batch transform hints, stop grace).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
-import os
 import signal
+import socket
 import sys
 import time
 
+import orjson
 import waitress
+import waitress.channel
+import waitress.task
 
 from releaseml import bundle as bundle_module
+from releaseml import environment
 from releaseml.errors import UserError
 from releaseml.layout import MLPaths
 from releaseml.serving.app import Limits, create_app
@@ -30,20 +28,20 @@ from releaseml.serving.app import Limits, create_app
 SAGEMAKER_TRANSFORM_BUDGET_MB = 100
 
 
-def settings_from_env(env=os.environ) -> dict:
-    concurrent = _int(env, "RELEASEML_CONCURRENT_TRANSFORMS", os.cpu_count() or 1)
-    batch_mb = min(_int(env, "RELEASEML_BATCH_PAYLOAD_MB", 20), SAGEMAKER_TRANSFORM_BUDGET_MB // concurrent)
+def settings_from_env(env=None) -> dict:
+    concurrent = environment.CONCURRENT_TRANSFORMS.get(env)
+    batch_mb = min(environment.BATCH_PAYLOAD_MB.get(env), SAGEMAKER_TRANSFORM_BUDGET_MB // concurrent)
     limits = Limits(
-        max_payload_mb=_int(env, "RELEASEML_MAX_PAYLOAD_MB", 100),
-        max_json_payload_mb=_int(env, "RELEASEML_MAX_JSON_PAYLOAD_MB", 20),
+        max_payload_mb=environment.MAX_PAYLOAD_MB.get(env),
+        max_json_payload_mb=environment.MAX_JSON_PAYLOAD_MB.get(env),
         batch_payload_mb=max(batch_mb, 1),
         concurrent_transforms=concurrent,
     )
     return {
-        "host": env.get("RELEASEML_HOST", "0.0.0.0"),
-        "port": _int(env, "SAGEMAKER_BIND_TO_PORT", 8080),
-        "threads": _int(env, "RELEASEML_THREADS", 4),
-        "grace_seconds": _int(env, "RELEASEML_STOP_GRACE_SECONDS", 20),
+        "host": environment.HOST.get(env),
+        "port": environment.PORT.get(env),
+        "threads": environment.THREADS.get(env),
+        "grace_seconds": environment.STOP_GRACE_SECONDS.get(env),
         "limits": limits,
     }
 
@@ -54,16 +52,25 @@ def run(paths: MLPaths) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     model = bundle_module.load(paths.model_dir)
     limits = settings["limits"]
-    server = waitress.create_server(
-        create_app(model, limits),
-        host=settings["host"],
-        port=settings["port"],
-        threads=settings["threads"],
-        # Our app answers 413 in JSON up to its limit; waitress guards beyond it.
-        max_request_body_size=(limits.max_payload_mb + 1) * 1024 * 1024,
-        ident="releaseml",
-        clear_untrusted_proxy_headers=True,
-    )
+    host, port = settings["host"], settings["port"]
+    try:
+        server = waitress.create_server(
+            create_app(model, limits),
+            host=host,
+            port=port,
+            threads=settings["threads"],
+            # Our app answers 413 in JSON up to its limit; waitress guards beyond it.
+            max_request_body_size=(limits.max_payload_mb + 1) * 1024 * 1024,
+            ident="releaseml",
+            clear_untrusted_proxy_headers=True,
+            connection_limit=_connection_limit(),
+            channel_timeout=CHANNEL_TIMEOUT_SECONDS,
+        )
+        server.channel_class = _JsonErrorsChannel
+    except OSError as exc:
+        raise UserError(_cannot_listen(host, port, exc)) from None
+    except ValueError:  # waitress's word for a host name that does not resolve
+        raise UserError(f"RELEASEML_HOST={host!r} is not an address or a host name this machine knows; use 0.0.0.0 or 127.0.0.1") from None
     stop = _StopSignal(server, signal.SIGTERM, signal.SIGINT)
     print(
         f"Serving the {model.schema.task} model for {model.schema.target!r} on http://{settings['host']}:{settings['port']} "
@@ -78,6 +85,47 @@ def run(paths: MLPaths) -> None:
         server.close()
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
     print("Server stopped.", flush=True)
+
+
+# Open connections the server keeps before it stops accepting (waitress's default, 100, let 100 idle
+# clients block /ping, and SageMaker then replaces a healthy instance); idle ones close after
+# CHANNEL_TIMEOUT_SECONDS. The process's file limit is raised to allow them.
+MAX_CONNECTIONS = 1000
+CHANNEL_TIMEOUT_SECONDS = 60
+
+
+def _connection_limit() -> int:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = MAX_CONNECTIONS + 64  # the model, logs and temporary files need some too
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new_soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new_soft, hard))
+            soft = new_soft
+        except (ValueError, OSError):
+            pass
+    return MAX_CONNECTIONS if soft == resource.RLIM_INFINITY else max(16, min(MAX_CONNECTIONS, soft - 64))
+
+
+class _JsonErrorTask(waitress.task.ErrorTask):
+    """waitress's own answers to malformed HTTP (bad headers, bad chunking, too large) in the app's
+    JSON shape. A body encoding it cannot read is the client's mistake: 400, not 501."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        code, reason = (400, "Bad Request") if error.code == 501 else (error.code, error.reason)
+        body = orjson.dumps({"error": f"{reason}: {error.body}" if error.body else reason})
+        self.status = f"{code} {reason}"
+        self.response_headers.append(("Content-Type", "application/json"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class _JsonErrorsChannel(waitress.channel.HTTPChannel):
+    error_task_class = _JsonErrorTask
 
 
 class _StopSignal:
@@ -121,14 +169,9 @@ def _drain(server, grace_seconds: float, stop: _StopSignal) -> None:
         channel.handle_close()
 
 
-def _int(env, name: str, default: int) -> int:
-    value = env.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise UserError(f"{name}={value!r} must be a whole number") from None
-    if number < 1:
-        raise UserError(f"{name}={value!r} must be at least 1")
-    return number
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is already in use by another program: stop it, or choose another port (SAGEMAKER_BIND_TO_PORT, --port)"
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return f"RELEASEML_HOST={host!r} is not an address of this machine ({exc.strerror or exc}); use 0.0.0.0 (all) or 127.0.0.1"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"

@@ -4,6 +4,7 @@ import json
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -79,3 +80,57 @@ def test_the_image_trains_as_a_non_root_user(tmp_path, trained, built_image):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert (root / "model/model.cbm").is_file() and (root / "output/data/report.html").is_file()
+
+
+def test_the_docker_engine_with_no_image_says_to_build_it_instead_of_pulling(tmp_path):
+    """train-local/serve-local --engine docker once tried to pull a missing image from a public
+    registry, and the message was a DNS failure."""
+    (tmp_path / "releaseml.yaml").write_text("target: species\n")
+    shutil.copytree(REPO / "data", tmp_path / "data")
+    for task in (["train-local", "--data", "data"], ["serve-local"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "invoke", "-r", str(REPO), *task, "--engine", "docker", "--image", "never-built-image"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 1, result.stderr
+        if task[0] == "serve-local":
+            assert "no trained model" in result.stderr
+        else:
+            assert "no local image 'never-built-image': build it first with `invoke build`" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_serve_local_in_docker_on_a_port_another_program_holds(trained, built_image):
+    import socket
+
+    work, _ = trained
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "invoke",
+                "-r",
+                str(REPO),
+                "serve-local",
+                "--ml-root",
+                "opt_ml",
+                "--engine",
+                "docker",
+                "--image",
+                built_image,
+                "--port",
+                str(port),
+            ],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1 and f"port {port} is already in use by another program" in result.stderr, result.stderr

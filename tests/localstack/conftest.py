@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from aws_project import invoke, make_project
-from emulator_settings import GUARD, REGION
+from emulator_settings import GUARD, REGION, ROLE
 from helpers import free_port
 from sagemaker_player import SageMakerPlayer
 
@@ -52,6 +52,21 @@ def guarded_env():
         os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
 
 
+def _create_execution_role(url: str) -> None:
+    """The role the projects name, trusting SageMaker as README's set-up makes it (deploy checks both)."""
+    import json
+
+    import boto3
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    boto3.client("iam", endpoint_url=url, region_name=REGION).create_role(
+        RoleName=ROLE.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(trust)
+    )
+
+
 @pytest.fixture(scope="session")
 def emulator(guarded_env, tmp_path_factory):
     """moto's server on a loopback port, for the whole run."""
@@ -62,6 +77,7 @@ def emulator(guarded_env, tmp_path_factory):
     )
     url = f"http://127.0.0.1:{port}"
     _wait_for(f"{url}/moto-api/", process, "moto_server", log)
+    _create_execution_role(url)
     yield url
     process.terminate()
     process.wait(timeout=10)

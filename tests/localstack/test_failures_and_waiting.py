@@ -138,6 +138,26 @@ def test_a_missing_permission_names_the_call_and_what_is_missing(strict_emulator
     )
 
 
+@pytest.mark.parametrize(
+    "key,secret,token,message",
+    [
+        ("AKIANOSUCHKEY0000000", "wrong", None, "AWS does not know these credentials"),
+    ],
+)
+def test_credentials_aws_does_not_know_are_named_as_such(strict_emulator, built_image, tmp_path, monkeypatch, key, secret, token, message):
+    """A wrong key once read as a missing permission; it is the key that is wrong."""
+    url, _ = strict_emulator
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    monkeypatch.delenv("AWS_SESSION_TOKEN")
+    project = make_project(tmp_path / "project", built_image)
+    result = invoke(project, "logs", "some-job")
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
 def test_nothing_reaches_real_aws_from_these_tests(guarded_env, monkeypatch):
     """Without an endpoint setting, a call goes to AWS itself, and the guard's proxy stops it."""
     from botocore.config import Config

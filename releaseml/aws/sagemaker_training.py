@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from releaseml import hyperparameters, metrics, progress
+from releaseml import hyperparameters, media, metrics, progress
 from releaseml.aws import logs, waiting
-from releaseml.aws.session import Aws, errors
+from releaseml.aws.session import Aws, errors, is_missing
 from releaseml.config import AwsSection, Config
 from releaseml.errors import UserError
 
@@ -17,7 +17,7 @@ FINAL_STATES = {"Completed", "Failed", "Stopped"}
 
 
 @dataclass
-class TrainingOutcome:
+class TrainingJobOutcome:
     """What a finished (or still running) job left: written as text for people and as JSON for scripts."""
 
     job_name: str
@@ -81,7 +81,7 @@ def request(
                 "DataSource": {
                     "S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": manifest, "S3DataDistributionType": "FullyReplicated"}
                 },
-                "ContentType": "text/csv",
+                "ContentType": media.CSV,
                 "CompressionType": "None",
             }
             for channel, manifest in channels.items()
@@ -102,9 +102,11 @@ def describe(aws: Aws, name: str) -> dict:
     with errors(f"looking up training job {name}"):
         try:
             return sagemaker.describe_training_job(TrainingJobName=name)
-        except sagemaker.exceptions.ResourceNotFound:
+        except sagemaker.exceptions.ClientError as exc:  # SageMaker says ValidationException "Could not find"
+            if not is_missing(exc):
+                raise
             raise UserError(
-                f"no training job {name!r} in {aws.region}: check the name (`invoke jobs` lists recent ones) and the region"
+                f"no training job {name!r} in {aws.region}: check the name (the SageMaker console's Training jobs page lists them) and the region"
             ) from None
 
 
@@ -115,7 +117,7 @@ def attach(
     timeout: Optional[float] = None,
     poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
     reports: Optional[Path] = None,
-) -> TrainingOutcome:
+) -> TrainingJobOutcome:
     """Wait for a training job while printing its log; download its report into `reports/JOB/`; write the outcome files; raise if it failed."""
     follower = logs.LogFollower(aws, logs.TRAINING_GROUP, name, progress.echo)
     reattach = f"Re-attach with `invoke logs {name}`; stop it in the SageMaker console or with `aws sagemaker stop-training-job --training-job-name {name}`."
@@ -165,7 +167,7 @@ def download_report(aws: Aws, output_artifacts: str, directory: Path) -> Optiona
     return str(report) if report.exists() else None
 
 
-def outcome_of(aws: Aws, description: dict, log: list[str]) -> TrainingOutcome:
+def outcome_of(aws: Aws, description: dict, log: list[str]) -> TrainingJobOutcome:
     """The outcome from DescribeTrainingJob; metrics as SageMaker parsed them, else from the log lines."""
     final = {item["MetricName"]: item["Value"] for item in description.get("FinalMetricDataList", [])}
     if not final:
@@ -174,7 +176,7 @@ def outcome_of(aws: Aws, description: dict, log: list[str]) -> TrainingOutcome:
         }
     name = description["TrainingJobName"]
     model = description.get("ModelArtifacts", {}).get("S3ModelArtifacts")
-    return TrainingOutcome(
+    return TrainingJobOutcome(
         job_name=name,
         status=description["TrainingJobStatus"],
         region=aws.region,

@@ -1,0 +1,172 @@
+"""Fit CatBoost on a training frame, hold out a validation split, measure it."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from catboost import CatBoost, CatBoostError, Pool
+
+from releaseml.config import Config
+from releaseml.errors import UserError
+from releaseml.metrics import TASK_METRICS
+from releaseml.schema import BINARY, MULTICLASS, REGRESSION, Schema, labels, model_frame
+
+LOSS_FUNCTIONS = {REGRESSION: "RMSE", BINARY: "Logloss", MULTICLASS: "MultiClass"}
+# Sensible for people who know no ML: enough trees, stop when validation stops improving.
+DEFAULT_CATBOOST_PARAMS = {"iterations": 1000, "early_stopping_rounds": 100, "verbose": 100}
+
+
+@dataclass
+class TrainingResult:
+    model: CatBoost
+    metrics: dict[str, dict[str, float]]
+    params: dict[str, Any]
+    rows: dict[str, int]
+
+
+def split(labels: pd.Series, schema: Schema, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions for training and validation; classes keep their shares (stratified)."""
+    rng = np.random.default_rng(seed)
+    groups = [np.arange(len(labels))] if schema.task == REGRESSION else [np.flatnonzero(labels.to_numpy() == c) for c in schema.classes]
+    train, valid = [], []
+    for group, n_valid in zip(groups, _validation_counts([len(g) for g in groups], fraction)):
+        shuffled = rng.permutation(group)
+        valid.append(shuffled[:n_valid])
+        train.append(shuffled[n_valid:])
+    train_rows, valid_rows = np.sort(np.concatenate(train)), np.sort(np.concatenate(valid))
+    total = len(labels)
+    if len(valid_rows) == 0 and total * fraction < 0.5 and total >= 4:
+        raise UserError(
+            f"validation_fraction {fraction:g} of {total} rows holds out no row: use at least {1 / total:.2g} "
+            "(the usual is 0.2), or give validation data"
+        )
+    lacking = [str(c) for c, rows in zip(schema.classes or [], train) if len(rows) == 0] if schema.task != REGRESSION else []
+    if (len(train_rows) < 2 or lacking) and fraction > 0.5 and total >= 4:
+        also = f" (no training row of class {', '.join(lacking[:5])})" if lacking else ""
+        raise UserError(
+            f"validation_fraction {fraction:g} leaves {len(train_rows)} of {total} rows to train on{also}: lower it (the usual is 0.2)"
+        )
+    if len(valid_rows) == 0 or len(train_rows) == 0 or lacking:
+        raise UserError(f"{total} rows are too few to hold out a validation split; add rows or give validation data")
+    return train_rows, valid_rows
+
+
+def _validation_counts(sizes: list[int], fraction: float) -> list[int]:
+    """Rows to hold out per class: the share rounded per class, and when that holds out none (many
+    small classes), the overall share handed to the classes with the largest remainders; every class
+    keeps a training row."""
+    counts = [int(round(size * fraction)) if size > 1 else 0 for size in sizes]
+    wanted = int(round(sum(sizes) * fraction))
+    if sum(counts) == 0 and wanted > 0:
+        order = sorted(range(len(sizes)), key=lambda i: (-(sizes[i] * fraction % 1), i))
+        for i in order:
+            if wanted == 0:
+                break
+            if sizes[i] - counts[i] >= 2:
+                counts[i] += 1
+                wanted -= 1
+    return counts
+
+
+def catboost_params(config: Config, schema: Schema) -> dict[str, Any]:
+    """Our defaults, then the user's CatBoost parameters, then what releaseml must control."""
+    params = {**DEFAULT_CATBOOST_PARAMS, "loss_function": LOSS_FUNCTIONS[schema.task], **config.catboost}
+    params.update(random_seed=config.seed, allow_writing_files=False)
+    if schema.task != REGRESSION:
+        params["class_names"] = schema.classes
+    _check_params(params, schema)
+    return params
+
+
+# Losses for each kind of task (CatBoost's names, before any `:option`); a loss of the wrong kind
+# fails deep inside CatBoost, or worse, trains something else.
+CLASSIFICATION_LOSSES = {BINARY: ("Logloss", "CrossEntropy", "MultiClass"), MULTICLASS: ("MultiClass", "MultiClassOneVsAll")}
+
+
+def _check_params(params: dict[str, Any], schema: Schema) -> None:
+    """Refuse settings CatBoost would crash on (thread_count 0 kills the process) or misread."""
+    threads = params.get("thread_count", -1)
+    if isinstance(threads, bool) or not isinstance(threads, int) or not (threads == -1 or threads >= 1):
+        raise UserError(f"catboost.thread_count {threads!r}: use -1 (every core) or a whole number of threads from 1")
+    loss = str(params["loss_function"]).split(":", 1)[0]
+    all_classification = {name for names in CLASSIFICATION_LOSSES.values() for name in names}
+    if schema.task == REGRESSION and loss in all_classification:
+        raise UserError(
+            f"catboost.loss_function {loss} is a classification loss, but the task is regression: remove it or use RMSE, MAE, ..."
+        )
+    if schema.task != REGRESSION and loss not in CLASSIFICATION_LOSSES[schema.task]:
+        allowed = " or ".join(CLASSIFICATION_LOSSES[schema.task])
+        raise UserError(
+            f"catboost.loss_function {loss} does not fit the task {schema.task} (the target {schema.target!r} has "
+            f"{len(schema.classes or [])} classes): use {allowed}, or `task: regression` if the target is a number to predict"
+        )
+
+
+def drop_unlabelled(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, int]:
+    keep = frame[schema.target].notna()
+    return frame.loc[keep].reset_index(drop=True), int((~keep).sum())
+
+
+def fit(train: pd.DataFrame, valid: pd.DataFrame, schema: Schema, params: dict[str, Any]) -> TrainingResult:
+    """Fit on `train`, watch `valid` for early stopping, and measure both."""
+    pools = {name: _pool(frame, schema) for name, frame in (("train", train), ("validation", valid))}
+    # CatBoost's scratch files (eval_metrics writes some even with allow_writing_files off) go to a
+    # temporary directory: the working directory of a container may not be writable.
+    with tempfile.TemporaryDirectory(prefix="catboost-") as scratch:
+        model = CatBoost({**params, "train_dir": scratch})
+        try:
+            model.fit(pools["train"], eval_set=pools["validation"], callbacks=[_Progress(int(params.get("iterations", 1000)))])
+        except CatBoostError as exc:
+            raise UserError(f"CatBoost could not train with these settings: {exc}. Check the `catboost:` section of the config.") from None
+        metrics = {name: evaluate(model, pool, schema.task) for name, pool in pools.items()}
+    return TrainingResult(model=model, metrics=metrics, params=params, rows={"train": len(train), "validation": len(valid)})
+
+
+class _Progress:
+    """A line every PERIOD seconds while CatBoost trains: its own lines come every 100 trees, which on
+    large data (or hundreds of classes) can be many minutes apart."""
+
+    PERIOD = 15.0
+
+    def __init__(self, iterations: int):
+        self.iterations, self.started = iterations, time.monotonic()
+        self.last = self.started
+
+    def after_iteration(self, info) -> bool:
+        now = time.monotonic()
+        if now - self.last >= self.PERIOD:
+            self.last = now
+            done = info.iteration
+            left = (now - self.started) / max(done, 1) * (self.iterations - done)
+            print(
+                f"Training: tree {done} of at most {self.iterations}, {now - self.started:.0f} s so far, at most ~{left:.0f} s left.",
+                flush=True,
+            )
+        return True  # go on
+
+
+def evaluate(model: CatBoost, pool: Pool, task: str) -> dict[str, float]:
+    """CatBoost's own value of each of the task's metrics for the final model."""
+    specs = TASK_METRICS[task]
+    tree_count = model.tree_count_
+    try:
+        values = model.eval_metrics(pool, list(specs.values()), ntree_start=0, eval_period=tree_count)
+    except CatBoostError as exc:
+        raise UserError(f"CatBoost could not measure the model with these settings: {exc}. Check the `catboost:` section.") from None
+    return {name: float(values[_result_key(values, spec)][-1]) for name, spec in specs.items()}
+
+
+def _result_key(values: dict[str, list[float]], spec: str) -> str:
+    # eval_metrics names results like "TotalF1:average=Weighted" (as asked) or "AUC:type=Classic".
+    if spec in values:
+        return spec
+    return next(key for key in values if key.split(":")[0] == spec.split(":")[0] and spec.split(":", 1)[-1] in key)
+
+
+def _pool(frame: pd.DataFrame, schema: Schema) -> Pool:
+    return Pool(model_frame(frame, schema), label=labels(frame, schema).to_numpy(), cat_features=schema.categorical)

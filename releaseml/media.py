@@ -1,0 +1,88 @@
+"""The media types releaseml reads and writes, in one place: names, aliases, file extensions.
+
+Like the sagemaker-inference-toolkit's `content_types`: the server, the client and batch
+prediction all name a type through this module.
+"""
+
+from __future__ import annotations
+
+CSV = "text/csv"
+JSON = "application/json"
+JSONLINES = "application/jsonlines"
+# Every spelling accepted in Content-Type and Accept, to the type it means.
+ALIASES = {
+    CSV: CSV,
+    JSON: JSON,
+    JSONLINES: JSONLINES,
+    "application/x-jsonlines": JSONLINES,
+    "application/jsonl": JSONLINES,
+    "application/x-ndjson": JSONLINES,
+}
+# A payload file's type from its extension (invoke predict, batch-predict).
+BY_EXTENSION = {".csv": CSV, ".json": JSON, ".jsonl": JSONLINES, ".jsonlines": JSONLINES}
+# Charsets that are UTF-8 (ASCII is a subset); any other is refused (415).
+UTF8_CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
+
+
+def canonical(header: str | None) -> str | None:
+    """The media type a Content-Type or Accept entry means, or None when releaseml does not speak it."""
+    if not header:
+        return None
+    return ALIASES.get(header.split(";", 1)[0].strip().lower())
+
+
+def charset(header: str | None) -> str | None:
+    """The charset parameter of a Content-Type, lower case, or None."""
+    for parameter in (header or "").split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+def negotiate(accept: str | None, own: str) -> str | None:
+    """The answer type for an Accept header (RFC 9110): the type the client rates highest (q), the
+    more specific range deciding a tie, then the request's own type; None when nothing acceptable.
+
+    `application/json, */*` is JSON; `*/*`, an empty header or none is the request's own type.
+    """
+    ranges = _ranges(accept)
+    if not ranges:
+        return own
+    offered = [own] + [kind for kind in (CSV, JSON, JSONLINES) if kind != own]
+    best, best_key = None, (0.0, -1)
+    for kind in offered:
+        matches = [(q, specificity) for pattern, q, specificity in ranges if _matches(pattern, kind)]
+        if not matches:
+            continue
+        q, specificity = max(matches, key=lambda match: (match[1], match[0]))  # the most specific range rates it
+        key = (q, specificity)
+        if q > 0 and key > best_key:
+            best, best_key = kind, key
+    return best
+
+
+def _ranges(accept: str | None) -> list[tuple[str, float, int]]:
+    """(media range, q, specificity) per entry; an alias stands for the type it means."""
+    out = []
+    for entry in (accept or "").split(","):
+        pattern, *parameters = [part.strip() for part in entry.split(";")]
+        pattern = pattern.lower()
+        if not pattern:
+            continue
+        q = 1.0
+        for parameter in parameters:
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    q = 0.0
+        pattern = ALIASES.get(pattern, pattern)
+        specificity = 0 if pattern == "*/*" else 1 if pattern.endswith("/*") else 2
+        out.append((pattern, q, specificity))
+    return out
+
+
+def _matches(pattern: str, kind: str) -> bool:
+    return pattern == "*/*" or pattern == kind or (pattern.endswith("/*") and kind.split("/")[0] == pattern[:-2])
