@@ -8,7 +8,8 @@ Trains the demo model (penguins species, default config), then drives with wrk
   - a minimal Falcon + waitress handler that parses CSV with pandas and calls
     predict_proba (benchmarks/naive_app.py), the usual bring-your-own-container way,
 and prints requests/s, p50/p99 latency and rows/s for single-row requests and for
-10,000-row CSV requests, next to CatBoost predicting the same rows in-process.
+10,000-row CSV requests, next to CatBoost predicting the same rows in-process and to each
+server's own GET /ping rate (the most a request can get through HTTP on this machine).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def main() -> None:
         ("releaseml server", [sys.executable, "-m", "releaseml", "serve"]),
         ("naive falcon+pandas", [sys.executable, str(REPO / "benchmarks" / "naive_app.py")]),
     ):
-        results[name] = drive(command, work, {"single": single, "big": big}, args)
+        results[name] = drive(command, work, {"single": single, "big": big, "ping": None}, args)
     report(results)
 
 
@@ -105,7 +106,8 @@ def drive(command: list[str], work: Path, bodies: dict[str, str], args) -> dict:
         engines.stop(server)
 
 
-def wrk(port: int, body: str, script: Path, args) -> dict:
+def wrk(port: int, body: str | None, script: Path, args) -> dict:
+    """wrk's figures for POSTing `body` to /invocations, or for GET /ping when body is None."""
     script.write_text(
         textwrap.dedent(
             f"""
@@ -114,6 +116,8 @@ def wrk(port: int, body: str, script: Path, args) -> dict:
             wrk.body = [[{body}]]
             """
         )
+        if body is not None
+        else 'wrk.method = "GET"\n'
     )
     output = subprocess.run(
         [
@@ -127,7 +131,7 @@ def wrk(port: int, body: str, script: Path, args) -> dict:
             "--latency",
             "-s",
             str(script),
-            f"http://127.0.0.1:{port}/invocations",
+            f"http://127.0.0.1:{port}/{'invocations' if body is not None else 'ping'}",
         ],
         capture_output=True,
         text=True,
@@ -151,6 +155,14 @@ def _ms(text: str) -> float:
 def report(results: dict) -> None:
     ceiling = results["in-process CatBoost"]
     naive = results["naive falcon+pandas"]
+    print("GET /ping (each server's HTTP limit)")
+    for name in ("releaseml server", "naive falcon+pandas"):
+        print(f"  {name:22} {results[name]['ping']['rps']:9.1f} req/s")
+    ours = results["releaseml server"]
+    print(
+        f"  single-row /invocations is {ours['single']['rps'] / ours['ping']['rps']:.0%} of releaseml's /ping rate, "
+        f"{ours['single']['rps'] / naive['single']['rps']:.2f}x the naive handler\n"
+    )
     for kind, rows, title in (("single", 1, "Single-row requests"), ("big", BIG_ROWS, f"{BIG_ROWS:,}-row CSV requests")):
         print(title)
         print(f"  {'':22} {'req/s':>9} {'rows/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'vs in-process':>14} {'vs naive':>9}")

@@ -89,11 +89,16 @@ def errors(doing: str) -> Iterator[None]:
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code, message = error.get("Code", "?"), _readable(error.get("Message", ""))
-        if code in EXPIRED_CREDENTIALS:
+        lowered = message.lower()
+        if code in EXPIRED_CREDENTIALS or "token has expired" in lowered or "request has expired" in lowered:
             raise UserError(
                 f"the AWS credentials have expired ({code} while {doing}): get new ones (`aws sso login`, or refresh the session token) and run it again"
             ) from None
-        if code in INVALID_CREDENTIALS:
+        if (
+            code in INVALID_CREDENTIALS
+            or "security token included in the request is invalid" in lowered
+            or "key id you provided does not exist" in lowered
+        ):
             raise UserError(
                 f"AWS does not know these credentials ({code} while {doing}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
                 "(or the profile in use), e.g. with `aws sts get-caller-identity`"

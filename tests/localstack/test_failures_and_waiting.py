@@ -127,8 +127,8 @@ def test_a_missing_permission_names_the_call_and_what_is_missing(strict_emulator
     project = make_project(tmp_path / "project", built_image)
     result = invoke(project, "deploy", image=built_image)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "AWS denied DescribeRepositories while looking up ECR repository releaseml" in result.stderr
-    assert "user/analyst is not authorized to perform: ecr:DescribeRepositories" in result.stderr
+    assert "AWS denied GetAuthorizationToken while getting an ECR login" in result.stderr  # the first call that needs ECR
+    assert "user/analyst is not authorized to perform: ecr:GetAuthorizationToken" in result.stderr
     assert "The credentials in use lack a permission; README.md, section 'Running on AWS', lists the permissions" in result.stderr
     attached = invoke(project, "logs", "some-job")
     assert (
