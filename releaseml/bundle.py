@@ -23,6 +23,8 @@ from releaseml.errors import UserError
 from releaseml.layout import MODEL_FILE, SCHEMA_FILE
 from releaseml.schema import REGRESSION, Schema
 
+FEW_ROWS = 64
+
 
 @dataclass
 class Prediction:
@@ -46,10 +48,17 @@ class Bundle:
     info: dict[str, Any]
 
     def predict(self, features: pd.DataFrame | list[list[Any]]) -> Prediction:
-        """Predict for rows typed like `schema.model_frame` does (a frame, or lists for a few rows)."""
+        """Predict for rows typed like `schema.model_frame` does (a frame, or lists for a few rows).
+
+        A few rows go to CatBoost on one thread: handing them to a pool of threads costs more than
+        the prediction itself.
+        """
+        threads = 1 if len(features) <= FEW_ROWS else -1
         if self.schema.task == REGRESSION:
-            return Prediction(values=self.model.predict(features, prediction_type="RawFormulaVal"), probabilities=None)
-        return Prediction(values=None, probabilities=self.model.predict(features, prediction_type="Probability"))
+            return Prediction(
+                values=self.model.predict(features, prediction_type="RawFormulaVal", thread_count=threads), probabilities=None
+            )
+        return Prediction(values=None, probabilities=self.model.predict(features, prediction_type="Probability", thread_count=threads))
 
 
 def save(model_dir: Path, model: CatBoost, schema: Schema, details: dict[str, Any]) -> None:

@@ -6,6 +6,8 @@ prediction all name a type through this module.
 
 from __future__ import annotations
 
+import functools
+
 CSV = "text/csv"
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
@@ -24,6 +26,7 @@ BY_EXTENSION = {".csv": CSV, ".json": JSON, ".jsonl": JSONLINES, ".jsonlines": J
 UTF8_CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
 
 
+@functools.lru_cache(maxsize=512)  # headers repeat: parse each spelling once
 def canonical(header: str | None) -> str | None:
     """The media type a Content-Type or Accept entry means, or None when releaseml does not speak it."""
     if not header:
@@ -31,6 +34,7 @@ def canonical(header: str | None) -> str | None:
     return ALIASES.get(header.split(";", 1)[0].strip().lower())
 
 
+@functools.lru_cache(maxsize=512)
 def charset(header: str | None) -> str | None:
     """The charset parameter of a Content-Type, lower case, or None."""
     for parameter in (header or "").split(";")[1:]:
@@ -40,6 +44,7 @@ def charset(header: str | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=512)
 def negotiate(accept: str | None, own: str) -> str | None:
     """The answer type for an Accept header (RFC 9110): the type the client rates highest (q), the
     more specific range deciding a tie, then the request's own type; None when nothing acceptable.

@@ -114,7 +114,7 @@ def column(values: Any, kind: str, name: str, first_row: int = 1) -> np.ndarray:
         return _numbers(values, name, first_row)
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):  # JSON: True == 1 to a hash
         return np.array([typed(value, kind, name, first_row + i) for i, value in enumerate(values)], dtype=object)
-    uniques, codes = _factorize(values, name, first_row)
+    uniques, codes = _factorize(values)
     mapped = np.empty(len(uniques) + 1, dtype=object)
     for position, value in enumerate(uniques):
         try:
@@ -144,14 +144,9 @@ def _numbers(values: np.ndarray, name: str, first_row: int) -> np.ndarray:
 _NO_TRUE_FALSE = frozenset(["string", "floating", "integer", "mixed-integer-float", "empty"])
 
 
-def _factorize(values: np.ndarray, name: str = "", first_row: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values and each value's code (-1 for None/NaN); a list or an object is a BadValue."""
-    try:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    except TypeError:
-        position = next(i for i, v in enumerate(values) if not isinstance(v, (str, int, float, bool, type(None))))
-        row = first_row + position
-        raise BadValue(f"row {row}, column {name!r}: {_shown(values[position])} is not a single value", row=row, column=name) from None
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of text (and missing) values, and each value's code (-1 for None/NaN)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return np.asarray(uniques, dtype=object), codes
 
 

@@ -335,3 +335,141 @@ def test_the_task_list_loads_no_heavy_library(tmp_path):
 def test_help_for_a_task_works_without_a_project(tmp_path):
     result = invoke("--help", "serve-local", cwd=tmp_path)
     assert result.returncode == 0 and "--port" in result.stdout
+
+
+# ---- more of the same, one line each: every user-error site a test can reach ------------------
+
+
+def run_train_on(tmp_path, run_train, config, text):
+    paths = make_ml_root(tmp_path, config, text)
+    code = run_train(paths)
+    return code, paths.failure.read_text() if paths.failure.exists() else ""
+
+
+@pytest.mark.parametrize(
+    "config,text,message",
+    [
+        ({"target": "y"}, "x,y\n", "has a header but no rows"),
+        ({"target": "y"}, "x,,y\n1,2,3\n", "the header row has no name for column(s) [2]"),
+        ({"target": "y", "drop": ["x"]}, "x,y\n1,2\n3,4\n", "no feature columns are left"),
+        ({"target": "y", "task": "regression"}, "x,y\n1,a\n2,b\n", "task is regression but the target column 'y' is not numeric"),
+        ({"target": "y", "task": "binary"}, "x,y\n1,a\n2,b\n3,c\n", "task is binary but the target column 'y' has 3 classes"),
+        ({"target": "y", "task": "regression"}, "x,y\n1,\n2,\n", "the target column 'y' has no values"),
+        ({"target": "y"}, "x,y\n1,a\n2,b\n", "rows are too few to hold out a validation split"),
+    ],
+)
+def test_training_data_that_cannot_make_a_model(tmp_path, run_train, config, text, message):
+    code, failure = run_train_on(tmp_path, run_train, config, text)
+    assert code == 1 and message in failure, failure
+
+
+def test_training_files_with_different_headers(tmp_path, run_train):
+    paths = make_ml_root(tmp_path, {"target": "y"}, "x,y\n1,2\n")
+    (paths.channel("training") / "more.csv").write_text("x,z\n1,2\n")
+    assert run_train(paths) == 1 and "has different columns from" in paths.failure.read_text()
+
+
+def test_validation_data_without_the_training_columns(tmp_path, run_train, penguins):
+    paths = make_ml_root(tmp_path, {"target": "species"}, penguins, penguins.drop(columns=["island"]))
+    assert run_train(paths) == 1 and "the validation data lacks column(s) ['island']" in paths.failure.read_text()
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [(None, "hyperparameters.json is missing"), ("{", "is not valid JSON"), ("[1]", "must hold a JSON object of hyperparameters")],
+)
+def test_a_container_without_a_usable_hyperparameters_file(tmp_path, run_train, content, message):
+    paths = make_ml_root(tmp_path, {"target": "y"}, "x,y\n1,2\n")
+    paths.hyperparameters.unlink() if content is None else paths.hyperparameters.write_text(content)
+    assert run_train(paths) == 1 and message in paths.failure.read_text()
+
+
+@pytest.mark.parametrize(
+    "flat,message",
+    [
+        ({"target": 3}, "expected a string value"),
+        ({"catboost": "1", "catboost.depth": "6"}, "conflicts with"),
+        ({"catboost.depth": "6", "catboost": '{"depth": 6}'}, "conflicts with"),
+    ],
+)
+def test_hyperparameters_that_cannot_be_a_config(flat, message):
+    from releaseml import hyperparameters
+    from releaseml.errors import UserError
+
+    with pytest.raises(UserError, match=message):
+        hyperparameters.unflatten(flat)
+
+
+def test_serve_without_a_model(tmp_path):
+    result = serve(tmp_path, SAGEMAKER_BIND_TO_PORT=str(free_port()))
+    assert result.returncode == 1 and "no trained model at" in result.stderr and "Train first" in result.stderr
+
+
+def test_tasks_in_a_directory_that_is_not_a_project(tmp_path):
+    (tmp_path / "releaseml.yaml").mkdir()
+    refused(invoke("train-local", "--engine", "process", cwd=tmp_path), "cannot read config file 'releaseml.yaml'")
+    refused(invoke("report", cwd=tmp_path), "no training report yet")
+    refused(invoke("predict", "rows.csv", "--url", "http://localhost:0", cwd=tmp_path), "port 0 is not a port")
+
+
+def test_train_local_staging_mistakes(tmp_path, penguins):
+    (tmp_path / "releaseml.yaml").write_text("target: species\n")
+    refused(invoke("train-local", "--ml-root", "ml", "--engine", "process", cwd=tmp_path), "no training data")
+    (tmp_path / "data").mkdir()
+    penguins.to_csv(tmp_path / "data" / "p.csv", index=False)
+    refused(invoke("train-local", "--data", ".", "--ml-root", "data/ml", "--engine", "process", cwd=tmp_path), "contains the ML root")
+    (tmp_path / "both" / "training").mkdir(parents=True)
+    (tmp_path / "both" / "validation").mkdir()
+    penguins.to_csv(tmp_path / "both" / "training" / "p.csv", index=False)
+    penguins.to_csv(tmp_path / "both" / "validation" / "p.csv", index=False)
+    refused(
+        invoke("train-local", "--data", "data/p.csv", "--validation", "both", "--ml-root", "ml", "--engine", "process", cwd=tmp_path),
+        "holds training/ and validation/ directories",
+    )
+
+
+def test_demo_says_why_training_failed(tmp_path):
+    (tmp_path / "releaseml.yaml").write_text("target: price\ndata: d.csv\n")
+    (tmp_path / "d.csv").write_text("a,b\n1,2\n")
+    refused(invoke("demo", "--ml-root", "ml", "--engine", "process", "--port", str(free_port()), cwd=tmp_path), "target: column 'price'")
+
+
+def test_a_poll_interval_that_is_not_one(tmp_path):
+    from releaseml import environment
+    from releaseml.errors import UserError
+
+    with pytest.raises(UserError, match="RELEASEML_AWS_POLL_SECONDS='0' must be at least 0.01"):
+        environment.AWS_POLL_SECONDS.get({"RELEASEML_AWS_POLL_SECONDS": "0"})
+
+
+def test_limits_on_bodies_without_a_length_and_on_json_documents(species_model):
+    from helpers import Server
+
+    server = Server(species_model.root, RELEASEML_MAX_PAYLOAD_MB="2", RELEASEML_MAX_JSON_PAYLOAD_MB="1")
+    try:
+        chunked = requests.post(
+            f"{server.url}/invocations",
+            data=iter([ROW.encode() * 40_000, ROW.encode() * 40_000]),
+            headers={"Content-Type": "text/csv"},
+            timeout=30,
+        )
+        assert chunked.status_code == 413 and "the limit is 2097152" in chunked.json()["error"]  # waitress counts a chunked body
+        document = '{"instances": [' + ",".join(['["Dream", 40, 18, 190, 3700, "male"]'] * 40_000) + "]}"
+        answer = requests.post(f"{server.url}/invocations", data=document, headers={"Content-Type": "application/json"}, timeout=30)
+        assert answer.status_code == 413 and "Send large batches as CSV or JSON Lines" in answer.json()["error"]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("body", ["island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex\n", None])
+def test_a_header_without_rows(species_server, body):
+    header = "island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex\n"
+    data = body if body is not None else header + "\n" * 20_000  # large: the chunked way
+    answer = requests.post(f"{species_server.url}/invocations", data=data, headers={"Content-Type": "text/csv"}, timeout=10)
+    assert answer.status_code == 400 and "header row but no data rows" in answer.json()["error"]
+
+
+def test_a_list_as_a_value_in_a_large_json_body(species_server):
+    rows = [["Dream", 40, 18, 190, 3700, "male"]] * 100 + [[["Dream"], 40, 18, 190, 3700, "male"]]
+    answer = requests.post(f"{species_server.url}/invocations", json={"instances": rows}, timeout=10)
+    assert answer.status_code == 400 and answer.json()["row"] == 101 and "['Dream'] is not text or a number" in answer.json()["error"]

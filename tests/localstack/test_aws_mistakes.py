@@ -128,3 +128,30 @@ def test_names_that_do_not_exist_and_outcomes_not_written_yet(project, args, mes
 @pytest.mark.parametrize("value", ["soon", "-1"])
 def test_a_timeout_that_is_not_a_number_of_seconds(project, value):
     refused(run(project, "logs", "any-job", "--timeout", value), f"--timeout {value!r}")
+
+
+def test_aws_task_inputs_that_are_not_there(project, built_image):
+    (project / "releaseml.yaml").write_text((project / "releaseml.yaml").read_text().replace("data: data/penguins.csv\n", ""))
+    refused(run(project, "deploy", "--image", built_image), "no training data: pass --data DIR or set `data:` in the config")
+    refused(run(project, "predict", "missing.csv", "--endpoint", "any"), "cannot read payload 'missing.csv'")
+    refused(run(project, "batch-predict", "--job", "any", "--data", "nowhere"), "no data to predict at 'nowhere'")
+    (project / "empty").mkdir()
+    refused(run(project, "batch-predict", "--job", "any", "--data", "empty"), "empty holds no files to predict")
+    (project / "training_output.json").write_text("{not json")
+    refused(run(project, "batch-predict"), "training_output.json is not an outcome file written by `invoke deploy`")
+
+
+def test_an_aws_endpoint_that_does_not_answer(project):
+    services = [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")]  # the player's, per service
+    result = run(project, "logs", "any-job", env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, drop=services)
+    refused(result, "cannot reach AWS while looking up training job any-job")
+
+
+def test_predictions_from_a_job_that_failed(player, built_image, tmp_path):
+    import yaml
+
+    project = make_project(tmp_path / "failing", built_image, repository="mistakes-failed")
+    config = yaml.safe_load((project / "releaseml.yaml").read_text())
+    (project / "releaseml.yaml").write_text(yaml.safe_dump({**config, "catboost": {"depth": 40}}))
+    assert run(project, "deploy", "--image", built_image).returncode == 1
+    refused(run(project, "batch-predict"), "is Failed; predictions need a completed one")
