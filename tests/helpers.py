@@ -28,6 +28,26 @@ def make_ml_root(root: Path, config: dict, training=None, validation=None) -> ML
     return paths
 
 
+def run_task(*args: str, cwd, env: dict | None = None, drop=(), timeout: float = 300):
+    """`invoke TASK ...` run as a user runs it, in `cwd`, with this checkout's tasks.py; output captured."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, **(env or {})}
+    for name in drop:
+        environment.pop(name, None)
+    repo = str(Path(__file__).resolve().parents[1])
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", "--search-root", repo, *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def free_port() -> int:
     import socket
 

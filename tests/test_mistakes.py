@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import requests
 
-from helpers import free_port, make_ml_root
+from helpers import free_port, make_ml_root, run_task
 from releaseml.layout import ML_ROOT_ENV
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,14 +27,7 @@ ROW = "Dream,46.7,17.9,195,3300,female\n"
 
 
 def invoke(*args, cwd, env=None, timeout=120):
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", "-r", str(REPO), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=timeout,
-    )
+    return run_task(*args, cwd=cwd, env=env, timeout=timeout)
 
 
 def refused(result, message: str, code: int = 1):

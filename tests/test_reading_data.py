@@ -7,13 +7,11 @@ the message.
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import make_ml_root
+from helpers import make_ml_root, run_task
 from releaseml import config, dataset
 from releaseml.aws import workflows
 from releaseml.errors import UserError
@@ -114,26 +112,7 @@ def test_train_local_and_deploy_read_a_data_directory_by_one_rule(tmp_path, peng
     assert channels.left_out == [data / "training" / "README.txt"]
     assert workflows.channel_files(data) == channels.channels  # deploy
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "invoke",
-            "-r",
-            str(REPO),
-            "train-local",
-            "--data",
-            "data",
-            "--ml-root",
-            "ml",
-            "--engine",
-            "process",
-            "--json",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    result = run_task("train-local", "--data", "data", "--ml-root", "ml", "--engine", "process", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Not data (only .csv files are read): " in result.stderr and "README.txt" in result.stderr
     staged = tmp_path / "ml" / "input" / "data"

@@ -2,13 +2,12 @@
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
+from helpers import run_task
 from releaseml import hyperparameters, local, staging
 from releaseml.errors import UserError
 from releaseml.layout import MLPaths
@@ -17,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def invoke(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "invoke", "-r", str(REPO), *args], cwd=cwd, capture_output=True, text=True)
+    return run_task(*args, cwd=cwd)
 
 
 def test_train_local_on_the_demo_data_prints_model_and_metrics(tmp_path):

@@ -4,13 +4,12 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from helpers import free_port
+from helpers import free_port, run_task
 from releaseml import client, engines, local
 from releaseml.layout import MLPaths
 
@@ -88,13 +87,7 @@ def test_the_docker_engine_with_no_image_says_to_build_it_instead_of_pulling(tmp
     (tmp_path / "releaseml.yaml").write_text("target: species\n")
     shutil.copytree(REPO / "data", tmp_path / "data")
     for task in (["train-local", "--data", "data"], ["serve-local"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "invoke", "-r", str(REPO), *task, "--engine", "docker", "--image", "never-built-image"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = run_task(*task, "--engine", "docker", "--image", "never-built-image", cwd=tmp_path, timeout=120)
         assert result.returncode == 1, result.stderr
         if task[0] == "serve-local":
             assert "no trained model" in result.stderr
@@ -111,26 +104,7 @@ def test_serve_local_in_docker_on_a_port_another_program_holds(trained, built_im
         other.bind(("127.0.0.1", 0))
         other.listen()
         port = other.getsockname()[1]
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "invoke",
-                "-r",
-                str(REPO),
-                "serve-local",
-                "--ml-root",
-                "opt_ml",
-                "--engine",
-                "docker",
-                "--image",
-                built_image,
-                "--port",
-                str(port),
-            ],
-            cwd=work,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        result = run_task(
+            "serve-local", "--ml-root", "opt_ml", "--engine", "docker", "--image", built_image, "--port", str(port), cwd=work, timeout=120
         )
     assert result.returncode == 1 and f"port {port} is already in use by another program" in result.stderr, result.stderr

@@ -9,30 +9,19 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import boto3
 import pytest
 
-from aws_project import FAST_POLL, REPO, make_project
+from aws_project import FAST_POLL, make_project
 from emulator_settings import REGION
+from helpers import run_task
 
 pytestmark = pytest.mark.aws
 
 
 def run(project, *args, env=None, drop=()):
-    environment = {**os.environ, **FAST_POLL, **(env or {})}
-    for name in drop:
-        environment.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", "--search-root", str(REPO), *args],
-        cwd=project,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_task(*args, cwd=project, env={**FAST_POLL, **(env or {})}, drop=drop)
 
 
 def refused(result, *fragments, code=1):
