@@ -466,3 +466,8 @@ def test_a_list_as_a_value_in_a_large_json_body(species_server):
     rows = [["Dream", 40, 18, 190, 3700, "male"]] * 100 + [[["Dream"], 40, 18, 190, 3700, "male"]]
     answer = requests.post(f"{species_server.url}/invocations", json={"instances": rows}, timeout=10)
     assert answer.status_code == 400 and answer.json()["row"] == 101 and "['Dream'] is not text or a number" in answer.json()["error"]
+
+
+def test_a_container_started_without_training_data(tmp_path, run_train):
+    paths = make_ml_root(tmp_path, {"target": "y"})
+    assert run_train(paths) == 1 and "no data at" in paths.failure.read_text()

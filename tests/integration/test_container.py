@@ -108,3 +108,8 @@ def test_serve_local_in_docker_on_a_port_another_program_holds(trained, built_im
             "serve-local", "--ml-root", "opt_ml", "--engine", "docker", "--image", built_image, "--port", str(port), cwd=work, timeout=120
         )
     assert result.returncode == 1 and f"port {port} is already in use by another program" in result.stderr, result.stderr
+
+
+def test_a_build_on_a_base_image_that_cannot_be_had_says_so(tmp_path):
+    result = run_task("build", "--name", "never-built-image", "--base-image", "no-such-base-image:0", cwd=tmp_path, timeout=300)
+    assert result.returncode == 1 and "the image build failed" in result.stderr and "Traceback" not in result.stderr, result.stderr

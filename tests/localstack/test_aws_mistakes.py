@@ -144,3 +144,8 @@ def test_predictions_from_a_job_that_failed(player, built_image, tmp_path):
     (project / "releaseml.yaml").write_text(yaml.safe_dump({**config, "catboost": {"depth": 40}}))
     assert run(project, "deploy", "--image", built_image).returncode == 1
     refused(run(project, "batch-predict"), "is Failed; predictions need a completed one")
+
+
+def test_a_payload_over_the_real_time_limit_is_refused_before_it_is_sent(project):
+    (project / "big.csv").write_text("Dream,40,18,190,3700,male\n" * 260_000)  # about 6.8 MB
+    refused(run(project, "predict", "big.csv", "--endpoint", "any"), "a real-time endpoint takes at most 6 MB per request")
