@@ -58,9 +58,7 @@ def train(
 
 def serve(ml_root: Path = DEFAULT_ML_ROOT, port: int = defaults.PORT, engine: str = "auto", image: Optional[str] = None) -> int:
     """Run the container's `serve` in the foreground until Ctrl-C."""
-    engines.check_name(engine)
-    _check_model(ml_root)
-    require_free_port(port)
+    _check_can_serve(ml_root, port, engine)
     return _runner(engine, image).serve(MLPaths(ml_root), port)
 
 
@@ -69,9 +67,7 @@ def serving(
     ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: "str | engines.Engine" = "auto", image: Optional[str] = None
 ) -> Iterator[str]:
     """A model server in the background for the duration of a `with` block; yields its URL."""
-    engines.check_name(engine)
-    _check_model(ml_root)
-    require_free_port(port)  # else the readiness check could be answered by another program
+    _check_can_serve(ml_root, port, engine)
     runner = _runner(engine, image)
     child = runner.start_serving(MLPaths(ml_root), port)
     url = f"http://127.0.0.1:{port}"
@@ -118,6 +114,14 @@ def require_free_port(port: int) -> None:
             raise UserError(
                 f"port {port} is already in use by another program ({exc.strerror}): stop it, or pass --port with a free port"
             ) from None
+
+
+def _check_can_serve(ml_root: Path, port: int, engine) -> None:
+    """Flags, model and port checked before anything starts (a taken port: the readiness check could
+    otherwise be answered by another program)."""
+    engines.check_name(engine)
+    _check_model(ml_root)
+    require_free_port(port)
 
 
 def _check_model(ml_root: Path) -> None:

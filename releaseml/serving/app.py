@@ -68,22 +68,13 @@ class Invocations:
         if charset is not None and charset not in media.UTF8_CHARSETS:
             raise codecs.RequestError(f"unsupported charset {charset!r}: send the body as UTF-8 (charset=utf-8)", status=415)
         accept = self._answer_type(req.accept, content_type)
+        limit = self._max_json_bytes if content_type == codecs.JSON else self._max_bytes
         length = req.content_length
-        if length is not None and length > self._max_bytes:
-            raise codecs.RequestError(
-                f"the body is {length} bytes; the limit is {self._max_bytes} (split the data into smaller requests)", status=413
-            )
-        body = req.bounded_stream.read(self._max_bytes + 1)
-        if len(body) > self._max_bytes:
-            raise codecs.RequestError(
-                f"the body is over the limit of {self._max_bytes} bytes (split the data into smaller requests)", status=413
-            )
-        if content_type == codecs.JSON and len(body) > self._max_json_bytes:
-            raise codecs.RequestError(
-                f"the JSON body is {len(body)} bytes; JSON documents are limited to {self._max_json_bytes} bytes because they are "
-                "parsed whole. Send large batches as CSV or JSON Lines (read in chunks, up to the general limit).",
-                status=413,
-            )
+        if length is not None and length > limit:
+            raise self._too_large(f"the body is {length} bytes; the limit is {limit}", content_type)
+        body = req.bounded_stream.read(limit + 1)
+        if len(body) > limit:
+            raise self._too_large(f"the body is over the limit of {limit} bytes", content_type)
         schema = self._bundle.schema
         pieces = codecs.encode((self._bundle.predict(rows) for rows in codecs.decode(body, content_type, schema)), accept, schema)
         del body  # large bodies: let it go before the answer is sent
@@ -93,6 +84,15 @@ class Invocations:
         else:  # many chunks: send the pieces as they are rather than join them into one more copy
             resp.content_length = sum(map(len, pieces))
             resp.stream = iter(pieces)
+
+    @staticmethod
+    def _too_large(what: str, content_type: str) -> codecs.RequestError:
+        if content_type == codecs.JSON:  # parsed whole, so it has a lower limit than CSV and JSON Lines
+            return codecs.RequestError(
+                f"{what}: JSON documents are parsed whole. Send large batches as CSV or JSON Lines (read in chunks, up to a higher limit).",
+                status=413,
+            )
+        return codecs.RequestError(f"{what} (split the data into smaller requests)", status=413)
 
     def _answer_type(self, accept: str, content_type: str) -> str:
         """What the client rates highest of what the server speaks (q-values count); its own type for */* or none."""

@@ -101,7 +101,7 @@ def _header(fields: list[str], schema: Schema) -> list[str] | None:
     present = set(names)
     if not all(feature in present for feature in schema.features):
         return None
-    known = {*schema.features, schema.target, *schema.ignored}
+    known = schema.known_columns
     unknown = [n for n in names if n not in known]
     if unknown:
         raise RequestError(
