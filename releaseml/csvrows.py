@@ -79,10 +79,6 @@ class Document:
         except UnicodeDecodeError as exc:
             raise CsvError(f"{self.what} is not UTF-8 text (byte {offset + exc.start} is invalid); save it as UTF-8") from None
 
-    @property
-    def is_blank(self) -> bool:
-        return next(self.rows(), None) is None
-
     def first_row(self) -> list[str] | None:
         """The fields of the first row that is not blank (a header or data), or None if there is none."""
         return next(self.rows(), None)

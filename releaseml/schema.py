@@ -16,7 +16,7 @@ import pandas as pd
 from releaseml import values
 from releaseml.config import Config
 from releaseml.errors import UserError
-from releaseml.values import BOOLEAN, CATEGORICAL, CATEGORY_KINDS, MISSING_CATEGORY, NUMERIC  # noqa: F401 (the kinds live in values)
+from releaseml.values import CATEGORICAL, CATEGORY_KINDS, NUMERIC  # noqa: F401 (the kinds live in values; others import them from here)
 
 REGRESSION, BINARY, MULTICLASS = "regression", "binary", "multiclass"
 # Whole numbers with at most this many distinct values are read as class labels.

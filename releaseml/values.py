@@ -175,14 +175,6 @@ def infer_kind(values: Any) -> str:
     return CATEGORICAL
 
 
-def first_non_number(values: Any) -> tuple[int, Any] | None:
-    """Where a mostly numeric column stops being one: (0-based position, value), for a note at training."""
-    for position, value in enumerate(np.asarray(values, dtype=object)):
-        if number(value) is None:
-            return position, value
-    return None
-
-
 def _shown(value: Any) -> str:
     shown = repr(value)
     return shown if len(shown) <= 60 else shown[:57] + "..."

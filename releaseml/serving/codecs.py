@@ -17,6 +17,7 @@ import codecs
 import csv
 import functools
 import io
+import itertools
 from collections import Counter
 from typing import Any, Iterable, Iterator
 
@@ -150,7 +151,7 @@ def _typed_chunks(instances: Iterable[Any], schema: Schema) -> Iterator[pd.DataF
     """Instances (lists in feature order or objects by name) typed, in chunks: lists when few, else frames."""
     iterator = iter(instances)
     first = 1
-    while instances_ := _take(iterator, ROWS_PER_CHUNK):
+    while instances_ := list(itertools.islice(iterator, ROWS_PER_CHUNK)):
         if first == 1 and len(instances_) <= SMALL_ROW_COUNT:
             yield [typed_row(_values(instance, schema, 1 + i), schema, 1 + i) for i, instance in enumerate(instances_)]
             return
@@ -163,15 +164,6 @@ def _typed_chunks(instances: Iterable[Any], schema: Schema) -> Iterator[pd.DataF
                 raise
         yield model_frame(pd.DataFrame(batch, columns=schema.features, dtype=object), schema, first)
         first += len(batch)
-
-
-def _take(iterator: Iterator[Any], count: int) -> list[Any]:
-    out = []
-    for item in iterator:
-        out.append(item)
-        if len(out) == count:
-            break
-    return out
 
 
 def _values(instance: Any, schema: Schema, number: int) -> list[Any]:
