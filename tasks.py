@@ -160,13 +160,32 @@ def build(c, name=defaults.IMAGE, base_image=defaults.BASE_IMAGE):
         "url": f"model server (default {defaults.SERVER_URL})",
         "timeout": "seconds to wait for the answer (default 60)",
         "endpoint": "a SageMaker endpoint to call instead of the local server (requests signed by boto3)",
+        "async_": "with --endpoint: an async endpoint (the payload goes through S3, up to 1 GB; waits for the answer)",
         **{key: AWS_HELP[key] for key in ("config", "region")},
     }
 )
 @_user_errors_exit
-def predict(c, payload, content_type=None, accept=None, url=defaults.SERVER_URL, timeout=None, endpoint=None, config=CONFIG, region=None):
+def predict(
+    c,
+    payload,
+    content_type=None,
+    accept=None,
+    url=defaults.SERVER_URL,
+    timeout=None,
+    endpoint=None,
+    async_=False,
+    config=CONFIG,
+    region=None,
+):
     """Send a payload to the model server (or a SageMaker endpoint) and print its predictions."""
-    if endpoint:
+    if async_ and not endpoint:
+        raise Exit("error: --async calls a SageMaker async endpoint: add --endpoint NAME", code=2)
+    if endpoint and async_:
+        from releaseml.aws import workflows
+
+        ctx = _aws_context(config, region=region)
+        print(workflows.predict_async(ctx, endpoint, Path(payload), content_type, accept, cli.seconds(timeout)))
+    elif endpoint:
         from releaseml.aws import endpoints
 
         print(endpoints.invoke(_aws_context(config, region=region).aws, endpoint, Path(payload), content_type, accept))
@@ -306,16 +325,34 @@ def batch_predict(
     print("\n".join(f"  {path}" for path in outcome.files))
 
 
+ENDPOINT_KIND_HELP = {
+    "serverless": "a serverless endpoint: billed per call, nothing while idle, a cold start after a pause (aws.endpoint_kind)",
+    "async_": "an asynchronous endpoint: payloads up to 1 GB through S3, answers written to S3 (aws.endpoint_kind)",
+    "memory_mb": "serverless memory: 1024, 2048 (default), 3072, 4096, 5120 or 6144 (aws.serverless_memory_mb)",
+    "max_concurrency": "serverless: calls served at once, 1-200 (default 5; aws.serverless_max_concurrency)",
+    "min_instances": "autoscaling: fewest instances (default 1; 0 for async; aws.min_instances)",
+    "max_instances": "autoscaling: most instances; set it to turn autoscaling on (aws.max_instances)",
+    "invocations_per_instance": "autoscaling target: calls per instance per minute (default 1000; aws.invocations_per_instance)",
+}
+API_HELP = {
+    "api_role": "IAM role API Gateway assumes to call the endpoint, ARN or name (aws.api_role, RELEASEML_AWS_API_ROLE)",
+}
+
+
 @task(
     help={
         "name": "endpoint name (default: aws.repository, releaseml)",
         "job": "training job whose model serves (default: the one in --from)",
         "from_": "outcome file written by `invoke deploy` (default training_output.txt)",
-        "delete": "delete the endpoint (and its config) instead",
+        "delete": "delete the endpoint and all that hangs on it (public API, keys, usage plan, autoscaling, config)",
         "status": "print the endpoint's status instead",
+        "public": "also make a public HTTPS API with an API key, callable with curl (prints the URL and the key once)",
         "instance_type": "endpoint instance type (default: aws.endpoint_instance_type, ml.m5.large)",
-        **{k: v for k, v in AWS_HELP.items() if k not in ("bucket", "json_")},
-    }
+        **ENDPOINT_KIND_HELP,
+        **API_HELP,
+        **{k: v for k, v in AWS_HELP.items() if k != "bucket"},
+    },
+    auto_shortflags=False,  # more options than letters: long names only, so none gets an empty short flag
 )
 @_user_errors_exit
 def endpoint(
@@ -325,32 +362,120 @@ def endpoint(
     from_=defaults.TRAINING_OUTPUT,
     delete=False,
     status=False,
+    public=False,
+    serverless=False,
+    async_=False,
+    memory_mb=None,
+    max_concurrency=None,
+    min_instances=None,
+    max_instances=None,
+    invocations_per_instance=None,
+    api_role=None,
     timeout=None,
     config=CONFIG,
     region=None,
     role=None,
     instance_type=None,
     quiet=False,
+    json_=False,
 ):
-    """Deploy a training job's model to a real-time endpoint (billed while it runs), or --delete it."""
-    from releaseml import progress
-    from releaseml.aws import endpoints, sagemaker_training, workflows
+    """Deploy a training job's model to an endpoint (instance, serverless or async; optionally public), or --delete it."""
+    from releaseml.aws import sagemaker_training, workflows
 
-    progress.set_quiet(quiet)
-    ctx = _aws_context(config, region=region, role=role, endpoint_instance_type=instance_type)
-    name = name or ctx.section.repository
-    if delete:
-        endpoints.delete(ctx.aws, name)
-        print(f"Deleted endpoint {name}.")
-    elif status:
-        description = endpoints.describe(ctx.aws, name)
-        print(f"Endpoint {name}: {description['EndpointStatus']} {description.get('FailureReason', '')}".rstrip())
-    else:
-        job = job or sagemaker_training.job_from_outcome_file(Path(from_))
-        description = workflows.create_endpoint(ctx, job, name, timeout=cli.seconds(timeout))
-        print(
-            f"Endpoint {name}: {description['EndpointStatus']}. Call it with `invoke predict PAYLOAD --endpoint {name}`; delete it with `invoke endpoint --delete`."
+    if serverless and async_:
+        raise Exit("error: choose one of --serverless and --async (an endpoint is one kind)", code=2)
+    kind = "serverless" if serverless else "async" if async_ else None
+    with _log_stream(quiet, json_):
+        ctx = _aws_context(
+            config,
+            region=region,
+            role=role,
+            endpoint_instance_type=instance_type,
+            endpoint_kind=kind,
+            serverless_memory_mb=memory_mb,
+            serverless_max_concurrency=max_concurrency,
+            min_instances=min_instances,
+            max_instances=max_instances,
+            invocations_per_instance=invocations_per_instance,
+            api_role=api_role,
         )
+        name = name or ctx.section.repository
+        if delete:
+            deleted = workflows.delete_endpoint(ctx, name)
+            result: dict = {"endpoint": name, "deleted": deleted}
+            message = f"Deleted endpoint {name} and what hung on it:\n" + "\n".join(f"  {item}" for item in deleted)
+        elif status:
+            outcome = workflows.endpoint_status(ctx, name)
+            result, message = outcome.as_dict(), _endpoint_message(outcome)
+        else:
+            job = job or sagemaker_training.job_from_outcome_file(Path(from_))
+            outcome = workflows.create_endpoint(ctx, job, name, public, timeout=cli.seconds(timeout))
+            result, message = outcome.as_dict(), _endpoint_message(outcome)
+    print(cli.as_json(result) if json_ else message)
+
+
+def _endpoint_message(outcome) -> str:
+    how = "`invoke predict PAYLOAD --endpoint {0}" + (" --async`" if outcome.kind == "async" else "`")
+    lines = [f"Endpoint {outcome.name} ({outcome.kind}): {outcome.status}. Call it with {how.format(outcome.name)}."]
+    if outcome.reason:
+        lines.append(f"Failure: {outcome.reason}")
+    if outcome.scaling:
+        scaling = outcome.scaling
+        aim = f", aiming at {scaling['target']:g} {scaling['metric']}" if "target" in scaling else ""
+        lines.append(f"Autoscaling: {scaling['min_instances']} to {scaling['max_instances']} instances{aim}.")
+    if outcome.public:
+        lines += _public_lines(outcome.public)
+    lines.append(f"Delete it with `invoke endpoint --delete --name {outcome.name}`.")
+    return "\n".join(lines)
+
+
+def _public_lines(public) -> list[str]:
+    lines = [f"Public URL: {public.url}"]
+    if public.key:
+        lines += [
+            f"API key (shown once; `invoke api --rotate-key` makes a new one): {public.key}",
+            f'  curl -H "x-api-key: $KEY" -H "Content-Type: text/csv" --data-binary @rows.csv {public.url}',
+        ]
+    else:
+        lines.append("API key: as made before (`invoke api --rotate-key` replaces it, if it is lost)")
+    limits = f"{public.rate_limit:g} requests/s, bursts of {public.burst_limit}"
+    lines.append(f"Limits per key: {limits}" + (f", {public.daily_quota} a day" if public.daily_quota else ""))
+    return lines
+
+
+@task(
+    help={
+        "name": "endpoint name (default: aws.repository, releaseml)",
+        "status": "print the public API's URL, key id and limits",
+        "rotate_key": "make a new API key and delete the old one (shown once)",
+        "delete": "delete the public API, its keys and usage plan (the endpoint stays)",
+        **API_HELP,
+        **{k: v for k, v in AWS_HELP.items() if k in ("config", "region", "quiet", "json_")},
+    }
+)
+@_user_errors_exit
+def api(c, name=None, status=False, rotate_key=False, delete=False, api_role=None, config=CONFIG, region=None, quiet=False, json_=False):
+    """Make an endpoint callable by anyone with a key: a public HTTPS API (API Gateway) in front of it."""
+    from releaseml.aws import workflows
+
+    if sum((status, rotate_key, delete)) > 1:
+        raise Exit("error: choose one of --status, --rotate-key and --delete", code=2)
+    with _log_stream(quiet, json_):
+        ctx = _aws_context(config, region=region, api_role=api_role)
+        if delete:
+            deleted = workflows.delete_public_api(ctx, name)
+            result: dict = {"deleted": deleted}
+            message = "Deleted:\n" + "\n".join(f"  {item}" for item in deleted)
+        else:
+            public = (
+                workflows.public_api_of(ctx, name)
+                if status
+                else workflows.rotate_key(ctx, name)
+                if rotate_key
+                else workflows.publish(ctx, name)
+            )
+            result, message = public.as_dict(), "\n".join(_public_lines(public))
+    print(cli.as_json(result) if json_ else message)
 
 
 @task(

@@ -27,6 +27,9 @@ RESERVED_CATBOOST_PARAMS = {
 }
 
 
+SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)  # SageMaker's ServerlessConfig.MemorySizeInMB
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -53,9 +56,43 @@ class AwsSection(_Strict):
     transform_max_payload_mb: int = Field(20, ge=1, le=100, description="Largest mini-batch a batch transform sends (SplitType Line).")
     endpoint_instance_type: str = Field("ml.m5.large", pattern=r"^ml\.", description="Instance type of real-time endpoints.")
     endpoint_instance_count: int = Field(1, ge=1, le=100)
+    endpoint_kind: Literal["instance", "serverless", "async"] = Field(
+        "instance", description="instance: billed while up; serverless: billed per call; async: S3 in, S3 out."
+    )
+    serverless_memory_mb: int = Field(2048, description="Memory of a serverless endpoint: 1024, 2048, ... 6144.")
+    serverless_max_concurrency: int = Field(5, ge=1, le=200, description="Calls a serverless endpoint serves at once.")
+    min_instances: Optional[int] = Field(None, ge=0, le=100, description="Autoscaling: fewest instances (with max_instances).")
+    max_instances: Optional[int] = Field(None, ge=1, le=100, description="Autoscaling: most instances; unset, no autoscaling.")
+    invocations_per_instance: int = Field(
+        1000, ge=1, description="Autoscaling target: calls per instance per minute (SageMakerVariantInvocationsPerInstance)."
+    )
+    api_role: Optional[str] = Field(None, description="IAM role API Gateway assumes to call the endpoint (ARN or name).")
+    api_rate_limit: float = Field(10.0, gt=0, le=10000, description="Public API: steady requests per second per key.")
+    api_burst_limit: int = Field(20, ge=1, le=5000, description="Public API: requests per key at once above the rate.")
+    api_daily_quota: Optional[int] = Field(None, ge=1, description="Public API: requests per key per day (unset: no quota).")
     volume_size_gb: int = Field(30, ge=1, le=16384, description="Disk of each training instance.")
     max_runtime_seconds: int = Field(86400, ge=1, le=28 * 86400, description="A training job is stopped after this long.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags on every job, model and endpoint.")
+
+    @field_validator("serverless_memory_mb")
+    @classmethod
+    def _serverless_memory_size(cls, value: int) -> int:
+        if value not in SERVERLESS_MEMORY_SIZES_MB:
+            raise ValueError(f"SageMaker offers serverless memory of {', '.join(map(str, SERVERLESS_MEMORY_SIZES_MB))} MB only")
+        return value
+
+    @model_validator(mode="after")
+    def _scaling_consistent(self) -> "AwsSection":
+        low, high = self.min_instances, self.max_instances
+        if low is not None and high is None:
+            raise ValueError("min_instances needs max_instances too (autoscaling runs between the two)")
+        if high is not None and (low if low is not None else 1) > high:
+            raise ValueError(f"min_instances ({low}) is more than max_instances ({high})")
+        if low == 0 and self.endpoint_kind != "async":
+            raise ValueError("min_instances 0 is for async endpoints; a real-time endpoint needs at least 1 instance")
+        if high is not None and self.endpoint_kind == "serverless":
+            raise ValueError("a serverless endpoint scales by itself: drop min_instances/max_instances, or set endpoint_kind: instance")
+        return self
 
 
 class Config(_Strict):
@@ -210,6 +247,8 @@ def _explain(error: dict[str, Any]) -> str:
         about = f" ({field.description})" if field is not None and field.description else ""
         return f"{where}: required but missing{about}."
     message = error["msg"].removeprefix("Value error, ")
+    if _model_at(loc) is not None:  # a rule across a section's keys: they are in the message, the section is noise
+        return f"{where}: {message}."
     return f"{where}: got {error['input']!r}; {message}."
 
 

@@ -11,6 +11,7 @@ import functools
 CSV = "text/csv"
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
+TYPES = (CSV, JSON, JSONLINES)  # what releaseml reads and answers in
 # Every spelling accepted in Content-Type and Accept, to the type it means.
 ALIASES = {
     CSV: CSV,
@@ -54,7 +55,7 @@ def negotiate(accept: str | None, own: str) -> str | None:
     ranges = _ranges(accept)
     if not ranges:
         return own
-    offered = [own] + [kind for kind in (CSV, JSON, JSONLINES) if kind != own]
+    offered = [own] + [kind for kind in TYPES if kind != own]
     best, best_key = None, (0.0, -1)
     for kind in offered:
         matches = [(q, specificity) for pattern, q, specificity in ranges if _matches(pattern, kind)]

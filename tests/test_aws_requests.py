@@ -186,3 +186,43 @@ def test_the_region_comes_from_boto3s_settings_then_aws_region(monkeypatch):
     monkeypatch.delenv("AWS_REGION")
     with pytest.raises(UserError, match="no AWS region: set `aws: {region: ...}`"):
         Aws()
+
+
+def test_each_sagemaker_status_selects_at_most_one_integration_response():
+    """API Gateway gives no order among selection patterns, and keys integration responses by status."""
+    import re
+
+    from releaseml.aws import public_api
+
+    chosen = {}
+    for status in range(100, 600):
+        matching = [template for pattern, _, template in public_api.ERROR_RESPONSES if re.fullmatch(pattern, str(status))]
+        assert len(matching) <= 1, status
+        chosen[status] = matching[0] if matching else None
+    assert chosen[200] is None and chosen[424] == public_api.MODEL_ERROR and chosen[429] == public_api.BUSY
+    assert chosen[400] == chosen[404] == chosen[413] == chosen[428] == public_api.REFUSED
+    assert chosen[500] == chosen[503] == public_api.FAILED
+    statuses = [status for _, status, _ in public_api.ERROR_RESPONSES]
+    assert len(set(statuses)) == len(statuses) and "200" not in statuses
+
+
+@pytest.mark.parametrize(
+    "aws,expected",
+    [
+        ({}, {"InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}),
+        ({"endpoint_instance_count": 9, "min_instances": 2, "max_instances": 4}, {"InitialInstanceCount": 4}),
+        ({"min_instances": 2, "max_instances": 4}, {"InitialInstanceCount": 2}),
+        ({"endpoint_kind": "async", "min_instances": 0, "max_instances": 2}, {"InitialInstanceCount": 1}),
+        (
+            {"endpoint_kind": "serverless", "serverless_memory_mb": 4096},
+            {"ServerlessConfig": {"MemorySizeInMB": 4096, "MaxConcurrency": 5}},
+        ),
+    ],
+)
+def test_the_endpoint_variant_starts_inside_the_autoscaling_range(aws, expected):
+    from releaseml.aws import endpoints
+
+    section = config_module.validate({"target": "y", "aws": aws}).aws
+    variant = endpoints.production_variant(section, "model")
+    assert {key: variant[key] for key in expected} == expected
+    assert ("InstanceType" in variant) == ("ServerlessConfig" not in variant)

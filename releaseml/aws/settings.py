@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 from pydantic import ValidationError
 
@@ -18,6 +18,13 @@ from releaseml.config import AwsSection, problems
 from releaseml.errors import UserError
 
 ENV_PREFIX = environment.AWS_SETTING_PREFIX
+SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
+API_GATEWAY_SERVICE = "apigateway.amazonaws.com"
+API_ROLE_HELP = (
+    "A public API calls the endpoint as an IAM role: set `aws: {api_role: ...}` in releaseml.yaml, "
+    "RELEASEML_AWS_API_ROLE, or --api-role, to a role that trusts apigateway.amazonaws.com and may call "
+    "sagemaker:InvokeEndpoint (README.md, 'Endpoints anyone can call', shows how to make one)"
+)
 ROLE_HELP = (
     "SageMaker needs an execution role to run jobs: set `aws: {role: ...}` in releaseml.yaml, "
     "RELEASEML_AWS_ROLE, or --role, to a role ARN or name (a role that trusts sagemaker.amazonaws.com, "
@@ -41,16 +48,26 @@ def resolve(section: AwsSection, flags: Mapping[str, Any] | None = None, environ
 
 def role_arn(section: AwsSection, aws: Aws) -> str:
     """The execution role's ARN; a bare role name is taken to be in the credentials' own account."""
-    role: Optional[str] = section.role
-    if not role:
+    if not section.role:
         raise UserError(f"no SageMaker execution role. {ROLE_HELP}")
+    return _arn(section.role, aws)
+
+
+def api_role_arn(section: AwsSection, aws: Aws) -> str:
+    """The ARN of the role API Gateway assumes to call the endpoint (`aws.api_role`)."""
+    if not section.api_role:
+        raise UserError(f"no role for API Gateway. {API_ROLE_HELP}")
+    return _arn(section.api_role, aws)
+
+
+def _arn(role: str, aws: Aws) -> str:
     if role.startswith("arn:"):
         return role
     return f"arn:{aws.partition}:iam::{aws.account}:role/{role.removeprefix('role/')}"
 
 
-def check_role(aws: Aws, arn: str) -> None:
-    """A UserError if the role does not exist or does not trust SageMaker; quiet when the
+def check_role(aws: Aws, arn: str, service: str = SAGEMAKER_SERVICE, key: str = "aws.role") -> None:
+    """A UserError if the role does not exist or does not trust `service`; quiet when the
     credentials may not look (iam:GetRole is not needed to deploy, so its absence is no error)."""
     from botocore.exceptions import ClientError
 
@@ -60,16 +77,16 @@ def check_role(aws: Aws, arn: str) -> None:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
             raise UserError(
-                f"no IAM role {name!r} in account {aws.account}: create it (README.md, 'Running on AWS'), or fix `aws.role`"
+                f"no IAM role {name!r} in account {aws.account}: create it (README.md, 'Running on AWS'), or fix `{key}`"
             ) from None
         return
     except Exception:  # no IAM endpoint, no network to IAM: the job itself will tell
         return
     trust = json.dumps(role.get("AssumeRolePolicyDocument") or {})
-    if "sagemaker.amazonaws.com" not in trust:
+    if service not in trust:
         raise UserError(
-            f"role {name!r} does not trust SageMaker, so SageMaker cannot use it: add sagemaker.amazonaws.com to its trust "
-            "policy (README.md, 'Running on AWS', shows the policy)"
+            f"role {name!r} does not trust {service}, so that service cannot use it: add {service} to its trust "
+            f"policy (README.md, 'Running on AWS', shows the policy), or fix `{key}`"
         )
 
 
@@ -78,5 +95,11 @@ def bucket(section: AwsSection, aws: Aws) -> str:
     return section.bucket or f"sagemaker-{aws.region}-{aws.account}"
 
 
+def tag_map(section: AwsSection) -> dict[str, str]:
+    """Tags on everything releaseml makes: `releaseml: true` (how it finds its own) and the config's."""
+    return {"releaseml": "true", **section.tags}
+
+
 def tags(section: AwsSection) -> list[dict[str, str]]:
-    return [{"Key": key, "Value": value} for key, value in {"releaseml": "true", **section.tags}.items()]
+    """The same tags in the Key/Value list most AWS APIs take (API Gateway takes the map)."""
+    return [{"Key": key, "Value": value} for key, value in tag_map(section).items()]

@@ -166,3 +166,18 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_if_there(aws: Aws, s3_uri: str) -> bytes | None:
+    """An object's bytes, or None when there is no object at that key (yet)."""
+    from botocore.exceptions import ClientError
+
+    bucket, key = split_uri(s3_uri)
+    s3 = aws.client("s3")
+    with errors(f"reading {s3_uri}"):
+        try:
+            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise

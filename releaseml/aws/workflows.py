@@ -9,7 +9,19 @@ from typing import Any, Mapping, Optional
 from releaseml import config as config_module
 from releaseml import dataset, media, progress
 from releaseml import schema as schema_module
-from releaseml.aws import endpoints, models, registry, sagemaker_training, settings, storage, transform, waiting
+from releaseml.aws import (
+    async_inference,
+    endpoints,
+    models,
+    public_api,
+    registry,
+    sagemaker_training,
+    scaling,
+    settings,
+    storage,
+    transform,
+    waiting,
+)
 from releaseml.aws.session import Aws, errors, unique_name
 from releaseml.config import AwsSection, Config
 from releaseml.errors import UserError
@@ -165,13 +177,124 @@ def _column_names(ctx: Project) -> set[str]:
     return names
 
 
+@dataclass
+class EndpointOutcome:
+    """What `invoke endpoint` made: the endpoint, its autoscaling, and its public API (with the new key)."""
+
+    name: str
+    kind: str
+    status: str
+    scaling: Optional[dict] = None
+    public: Optional[public_api.PublicApi] = None
+    reason: Optional[str] = None  # why it failed, when it did
+
+    def as_dict(self) -> dict:
+        found = {"endpoint": self.name, "kind": self.kind, "status": self.status}
+        if self.reason:
+            found["failure_reason"] = self.reason
+        if self.scaling:
+            found["autoscaling"] = self.scaling
+        if self.public:
+            found["public_api"] = self.public.as_dict()
+        return found
+
+
 def create_endpoint(
     ctx: Project,
     job_name: str,
     name: Optional[str],
+    public: bool = False,
     wait: bool = True,
     timeout: Optional[float] = None,
     poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
-) -> dict:
+) -> EndpointOutcome:
+    """Create (or update in place) the endpoint of a training job's model, with its autoscaling and, if asked, a public API.
+
+    Everything that can be refused is checked before anything is made: the API role, the kind.
+    """
+    name = name or ctx.section.repository
+    section = ctx.section
+    api_role = _public_api_role(ctx) if public else None
+    if public and section.endpoint_kind == "async":
+        raise UserError("a public API answers at once, so it fronts real-time endpoints only: drop --public, or --async")
     model_name = models.ensure_model(ctx.aws, job_name, ctx.role, ctx.tags)
-    return endpoints.deploy(ctx.aws, name or ctx.section.repository, model_name, ctx.section, ctx.tags, wait, timeout, poll_seconds)
+    async_paths = async_inference.paths(ctx.bucket, ctx.section.prefix, name) if section.endpoint_kind == "async" else None
+    if async_paths:
+        storage.ensure_bucket(ctx.aws, ctx.bucket)
+    # SageMaker will not update an endpoint whose instance count autoscaling owns: let go first, set again after.
+    scaling.remove(ctx.aws, name)
+    description = endpoints.deploy(ctx.aws, name, model_name, section, ctx.tags, async_paths, wait, timeout, poll_seconds)
+    outcome = EndpointOutcome(name, section.endpoint_kind, description["EndpointStatus"])
+    if wait:
+        outcome.scaling = scaling.apply(ctx.aws, name, section)
+    if api_role:
+        outcome.public = public_api.publish(ctx.aws, name, section, api_role, settings.tag_map(section))
+    return outcome
+
+
+def endpoint_status(ctx: Project, name: str) -> EndpointOutcome:
+    """The endpoint as it stands: kind, status (and why it failed), autoscaling range, public URL."""
+    description = endpoints.describe(ctx.aws, name)
+    outcome = EndpointOutcome(name, endpoints.kind(ctx.aws, name), description["EndpointStatus"], reason=description.get("FailureReason"))
+    target = scaling.describe(ctx.aws, name)
+    if target:
+        outcome.scaling = {"min_instances": target["MinCapacity"], "max_instances": target["MaxCapacity"]}
+    outcome.public = public_api.find(ctx.aws, name)
+    return outcome
+
+
+def publish(ctx: Project, name: Optional[str]) -> public_api.PublicApi:
+    """A public API for an existing real-time endpoint (or its limits brought up to the config's)."""
+    name = name or ctx.section.repository
+    api_role = _public_api_role(ctx)
+    if endpoints.kind(ctx.aws, name) == "async":
+        raise UserError(f"endpoint {name!r} is asynchronous; a public API fronts real-time endpoints only")
+    return public_api.publish(ctx.aws, name, ctx.section, api_role, settings.tag_map(ctx.section))
+
+
+def _public_api_role(ctx: Project) -> str:
+    role = settings.api_role_arn(ctx.section, ctx.aws)
+    settings.check_role(ctx.aws, role, settings.API_GATEWAY_SERVICE, "aws.api_role")
+    return role
+
+
+def public_api_of(ctx: Project, name: Optional[str]) -> public_api.PublicApi:
+    name = name or ctx.section.repository
+    found = public_api.find(ctx.aws, name)
+    if found is None:
+        raise UserError(f"endpoint {name!r} has no public API: `invoke api --name {name}` makes one")
+    return found
+
+
+def rotate_key(ctx: Project, name: Optional[str]) -> public_api.PublicApi:
+    return public_api.rotate_key(ctx.aws, public_api_of(ctx, name), settings.tag_map(ctx.section))
+
+
+def delete_public_api(ctx: Project, name: Optional[str]) -> list[str]:
+    found = public_api_of(ctx, name)
+    return public_api.delete(ctx.aws, found.endpoint)
+
+
+def delete_endpoint(ctx: Project, name: Optional[str]) -> list[str]:
+    """Delete the endpoint and everything that hangs on it: its public API, keys, usage plan, autoscaling, config.
+
+    Returns what was deleted, in order. The model stays (batch predictions use it).
+    """
+    name = name or ctx.section.repository
+    endpoints.describe(ctx.aws, name)  # a plain message when there is no such endpoint
+    deleted = public_api.delete(ctx.aws, name)
+    deleted += scaling.remove(ctx.aws, name)
+    config_name = endpoints.delete(ctx.aws, name)
+    return deleted + [f"endpoint config {config_name}", f"endpoint {name}"]
+
+
+def predict_async(
+    ctx: Project,
+    name: str,
+    payload: Path,
+    content_type: Optional[str],
+    accept: Optional[str],
+    timeout: Optional[float] = None,
+    poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+) -> str:
+    return async_inference.invoke(ctx.aws, name, payload, ctx.bucket, ctx.section.prefix, content_type, accept, timeout, poll_seconds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,14 @@ def make_project(directory: Path, image: str, **aws) -> Path:
     config = {"target": "species", "data": "data/penguins.csv", "aws": {"role": ROLE, **aws}}
     (directory / "releaseml.yaml").write_text(yaml.safe_dump(config))
     return directory
+
+
+def readme_api_role_policy() -> str:
+    """The policy README.md gives the API Gateway role: the tests use the README's own text."""
+    text = (REPO / "README.md").read_text()
+    found = re.search(r"<!-- api-role-policy -->\s*```json\n(.*?)```", text, re.DOTALL)
+    assert found, "README.md lost the API Gateway role policy block"
+    return found[1]
 
 
 def invoke(project: Path, *args: str, image: str | None = None) -> subprocess.CompletedProcess:

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from aws_project import invoke, make_project
-from emulator_settings import GUARD, REGION, ROLE
+from api_gateway_player import ApiGatewayPlayer
+from aws_project import invoke, make_project, readme_api_role_policy
+from emulator_settings import API_ROLE, GUARD, REGION, ROLE
 from helpers import free_port
 from sagemaker_player import SageMakerPlayer
 
@@ -52,19 +53,18 @@ def guarded_env():
         os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
 
 
-def _create_execution_role(url: str) -> None:
-    """The role the projects name, trusting SageMaker as README's set-up makes it (deploy checks both)."""
+def _create_roles(url: str) -> None:
+    """The roles the projects name, as README's set-up makes them: SageMaker's execution role, and
+    the role API Gateway assumes, with the README's policy (the API Gateway player checks it)."""
     import json
 
     import boto3
 
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-    }
-    boto3.client("iam", endpoint_url=url, region_name=REGION).create_role(
-        RoleName=ROLE.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(trust)
-    )
+    iam = boto3.client("iam", endpoint_url=url, region_name=REGION)
+    for arn, service in ((ROLE, "sagemaker.amazonaws.com"), (API_ROLE, "apigateway.amazonaws.com")):
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+        iam.create_role(RoleName=arn.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName=API_ROLE.rsplit("/", 1)[-1], PolicyName="invoke-endpoints", PolicyDocument=readme_api_role_policy())
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +77,7 @@ def emulator(guarded_env, tmp_path_factory):
     )
     url = f"http://127.0.0.1:{port}"
     _wait_for(f"{url}/moto-api/", process, "moto_server", log)
-    _create_execution_role(url)
+    _create_roles(url)
     yield url
     process.terminate()
     process.wait(timeout=10)
@@ -113,7 +113,7 @@ def player(emulator, registry, built_image, tmp_path_factory):
     player = SageMakerPlayer(emulator, registry, docker_client(), tmp_path_factory.mktemp("sagemaker"), REGION)
     endpoints = {
         "AWS_ENDPOINT_URL": emulator,
-        **{f"AWS_ENDPOINT_URL_{service}": player.url for service in ("SAGEMAKER", "SAGEMAKER_RUNTIME", "ECR")},
+        **{f"AWS_ENDPOINT_URL_{service}": player.url for service in ("SAGEMAKER", "SAGEMAKER_RUNTIME", "ECR", "API_GATEWAY")},
     }
     if os.environ.get("LOCALSTACK_HOST"):
         endpoints["AWS_ENDPOINT_URL_S3"] = f"http://{os.environ['LOCALSTACK_HOST']}"
@@ -122,6 +122,14 @@ def player(emulator, registry, built_image, tmp_path_factory):
     for name in endpoints:
         os.environ.pop(name, None)
     player.close()
+
+
+@pytest.fixture(scope="session")
+def gateway(player):
+    """API Gateway's data plane, played in front of the SageMaker player (see api_gateway_player.py)."""
+    gateway = ApiGatewayPlayer(player)
+    yield gateway
+    gateway.close()
 
 
 @pytest.fixture

@@ -24,7 +24,17 @@ forwards each call to moto, records what was sent, and then does what SageMaker 
   answers; UpdateEndpoint (which moto lacks) turns it Updating while the old container still serves,
   then switches to the new config's container; InvokeEndpoint (sagemaker-runtime) is passed to /invocations, and a 4xx from the model
   comes back as SageMaker's ModelError.
-- ECR: repository URIs and the login endpoint point at a real registry on a loopback port.
+- serverless endpoint (a variant with ServerlessConfig): CreateEndpointConfig refuses a MemorySizeInMB
+  that is not 1024-6144 in 1024 steps or a MaxConcurrency outside 1-200 (moto accepts any), and the
+  container runs with that memory as its limit;
+- async endpoint (AsyncInferenceConfig): InvokeEndpointAsync answers 202 with an InferenceId and the
+  OutputLocation `<S3OutputPath>/<id>.out` / FailureLocation `<S3FailurePath>/<id>-error.out`, then
+  reads InputLocation from S3, posts it to /invocations, and writes the answer (or the model's error)
+  there;
+- ECR: repository URIs and the login endpoint point at a real registry on a loopback port;
+- API Gateway's control plane passes through to moto (recorded); moto drops CreateRestApi's
+  binaryMediaTypes, so they are set on the stored API right after. Its data plane is played by
+  `ApiGatewayPlayer` (api_gateway_player.py).
 
 Job status comes from the player while it plays a job (moto would say Completed at once).
 """
@@ -35,6 +45,7 @@ import io
 import json
 import os
 import re
+import secrets
 import tarfile
 import threading
 import time
@@ -105,9 +116,11 @@ class SageMakerPlayer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                match = re.fullmatch(r"/endpoints/([^/]+)/invocations", self.path)
-                if match:
-                    status, headers, answer = player._invoke_endpoint(match[1], self.headers, body)
+                invocation = re.fullmatch(r"/endpoints/([^/]+)/(invocations|async-invocations)", self.path)
+                if invocation and invocation[2] == "invocations":
+                    status, headers, answer = player._invoke_endpoint(invocation[1], self.headers, body)
+                elif invocation:
+                    status, headers, answer = player._invoke_endpoint_async(invocation[1], self.headers)
                 else:
                     status, headers, answer = player._forward(self.command, self.path, self.headers, body)
                 self.send_response(status)
@@ -116,6 +129,8 @@ class SageMakerPlayer:
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
+
+            do_GET = do_PUT = do_PATCH = do_DELETE = do_POST  # API Gateway's REST control plane
 
             def log_message(self, *args):
                 pass
@@ -130,6 +145,10 @@ class SageMakerPlayer:
             self.sent.append((operation, request))
         if operation == "UpdateEndpoint":  # moto 5 does not implement it: played here, by the API reference
             return self._update_endpoint(request)
+        if operation == "CreateEndpointConfig" and (refused := _refuse_serverless_config(request)):
+            return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ValidationException"}, refused
+        if not target:
+            self.sent.append((f"apigateway {method} {path.split('?')[0]}", request))
         forwarded = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
         response = requests.request(method, self.emulator_url + path, data=body, headers=forwarded, timeout=60)
         answer = response.content
@@ -137,8 +156,20 @@ class SageMakerPlayer:
             answer = self._play_sagemaker(operation, request, json.loads(answer or b"{}"))
         elif response.ok and target.startswith("AmazonEC2ContainerRegistry"):
             answer = self._point_ecr_at_registry(json.loads(answer))
+        elif response.ok and method == "POST" and path == "/restapis" and request.get("binaryMediaTypes"):
+            answer = self._keep_binary_media_types(json.loads(answer), request["binaryMediaTypes"], forwarded)
         keep = {k: v for k, v in response.headers.items() if k.lower() in ("content-type", "x-amzn-requestid", "x-amzn-errortype")}
         return response.status_code, keep, answer
+
+    def _keep_binary_media_types(self, answer: dict, types: list[str], headers: dict) -> bytes:
+        """moto 5 ignores binaryMediaTypes in CreateRestApi; AWS keeps them. Set them with moto's own PATCH."""
+        for media_type in types:
+            operation = {"op": "add", "path": "/binaryMediaTypes", "value": media_type}
+            requests.patch(
+                f"{self.emulator_url}/restapis/{answer['id']}", json={"patchOperations": [operation]}, headers=headers, timeout=10
+            ).raise_for_status()
+        answer["binaryMediaTypes"] = types
+        return json.dumps(answer).encode()
 
     def _point_ecr_at_registry(self, answer: dict) -> bytes:
         for repository in answer.get("repositories", []) + ([answer["repository"]] if "repository" in answer else []):
@@ -333,14 +364,21 @@ class SageMakerPlayer:
     def _serve_endpoint(self, request: dict) -> None:
         name = request["EndpointName"]
         config = self.client("sagemaker").describe_endpoint_config(EndpointConfigName=request["EndpointConfigName"])
-        model_name = config["ProductionVariants"][0]["ModelName"]
+        variant = config["ProductionVariants"][0]
+        memory = (variant.get("ServerlessConfig") or {}).get("MemorySizeInMB")
         try:
-            container, url = self._start_serving(model_name, name, f"/aws/sagemaker/Endpoints/{name}")
+            container, url = self._start_serving(variant["ModelName"], name, f"/aws/sagemaker/Endpoints/{name}", memory)
         except Exception as exc:  # shows as the endpoint's failure, as SageMaker would
             self.endpoints[name].update(status="Failed", failure_reason=f"test player: {exc}")
             return
         old = self.endpoints[name]["container"]
-        self.endpoints[name] = {"status": "InService", "container": container, "url": url, "config": request["EndpointConfigName"]}
+        self.endpoints[name] = {
+            "status": "InService",
+            "container": container,
+            "url": url,
+            "config": request["EndpointConfigName"],
+            "async": config.get("AsyncInferenceConfig"),
+        }
         old.remove(force=True)
 
     def _invoke_endpoint(self, name: str, headers, body: bytes) -> tuple[int, dict, bytes]:
@@ -371,6 +409,50 @@ class SageMakerPlayer:
             response.content,
         )
 
+    def _invoke_endpoint_async(self, name: str, headers) -> tuple[int, dict, bytes]:
+        """InvokeEndpointAsync: accepted at once (202); the input is read from S3 and the answer written there."""
+        endpoint = self.endpoints.get(name)
+        if endpoint is None or endpoint["status"] != "InService" or not endpoint.get("async"):
+            error = {
+                "__type": "ValidationError",
+                "message": f"Endpoint {name} of account 123456789012 is not an async endpoint in service.",
+            }
+            return 400, {"Content-Type": "application/json", "x-amzn-ErrorType": "ValidationError"}, json.dumps(error).encode()
+        inference_id = secrets.token_hex(16)
+        outputs = endpoint["async"]["OutputConfig"]
+        output = f"{outputs['S3OutputPath'].rstrip('/')}/{inference_id}.out"
+        failure = f"{outputs['S3FailurePath'].rstrip('/')}/{inference_id}-error.out"
+        call = {
+            "endpoint": name,
+            "input": headers.get("X-Amzn-SageMaker-InputLocation"),
+            "content_type": headers.get("X-Amzn-SageMaker-Content-Type"),
+            "accept": headers.get("X-Amzn-SageMaker-Accept"),
+            "output": output,
+            "failure": failure,
+        }
+        self.runtime_calls.append(call)
+        threading.Thread(target=self._answer_async, args=(endpoint["url"], call), daemon=True).start()
+        answer_headers = {
+            "Content-Type": "application/json",
+            "X-Amzn-SageMaker-OutputLocation": output,
+            "X-Amzn-SageMaker-FailureLocation": failure,
+        }
+        return 202, answer_headers, json.dumps({"InferenceId": inference_id}).encode()
+
+    def _answer_async(self, url: str, call: dict) -> None:
+        s3 = self.client("s3")
+        bucket, key = _split(call["input"])
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        response = requests.post(
+            f"{url}/invocations", data=body, headers={"Content-Type": call["content_type"], "Accept": call["accept"] or "*/*"}, timeout=3600
+        )
+        where = call["output"] if response.ok else call["failure"]
+        content = (
+            response.content if response.ok else f"Received client error ({response.status_code}) from model: {response.text}".encode()
+        )
+        out_bucket, out_key = _split(where)
+        s3.put_object(Bucket=out_bucket, Key=out_key, Body=content)
+
     # -- the container parts -------------------------------------------------------------------------
 
     def _serving(self, model_name: str, name: str):
@@ -386,7 +468,7 @@ class SageMakerPlayer:
 
         return Serving()
 
-    def _start_serving(self, model_name: str, name: str, log_group: str):
+    def _start_serving(self, model_name: str, name: str, log_group: str, memory_mb: int | None = None):
         model = self.client("sagemaker").describe_model(ModelName=model_name)["PrimaryContainer"]
         root = self.work_dir / f"{name}-{time.time_ns()}"
         (root / "model").mkdir(parents=True)
@@ -400,6 +482,7 @@ class SageMakerPlayer:
             detach=True,
             volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}},
             ports={"8080/tcp": ("127.0.0.1", port)},
+            mem_limit=f"{memory_mb}m" if memory_mb else None,
         )
         url = f"http://127.0.0.1:{port}"
         self._stream_log(log_group, f"{name}/i-0-{time.time_ns()}", container)
@@ -481,6 +564,21 @@ class _LogPump(threading.Thread):
 class _NoContainer:
     def remove(self, force=False):
         pass
+
+
+SERVERLESS_MEMORY_MB = range(1024, 6144 + 1, 1024)  # SageMaker's ServerlessConfig.MemorySizeInMB
+
+
+def _refuse_serverless_config(request: dict) -> bytes | None:
+    """CreateEndpointConfig's validation of ServerlessConfig, as SageMaker's API reference states it."""
+    for variant in request.get("ProductionVariants", []):
+        serverless = variant.get("ServerlessConfig")
+        if serverless and (
+            serverless.get("MemorySizeInMB") not in SERVERLESS_MEMORY_MB or not 1 <= serverless.get("MaxConcurrency", 0) <= 200
+        ):
+            message = f"Invalid ServerlessConfig {serverless}: MemorySizeInMB is 1024-6144 in 1024 steps, MaxConcurrency 1-200"
+            return json.dumps({"__type": "ValidationException", "message": message}).encode()
+    return None
 
 
 def _final_metrics(definitions: list[dict], log: str) -> list[dict]:

@@ -82,7 +82,7 @@ def test_a_role_that_does_not_trust_sagemaker_cannot_be_passed(project, built_im
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
     }
     boto3.client("iam").create_role(RoleName="ec2-only", AssumeRolePolicyDocument=json.dumps(trust))
-    refused(run(project, "deploy", "--image", built_image, "--role", "ec2-only"), "role 'ec2-only' does not trust SageMaker")
+    refused(run(project, "deploy", "--image", built_image, "--role", "ec2-only"), "role 'ec2-only' does not trust sagemaker.amazonaws.com")
     assert "mistakes" not in repositories()
 
 

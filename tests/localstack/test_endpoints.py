@@ -20,7 +20,7 @@ def test_endpoint_serves_signed_requests_and_is_deleted(deployed, player, tmp_pa
     project, _ = deployed
     created = invoke(project, "endpoint", "--name", "penguins")
     assert created.returncode == 0, created.stderr
-    assert "Endpoint penguins: InService" in created.stdout
+    assert "Endpoint penguins (instance): InService" in created.stdout
     answer = invoke(project, "predict", "data/predict/penguins.csv", "--endpoint", "penguins")
     assert answer.returncode == 0, answer.stderr
     model = artifact_model(json.loads((project / "training_output.json").read_text())["model_artifacts"], tmp_path / "model")
@@ -38,7 +38,7 @@ def test_endpoint_serves_signed_requests_and_is_deleted(deployed, player, tmp_pa
     sagemaker = boto3.client("sagemaker")
     first_config = sagemaker.describe_endpoint(EndpointName="penguins")["EndpointConfigName"]
     updated = invoke(project, "endpoint", "--name", "penguins")
-    assert updated.returncode == 0 and "Endpoint penguins: InService" in updated.stdout, updated.stderr
+    assert updated.returncode == 0 and "Endpoint penguins (instance): InService" in updated.stdout, updated.stderr
     assert player.requests_for("UpdateEndpoint")[-1]["EndpointName"] == "penguins"
     configs = [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs(NameContains="penguins")["EndpointConfigs"]]
     assert first_config not in configs and sagemaker.describe_endpoint(EndpointName="penguins")["EndpointConfigName"] in configs
