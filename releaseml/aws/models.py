@@ -34,3 +34,37 @@ def ensure_model(aws: Aws, job_name: str, role: str, tags: list[dict]) -> str:
             Tags=tags,
         )
     return model_name
+
+
+def delete_if_unused(aws: Aws, model_name: str, deleted_endpoint: str) -> bool:
+    """Delete the model unless another endpoint still serves it; whether it was deleted.
+
+    Nothing is lost: `ensure_model` makes it again from the training job when a batch prediction or
+    an endpoint needs it.
+    """
+    sagemaker = aws.client("sagemaker")
+    with errors(f"checking which endpoints serve model {model_name}"):
+        names = [e["EndpointName"] for page in sagemaker.get_paginator("list_endpoints").paginate() for e in page["Endpoints"]]
+        for name in names:
+            if name != deleted_endpoint and model_name in _models_of(sagemaker, name):
+                return False
+    with errors(f"deleting model {model_name}"):
+        try:
+            sagemaker.delete_model(ModelName=model_name)
+        except sagemaker.exceptions.ClientError as exc:
+            if is_missing(exc):
+                return False
+            raise
+    return True
+
+
+def _models_of(sagemaker, endpoint: str) -> set[str]:
+    """The models an endpoint's config names; none when it is going away (its config already gone)."""
+    try:
+        config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+        variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
+    except sagemaker.exceptions.ClientError as exc:
+        if is_missing(exc):
+            return set()
+        raise
+    return {variant["ModelName"] for variant in variants}

@@ -278,14 +278,17 @@ def delete_public_api(ctx: Project, name: Optional[str]) -> list[str]:
 def delete_endpoint(ctx: Project, name: Optional[str]) -> list[str]:
     """Delete the endpoint and everything that hangs on it: its public API, keys, usage plan, autoscaling, config.
 
-    Returns what was deleted, in order. The model stays (batch predictions use it).
+    Returns what was deleted, in order. The model goes too unless another endpoint serves it
+    (batch predictions and new endpoints make it again from the training job).
     """
     name = name or ctx.section.repository
-    endpoints.describe(ctx.aws, name)  # a plain message when there is no such endpoint
+    description = endpoints.describe(ctx.aws, name)  # a plain message when there is no such endpoint
+    served = {v["ModelName"] for v in endpoints.describe_config(ctx.aws, description["EndpointConfigName"])["ProductionVariants"]}
     deleted = public_api.delete(ctx.aws, name)
     deleted += scaling.remove(ctx.aws, name)
     config_name = endpoints.delete(ctx.aws, name)
-    return deleted + [f"endpoint config {config_name}", f"endpoint {name}"]
+    deleted += [f"endpoint config {config_name}", f"endpoint {name}"]
+    return deleted + [f"model {model}" for model in sorted(served) if models.delete_if_unused(ctx.aws, model, name)]
 
 
 def predict_async(

@@ -42,8 +42,8 @@ def run_json(project, *args) -> dict:
     return json.loads(result.stdout)
 
 
-def leftovers(name: str) -> dict:
-    """Everything in the emulator that could hang on endpoint `name`."""
+def leftovers(name: str, model: str | None = None) -> dict:
+    """Everything in the emulator that could hang on endpoint `name` (and its model, when named)."""
     gateway, sagemaker = boto3.client("apigateway"), boto3.client("sagemaker")
     scaling = boto3.client("application-autoscaling")
     return {
@@ -58,11 +58,16 @@ def leftovers(name: str) -> dict:
         ],
         "endpoints": [e["EndpointName"] for e in sagemaker.list_endpoints(NameContains=name)["Endpoints"] if e["EndpointName"] == name],
         "configs": [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs(NameContains=name)["EndpointConfigs"]],
+        "models": [m["ModelName"] for m in sagemaker.list_models()["Models"] if m["ModelName"] == model],
     }
 
 
-def nothing_left(name: str) -> None:
-    assert all(not found for found in leftovers(name).values()), leftovers(name)
+def nothing_left(name: str, model: str | None = None) -> None:
+    assert all(not found for found in leftovers(name, model).values()), leftovers(name, model)
+
+
+def job_of(project) -> str:
+    return json.loads((project / "training_output.json").read_text())["job_name"]
 
 
 def rows_as_json(project) -> tuple[bytes, bytes]:
@@ -161,9 +166,9 @@ def test_a_public_api_answers_plain_requests_with_a_key(trained, player, gateway
     # Delete: the endpoint and all that hung on it, each named; nothing left in the emulator.
     deleted = invoke(project, "endpoint", "--name", "pub", "--delete")
     assert deleted.returncode == 0, deleted.stderr
-    for item in ("API key", "usage plan", f"API {public['api_id']}", "endpoint config", "endpoint pub"):
+    for item in ("API key", "usage plan", f"API {public['api_id']}", "endpoint config", "endpoint pub", f"model {job_of(project)}"):
         assert item in deleted.stdout
-    nothing_left("pub")
+    nothing_left("pub", job_of(project))
     assert requests.post(url, data=row, headers={"x-api-key": rotated["key"], "Content-Type": "text/csv"}, timeout=10).status_code == 403
 
 
@@ -182,7 +187,7 @@ def test_serverless_endpoint(trained, player):
     changed = invoke(project, "endpoint", "--name", "sls")
     assert changed.returncode == 1 and "is a serverless endpoint and cannot become instance in place" in changed.stderr
     assert invoke(project, "endpoint", "--name", "sls", "--delete").returncode == 0
-    nothing_left("sls")
+    nothing_left("sls", job_of(project))
 
 
 def test_autoscaled_endpoint(trained, player):
@@ -215,7 +220,7 @@ def test_autoscaled_endpoint(trained, player):
     assert status.returncode == 0 and "Autoscaling: 1 to 3 instances." in status.stdout, status.stdout
     deleted = invoke(project, "endpoint", "--name", "scaled", "--delete")
     assert deleted.returncode == 0 and "scaling policy scaled-scaling" in deleted.stdout and "scalable target" in deleted.stdout
-    nothing_left("scaled")
+    nothing_left("scaled", job_of(project))
 
 
 def test_async_endpoint(trained, player, tmp_path):
@@ -249,7 +254,7 @@ def test_async_endpoint(trained, player, tmp_path):
     wrong_way = invoke(project, "predict", PREDICT_CSV, "--endpoint", "later")
     assert wrong_way.returncode == 1 and "is asynchronous" in wrong_way.stderr and "--async" in wrong_way.stderr
     assert invoke(project, "endpoint", "--name", "later", "--delete").returncode == 0
-    nothing_left("later")
+    nothing_left("later", job_of(project))
 
 
 @pytest.fixture
@@ -280,8 +285,7 @@ def refused(result, *fragments):
     ],
 )
 def test_endpoint_mistakes_are_named_before_anything_is_made(project, deployed, args, message):
-    job = json.loads((deployed[0] / "training_output.json").read_text())["job_name"]
-    refused(invoke(project, "endpoint", "--job", job, "--name", "never", *args), message)
+    refused(invoke(project, "endpoint", "--job", job_of(deployed[0]), "--name", "never", *args), message)
     nothing_left("never")
 
 
