@@ -298,3 +298,6 @@ def test_public_api_and_async_mistakes(project):
     refused(invoke(project, "api", "--rotate-key", "--delete"), "choose one of --status, --rotate-key and --delete")
     refused(invoke(project, "predict", PREDICT_CSV, "--async"), "--async calls a SageMaker async endpoint: add --endpoint NAME")
     refused(invoke(project, "predict", PREDICT_CSV, "--endpoint", "no-such", "--async"), "no endpoint 'no-such'")
+    with (project / "huge.csv").open("wb") as huge:  # sparse: 1 GB and a byte, without writing them
+        huge.truncate(1024**3 + 1)
+    refused(invoke(project, "predict", "huge.csv", "--endpoint", "any", "--async"), "an async endpoint takes at most 1 GB per call")
