@@ -161,6 +161,7 @@ def build(c, name=defaults.IMAGE, base_image=defaults.BASE_IMAGE):
         "timeout": "seconds to wait for the answer (default 60)",
         "endpoint": "a SageMaker endpoint to call instead of the local server (requests signed by boto3)",
         "async_": "with --endpoint: an async endpoint (the payload goes through S3, up to 1 GB; waits for the answer)",
+        "explain": "add the K strongest reasons (SHAP contributions) to each prediction",
         **{key: AWS_HELP[key] for key in ("config", "region")},
     }
 )
@@ -174,25 +175,27 @@ def predict(
     timeout=None,
     endpoint=None,
     async_=False,
+    explain=None,
     config=CONFIG,
     region=None,
 ):
     """Send a payload to the model server (or a SageMaker endpoint) and print its predictions."""
+    reasons = cli.reasons(explain)
     if async_ and not endpoint:
         raise Exit("error: --async calls a SageMaker async endpoint: add --endpoint NAME", code=2)
     if endpoint and async_:
         from releaseml.aws import workflows
 
         ctx = _aws_context(config, region=region)
-        print(workflows.predict_async(ctx, endpoint, Path(payload), content_type, accept, cli.seconds(timeout)))
+        print(workflows.predict_async(ctx, endpoint, Path(payload), content_type, accept, cli.seconds(timeout), explain=reasons))
     elif endpoint:
         from releaseml.aws import endpoints
 
-        print(endpoints.invoke(_aws_context(config, region=region).aws, endpoint, Path(payload), content_type, accept))
+        print(endpoints.invoke(_aws_context(config, region=region).aws, endpoint, Path(payload), content_type, accept, reasons))
     else:
         from releaseml import client
 
-        print(client.predict(Path(payload), content_type, accept, cli.server_url(url), cli.seconds(timeout) or 60))
+        print(client.predict(Path(payload), content_type, accept, cli.server_url(url), cli.seconds(timeout) or 60, reasons))
 
 
 def _aws_context(config, **flags):
@@ -284,6 +287,7 @@ def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False
         "from_": "outcome file written by `invoke deploy` (default training_output.txt)",
         "out": "directory for the predictions (default predictions/)",
         "join": "put each input row before its prediction on one line",
+        "explain": "add the K strongest reasons (SHAP contributions) to each prediction (set in the transform's environment)",
         "attach": "re-attach to a running batch transform of this name and download its results",
         "instance_type": "transform instance type (default: aws.transform_instance_type, ml.m5.large)",
         **AWS_HELP,
@@ -297,6 +301,7 @@ def batch_predict(
     from_=defaults.TRAINING_OUTPUT,
     out=defaults.PREDICTIONS_DIR,
     join=False,
+    explain=None,
     attach=None,
     timeout=None,
     config=CONFIG,
@@ -317,7 +322,7 @@ def batch_predict(
         outcome = transform.attach(ctx.aws, attach, Path(out), cli.seconds(timeout))
     else:
         job = job or sagemaker_training.job_from_outcome_file(Path(from_))
-        outcome = workflows.batch_predict(ctx, Path(data), job, Path(out), join, cli.seconds(timeout))
+        outcome = workflows.batch_predict(ctx, Path(data), job, Path(out), join, cli.seconds(timeout), explain=cli.reasons(explain))
     if json_:
         print(cli.as_json(outcome))
         return

@@ -16,7 +16,7 @@ from typing import Any
 import catboost
 import numpy as np
 import pandas as pd
-from catboost import CatBoost, CatBoostError
+from catboost import CatBoost, CatBoostError, Pool
 
 import releaseml
 from releaseml.errors import UserError
@@ -27,11 +27,26 @@ FEW_ROWS = 64
 
 
 @dataclass
+class Explanation:
+    """Why, per row: the K features that moved the score most, by CatBoost's SHAP values.
+
+    The score is CatBoost's raw score for the predicted class (regression: for the value; binary:
+    the log-odds of the predicted class). `baseline` plus the contributions of all features is that
+    score exactly; `names` and `contributions` hold the K largest by magnitude, largest first.
+    """
+
+    baseline: np.ndarray  # one per row
+    names: list[list[str]]  # rows x K feature names
+    contributions: np.ndarray  # rows x K
+
+
+@dataclass
 class Prediction:
     """One output per input row: a value (regression) or class probabilities (classification)."""
 
     values: np.ndarray | None  # regression: one number per row
     probabilities: np.ndarray | None  # classification: rows x classes, in schema.classes order
+    explanation: Explanation | None = None  # when asked for (explain=K)
 
     @property
     def class_indices(self) -> np.ndarray:
@@ -59,6 +74,27 @@ class Bundle:
                 values=self.model.predict(features, prediction_type="RawFormulaVal", thread_count=threads), probabilities=None
             )
         return Prediction(values=None, probabilities=self.model.predict(features, prediction_type="Probability", thread_count=threads))
+
+    def predict_and_explain(self, features: pd.DataFrame | list[list[Any]], count: int) -> Prediction:
+        """`predict`, with the `count` largest SHAP contributions per row (all features at most)."""
+        prediction = self.predict(features)
+        shap = self.shap_values(features)  # rows x features+1 (binary, regression) or rows x classes x features+1
+        if shap.ndim == 3:  # multiclass: the predicted class's
+            shap = shap[np.arange(len(shap)), prediction.class_indices]
+        elif prediction.probabilities is not None:  # binary: SHAP explains the second class's log-odds
+            shap = np.where((prediction.class_indices == 1)[:, None], shap, -shap)
+        contributions, baseline = shap[:, :-1], shap[:, -1]
+        count = min(count, contributions.shape[1])
+        order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :count]
+        names = np.asarray(self.schema.features, dtype=object)[order].tolist()
+        prediction.explanation = Explanation(baseline, names, np.take_along_axis(contributions, order, axis=1))
+        return prediction
+
+    def shap_values(self, features: pd.DataFrame | list[list[Any]]) -> np.ndarray:
+        """CatBoost's own SHAP values (`ShapValues`): per row, each feature's contribution and, last, the baseline."""
+        pool = Pool(features, cat_features=self.schema.categorical, feature_names=self.schema.features)
+        threads = 1 if len(features) <= FEW_ROWS else -1
+        return self.model.get_feature_importance(pool, type="ShapValues", thread_count=threads, verbose=False)
 
 
 def save(model_dir: Path, model: CatBoost, schema: Schema, details: dict[str, Any]) -> None:

@@ -41,6 +41,19 @@ def seconds(value: Any, flag: str = "--timeout") -> float | None:
     return number
 
 
+def reasons(value: Any, flag: str = "--explain") -> int | None:
+    """How many reasons per prediction to ask for: a whole number from 1, or None when not given."""
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise UserError(f"{flag} {value!r}: give how many reasons to show per prediction, a whole number from 1, e.g. {flag} 3")
+    return number
+
+
 def server_url(value: str, flag: str = "--url") -> str:
     """An http(s) URL with a host and a valid port, without a trailing slash."""
     example = f"e.g. {flag} http://localhost:8080"

@@ -24,14 +24,24 @@ def content_type_for(path: Path) -> str:
 
 
 def predict(
-    payload: Path, content_type: Optional[str] = None, accept: Optional[str] = None, url: str = DEFAULT_URL, timeout: float = 60
+    payload: Path,
+    content_type: Optional[str] = None,
+    accept: Optional[str] = None,
+    url: str = DEFAULT_URL,
+    timeout: float = 60,
+    explain: Optional[int] = None,
 ) -> str:
-    """POST a file to URL/invocations; a 4xx answer becomes a UserError with the server's explanation."""
+    """POST a file to URL/invocations; a 4xx answer becomes a UserError with the server's explanation.
+
+    `explain`: reasons per prediction, asked for as SageMaker's endpoints pass them (CustomAttributes).
+    """
     try:
         body = payload.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read the payload {str(payload)!r}: {exc.strerror}") from None
     headers = {"Content-Type": content_type or content_type_for(payload), "Accept": accept or "*/*"}
+    if explain:
+        headers[media.CUSTOM_ATTRIBUTES_HEADER] = explain_attribute(explain)
     try:
         response = requests.post(f"{url.rstrip('/')}/invocations", data=body, headers=headers, timeout=(5, timeout))
     except requests.Timeout:
@@ -45,6 +55,11 @@ def predict(
     if response.status_code >= 400:
         raise UserError(f"the server answered {response.status_code}: {_error_text(response)}")
     return response.text
+
+
+def explain_attribute(count: int) -> str:
+    """The CustomAttributes value that asks for `count` reasons per prediction."""
+    return f"{media.EXPLAIN_PARAMETER}={count}"
 
 
 def wait_until_ready(url: str, timeout: float = 60, is_alive=lambda: True) -> float:

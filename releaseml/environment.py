@@ -90,6 +90,13 @@ BATCH_PAYLOAD_MB = Variable("RELEASEML_BATCH_PAYLOAD_MB", "int", 20, "MaxPayload
 CONCURRENT_TRANSFORMS = Variable(
     "RELEASEML_CONCURRENT_TRANSFORMS", "int", _cpu_count, "MaxConcurrentTransforms suggested to batch transform", shown_default="CPU count"
 )
+EXPLAIN = Variable(
+    "RELEASEML_EXPLAIN",
+    "int",
+    0,
+    "reasons per prediction when a request asks for none (`batch-predict --explain K` sets it on the transform); 0: none",
+    minimum=0,
+)
 STOP_GRACE_SECONDS = Variable("RELEASEML_STOP_GRACE_SECONDS", "int", 20, "after SIGTERM, how long requests in progress may take")
 # ---- the workstation ---------------------------------------------------------------------------
 QUIET = Variable("RELEASEML_QUIET", "flag", False, "no progress bars or narration (what `--quiet` sets)")
@@ -112,6 +119,7 @@ ALL = [
     MAX_JSON_PAYLOAD_MB,
     BATCH_PAYLOAD_MB,
     CONCURRENT_TRANSFORMS,
+    EXPLAIN,
     STOP_GRACE_SECONDS,
     QUIET,
     AWS_POLL_SECONDS,

@@ -92,3 +92,30 @@ def _ranges(accept: str | None) -> list[tuple[str, float, int]]:
 
 def _matches(pattern: str, kind: str) -> bool:
     return pattern == "*/*" or pattern == kind or (pattern.endswith("/*") and kind.split("/")[0] == pattern[:-2])
+
+
+# Reasons with predictions: `explain=K` as a parameter of Accept (`text/csv; explain=3`), or in
+# SageMaker's CustomAttributes, which InvokeEndpoint forwards to the container in this header.
+EXPLAIN_PARAMETER = "explain"
+CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
+
+
+def explain_request(accept: str | None, custom_attributes: str | None) -> str | None:
+    """The `explain` value a request asks for, as sent (Accept first, then CustomAttributes), or None."""
+    for header, separators in ((accept, ";,"), (custom_attributes, ";,")):
+        for part in _split(header or "", separators):
+            key, equals, value = part.partition("=")
+            if equals and key.strip().lower() == EXPLAIN_PARAMETER:
+                return value.strip().strip('"')
+    return None
+
+
+def with_explain(accept: str, count: int) -> str:
+    """An Accept header that asks for `count` reasons per prediction."""
+    return f"{accept}; {EXPLAIN_PARAMETER}={count}"
+
+
+def _split(text: str, separators: str) -> list[str]:
+    for separator in separators[1:]:
+        text = text.replace(separator, separators[0])
+    return text.split(separators[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from releaseml import hyperparameters
@@ -97,3 +98,17 @@ class Server:
         from releaseml import engines
 
         return engines.stop(self.process, timeout=10)
+
+
+def flags_frame(rows: int = 400, seed: int = 3) -> pd.DataFrame:
+    """A binary target decided by a true/false column, written as `true`/`false` in the CSV file."""
+    rng = np.random.default_rng(seed)
+    flag = rng.random(rows) < 0.5
+    return pd.DataFrame(
+        {
+            "flag": np.where(flag, "true", "false"),
+            "x": rng.random(rows).round(3),
+            "colour": rng.choice(["red", "green", "blue"], rows),
+            "answer": np.where(flag, "yes", "no"),
+        }
+    )

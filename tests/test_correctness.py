@@ -18,7 +18,7 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import Server, train_model
+from helpers import Server, flags_frame, train_model
 from releaseml import bundle, dataset
 from releaseml.errors import UserError
 from releaseml.schema import model_frame
@@ -26,20 +26,6 @@ from releaseml.schema import model_frame
 PENGUIN_FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
 FLAG_FEATURES = ["flag", "x", "colour"]
 MASS_FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "sex"]
-
-
-def flags_frame(rows: int = 400, seed: int = 3) -> pd.DataFrame:
-    """A binary target decided by a true/false column, written as `true`/`false` in the CSV file."""
-    rng = np.random.default_rng(seed)
-    flag = rng.random(rows) < 0.5
-    return pd.DataFrame(
-        {
-            "flag": np.where(flag, "true", "false"),
-            "x": rng.random(rows).round(3),
-            "colour": rng.choice(["red", "green", "blue"], rows),
-            "answer": np.where(flag, "yes", "no"),
-        }
-    )
 
 
 @pytest.fixture(scope="module")

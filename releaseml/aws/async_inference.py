@@ -37,8 +37,9 @@ def invoke(
     accept: Optional[str] = None,
     timeout: Optional[float] = None,
     poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+    explain: Optional[int] = None,
 ) -> str:
-    """Upload the payload, call the endpoint, wait for its answer in S3 and return it."""
+    """Upload the payload, call the endpoint, wait for its answer in S3 and return it; `explain`: reasons per row."""
     content_type = content_type or local_client.content_type_for(payload)
     size = _size(payload)
     endpoints.check_in_service(aws, name)
@@ -55,6 +56,7 @@ def invoke(
             ContentType=content_type,
             Accept=accept or content_type,
             InvocationTimeoutSeconds=INVOCATION_TIMEOUT_SECONDS,
+            **({"CustomAttributes": local_client.explain_attribute(explain)} if explain else {}),
         )
     output, failure = answer["OutputLocation"], answer.get("FailureLocation")
     progress.echo(f"Async call {answer.get('InferenceId', '')} accepted ({size:,} bytes); the answer will be at {output}")

@@ -144,8 +144,10 @@ def delete(aws: Aws, name: str) -> str:
     return config_name
 
 
-def invoke(aws: Aws, name: str, payload: Path, content_type: Optional[str] = None, accept: Optional[str] = None) -> str:
-    """Send a payload file to the endpoint through sagemaker-runtime (boto3 signs the request)."""
+def invoke(
+    aws: Aws, name: str, payload: Path, content_type: Optional[str] = None, accept: Optional[str] = None, explain: Optional[int] = None
+) -> str:
+    """Send a payload file to the endpoint through sagemaker-runtime (boto3 signs the request); `explain`: reasons per row."""
     content_type = content_type or local_client.content_type_for(payload)
     try:
         body = payload.read_bytes()
@@ -163,7 +165,13 @@ def invoke(aws: Aws, name: str, payload: Path, content_type: Optional[str] = Non
     runtime = aws.client("sagemaker-runtime")
     with errors(f"calling endpoint {name}"):
         try:
-            answer = runtime.invoke_endpoint(EndpointName=name, Body=body, ContentType=content_type, Accept=accept or content_type)
+            answer = runtime.invoke_endpoint(
+                EndpointName=name,
+                Body=body,
+                ContentType=content_type,
+                Accept=accept or content_type,
+                **({"CustomAttributes": local_client.explain_attribute(explain)} if explain else {}),
+            )
         except runtime.exceptions.ModelError as exc:
             raise UserError(
                 f"the model refused the payload: {exc.response.get('OriginalMessage') or exc.response['Error'].get('Message')}"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 from releaseml import client as local_client
-from releaseml import dataset, media, progress
+from releaseml import dataset, environment, media, progress
 from releaseml.aws import logs, storage, waiting
 from releaseml.aws.session import Aws, errors
 from releaseml.config import AwsSection
@@ -66,9 +66,20 @@ def refuse_header_rows(files: dict[str, Path], column_names: set[str]) -> None:
 
 
 def request(
-    name: str, model_name: str, section: AwsSection, input_uri: str, output_uri: str, content_type: str, join: bool, tags: list[dict]
+    name: str,
+    model_name: str,
+    section: AwsSection,
+    input_uri: str,
+    output_uri: str,
+    content_type: str,
+    join: bool,
+    tags: list[dict],
+    explain: Optional[int] = None,
 ) -> dict:
-    """CreateTransformJob's arguments: line splitting, mini-batches, and the input joined to its prediction when asked."""
+    """CreateTransformJob's arguments: line splitting, mini-batches, and the input joined to its prediction when asked.
+
+    Batch transform sends no per-request options: reasons are asked for in the container's environment.
+    """
     return {
         "TransformJobName": name,
         "ModelName": model_name,
@@ -85,6 +96,7 @@ def request(
         "TransformOutput": {"S3OutputPath": output_uri, "Accept": content_type, "AssembleWith": "Line"},
         "TransformResources": {"InstanceType": section.transform_instance_type, "InstanceCount": section.transform_instance_count},
         **({"DataProcessing": {"JoinSource": "Input"}} if join else {}),
+        **({"Environment": {environment.EXPLAIN.name: str(explain)}} if explain else {}),
         "Tags": tags,
     }
 

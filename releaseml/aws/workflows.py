@@ -144,6 +144,7 @@ def batch_predict(
     join: bool = False,
     timeout: Optional[float] = None,
     poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+    explain: Optional[int] = None,
 ) -> transform.TransformOutcome:
     """Batch-predict the files of `data` with the model of a training job; download the results into `out_dir`."""
     files, content_type = transform.input_files(data)
@@ -156,7 +157,9 @@ def batch_predict(
     input_key = ctx.key("batch", name, "input")
     storage.upload(ctx.aws, files, bucket, input_key)
     output_uri = storage.uri(bucket, ctx.key("batch", name, "output"))
-    job = transform.request(name, model_name, ctx.section, storage.uri(bucket, input_key + "/"), output_uri, content_type, join, ctx.tags)
+    job = transform.request(
+        name, model_name, ctx.section, storage.uri(bucket, input_key + "/"), output_uri, content_type, join, ctx.tags, explain
+    )
     with errors(f"creating batch transform {name}"):
         ctx.aws.client("sagemaker").create_transform_job(**job)
     progress.echo(f"Batch transform {name} created: {ctx.aws.console_url('transform-jobs', name)}")
@@ -299,5 +302,8 @@ def predict_async(
     accept: Optional[str],
     timeout: Optional[float] = None,
     poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+    explain: Optional[int] = None,
 ) -> str:
-    return async_inference.invoke(ctx.aws, name, payload, ctx.bucket, ctx.section.prefix, content_type, accept, timeout, poll_seconds)
+    return async_inference.invoke(
+        ctx.aws, name, payload, ctx.bucket, ctx.section.prefix, content_type, accept, timeout, poll_seconds, explain
+    )

@@ -54,8 +54,9 @@ class ExecutionParameters:
 
 
 class Invocations:
-    def __init__(self, bundle: Bundle, limits: Limits):
+    def __init__(self, bundle: Bundle, limits: Limits, explain: int = 0):
         self._bundle = bundle
+        self._explain = explain
         self._max_bytes = limits.max_payload_mb * MB
         self._max_json_bytes = min(limits.max_json_payload_mb, limits.max_payload_mb) * MB
         self._supported = ", ".join(sorted(set(media.ALIASES.values())))
@@ -76,7 +77,12 @@ class Invocations:
         if len(body) > limit:
             raise self._too_large(f"the body is over the limit of {limit} bytes", content_type)
         schema = self._bundle.schema
-        pieces = codecs.encode((self._bundle.predict(rows) for rows in codecs.decode(body, content_type, schema)), accept, schema)
+        reasons = self._reasons(req)
+        if reasons:
+            predictions = (self._bundle.predict_and_explain(rows, reasons) for rows in codecs.decode(body, content_type, schema))
+        else:
+            predictions = (self._bundle.predict(rows) for rows in codecs.decode(body, content_type, schema))
+        pieces = codecs.encode(predictions, accept, schema)
         del body  # large bodies: let it go before the answer is sent
         resp.content_type = accept
         if len(pieces) == 1:
@@ -84,6 +90,25 @@ class Invocations:
         else:  # many chunks: send the pieces as they are rather than join them into one more copy
             resp.content_length = sum(map(len, pieces))
             resp.stream = iter(pieces)
+
+    def _reasons(self, req: falcon.Request) -> int:
+        """How many reasons per prediction: asked for in Accept or CustomAttributes, else the server's default.
+
+        More than there are features means all of them.
+        """
+        asked = media.explain_request(req.accept, req.get_header(media.CUSTOM_ATTRIBUTES_HEADER))
+        if asked is None:
+            return self._explain
+        features = len(self._bundle.schema.features)
+        try:
+            count = int(asked)
+        except ValueError:
+            count = 0
+        if count < 1 or asked.strip() != str(count):
+            raise codecs.RequestError(
+                f"explain={asked!r}: ask for a whole number of reasons per prediction, from 1 to {features} (this model's feature count)"
+            )
+        return min(count, features)
 
     @staticmethod
     def _too_large(what: str, content_type: str) -> codecs.RequestError:
@@ -102,11 +127,12 @@ class Invocations:
         return chosen
 
 
-def create_app(bundle: Bundle, limits: Limits = Limits()) -> falcon.App:
+def create_app(bundle: Bundle, limits: Limits = Limits(), explain: int = 0) -> falcon.App:
+    """The app for one model; `explain`: reasons per prediction when a request asks for none."""
     app = falcon.App(media_type=falcon.MEDIA_JSON)
     app.req_options.strip_url_path_trailing_slash = True
     app.add_route("/ping", Ping())
-    app.add_route("/invocations", Invocations(bundle, limits))
+    app.add_route("/invocations", Invocations(bundle, limits, explain))
     app.add_route("/execution-parameters", ExecutionParameters(limits))
     app.add_error_handler(codecs.RequestError, _request_error)
     app.add_error_handler(falcon.HTTPError, _http_error)

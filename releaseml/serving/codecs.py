@@ -212,22 +212,49 @@ def encode(predictions: Iterable[Prediction], accept: str, schema: Schema) -> li
 
 
 def _encode_csv(prediction: Prediction, schema: Schema) -> bytes:
-    """One line per row; numbers written by orjson (shortest exact form), which is fast."""
+    """One line per row; numbers written by orjson (shortest exact form), which is fast.
+
+    With reasons, each line goes on with `feature_1,contribution_1,...,feature_K,contribution_K`.
+    """
     if prediction.probabilities is None:
-        return orjson.dumps(np.ascontiguousarray(prediction.values), option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].replace(b",", b"\n")
-    labels = _csv_labels(tuple(schema.classes))
-    numbers = orjson.dumps(np.ascontiguousarray(prediction.probabilities), option=orjson.OPT_SERIALIZE_NUMPY)[2:-2].split(b"],[")
-    return b"\n".join(labels[i] + row for i, row in zip(prediction.class_indices.tolist(), numbers))
+        lines = orjson.dumps(np.ascontiguousarray(prediction.values), option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")
+    else:
+        labels = _csv_labels(tuple(schema.classes))
+        numbers = orjson.dumps(np.ascontiguousarray(prediction.probabilities), option=orjson.OPT_SERIALIZE_NUMPY)[2:-2].split(b"],[")
+        lines = [labels[i] + row for i, row in zip(prediction.class_indices.tolist(), numbers)]
+    if prediction.explanation is not None:
+        names = _csv_names(tuple(schema.features))
+        explanation = prediction.explanation
+        values = orjson.dumps(np.ascontiguousarray(explanation.contributions), option=orjson.OPT_SERIALIZE_NUMPY)[2:-2].split(b"],[")
+        lines = [
+            line + b"".join(b"," + names[name] + b"," + value for name, value in zip(row_names, row_values.split(b",")))
+            for line, row_names, row_values in zip(lines, explanation.names, values)
+        ]
+    return b"\n".join(lines)
 
 
 def _records(prediction: Prediction, schema: Schema) -> list[dict[str, Any]]:
     if prediction.probabilities is None:
-        return [{"prediction": value} for value in prediction.values.tolist()]
-    keys = [str(label) for label in schema.classes]
-    return [
-        {"prediction": schema.classes[index], "probabilities": dict(zip(keys, row))}
-        for index, row in zip(prediction.class_indices.tolist(), prediction.probabilities.tolist())
-    ]
+        records = [{"prediction": value} for value in prediction.values.tolist()]
+    else:
+        keys = [str(label) for label in schema.classes]
+        records = [
+            {"prediction": schema.classes[index], "probabilities": dict(zip(keys, row))}
+            for index, row in zip(prediction.class_indices.tolist(), prediction.probabilities.tolist())
+        ]
+    explanation = prediction.explanation
+    if explanation is not None:
+        for record, baseline, names, values in zip(
+            records, explanation.baseline.tolist(), explanation.names, explanation.contributions.tolist()
+        ):
+            record["explanation"] = {"baseline": baseline, "contributions": dict(zip(names, values))}
+    return records
+
+
+@functools.lru_cache(maxsize=64)
+def _csv_names(features: tuple[str, ...]) -> dict[str, bytes]:
+    """Each feature name as a CSV field, made once per model."""
+    return {name: _csv_field(name) for name in features}
 
 
 @functools.lru_cache(maxsize=64)

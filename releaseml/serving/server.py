@@ -43,6 +43,7 @@ def settings_from_env(env=None) -> dict:
         "threads": environment.THREADS.get(env),
         "grace_seconds": environment.STOP_GRACE_SECONDS.get(env),
         "limits": limits,
+        "explain": environment.EXPLAIN.get(env),
     }
 
 
@@ -55,7 +56,7 @@ def run(paths: MLPaths) -> None:
     host, port = settings["host"], settings["port"]
     try:
         server = waitress.create_server(
-            create_app(model, limits),
+            create_app(model, limits, settings["explain"]),
             host=host,
             port=port,
             threads=settings["threads"],

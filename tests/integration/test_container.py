@@ -43,8 +43,12 @@ def test_serving_from_the_container_answers_csv_and_json(trained, built_image):
     with local.serving(work / "opt_ml", port, "docker", built_image) as url:
         csv_answer = client.predict(work / "opt_ml/input/data/test/test.csv", url=url)
         json_answer = json.loads(client.predict(work / "opt_ml/input/data/test/test.json", url=url))
+        explained = json.loads(client.predict(work / "opt_ml/input/data/test/test.json", url=url, explain=3))
     assert [line.split(",")[0] for line in csv_answer.splitlines()] == [p["prediction"] for p in json_answer["predictions"]]
     assert len(json_answer["predictions"]) == 5
+    # Reasons from the image: SHAP contributions that add up to the score, beside unchanged predictions.
+    assert [{k: v for k, v in p.items() if k != "explanation"} for p in explained["predictions"]] == json_answer["predictions"]
+    assert {len(p["explanation"]["contributions"]) for p in explained["predictions"]} == {3}
 
 
 def test_failed_training_leaves_the_failure_file_and_a_non_zero_exit(tmp_path, built_image):

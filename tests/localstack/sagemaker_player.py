@@ -19,11 +19,13 @@ forwards each call to moto, records what was sent, and then does what SageMaker 
   them into mini-batches of at most MaxPayloadInMB (BatchStrategy MultiRecord), POSTs each to
   /invocations with ContentType and Accept, assembles the answers with a newline after each
   (AssembleWith Line), joins input and output records when DataProcessing.JoinSource is Input,
-  and uploads <S3OutputPath>/<input name>.out;
+  and uploads <S3OutputPath>/<input name>.out; the job's Environment (over the model's) is the
+  container's environment;
 - endpoint: runs `serve` for the endpoint config's model, reports Creating, then InService once /ping
   answers; UpdateEndpoint (which moto lacks) turns it Updating while the old container still serves,
-  then switches to the new config's container; InvokeEndpoint (sagemaker-runtime) is passed to /invocations, and a 4xx from the model
-  comes back as SageMaker's ModelError.
+  then switches to the new config's container; InvokeEndpoint (sagemaker-runtime) is passed to /invocations
+  with Content-Type, Accept and CustomAttributes (as the X-Amzn-SageMaker-Custom-Attributes header), and a
+  4xx from the model comes back as SageMaker's ModelError.
 - serverless endpoint (a variant with ServerlessConfig): CreateEndpointConfig refuses a MemorySizeInMB
   that is not 1024-6144 in 1024 steps or a MaxConcurrency outside 1-200 (moto accepts any), and the
   container runs with that memory as its limit;
@@ -61,6 +63,7 @@ from releaseml.client import wait_until_ready
 from releaseml.errors import UserError
 
 MB = 1024 * 1024
+CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 
 
 @dataclass
@@ -294,7 +297,7 @@ class SageMakerPlayer:
     # -- batch transform ---------------------------------------------------------------------------
 
     def _transform(self, name: str, job: Job, request: dict) -> None:
-        with self._serving(request["ModelName"], name) as url:
+        with self._serving(request["ModelName"], name, request.get("Environment")) as url:
             requests.get(f"{url}/execution-parameters", timeout=10)
             source = request["TransformInput"]
             limit = request.get("MaxPayloadInMB", 6) * MB
@@ -389,12 +392,11 @@ class SageMakerPlayer:
         if endpoint is None or endpoint["status"] != "InService":
             error = {"__type": "ValidationError", "message": f"Endpoint {name} of account 123456789012 not found."}
             return 400, {"Content-Type": "application/json", "x-amzn-ErrorType": "ValidationError"}, json.dumps(error).encode()
-        response = requests.post(
-            f"{endpoint['url']}/invocations",
-            data=body,
-            headers={"Content-Type": headers.get("Content-Type"), "Accept": headers.get("Accept", "*/*")},
-            timeout=60,
-        )
+        passed = {"Content-Type": headers.get("Content-Type"), "Accept": headers.get("Accept", "*/*")}
+        if headers.get(CUSTOM_ATTRIBUTES):  # InvokeEndpoint forwards CustomAttributes to the container
+            passed[CUSTOM_ATTRIBUTES] = headers[CUSTOM_ATTRIBUTES]
+        self.runtime_calls[-1]["custom_attributes"] = headers.get(CUSTOM_ATTRIBUTES)
+        response = requests.post(f"{endpoint['url']}/invocations", data=body, headers=passed, timeout=60)
         if response.status_code >= 400:
             error = {
                 "__type": "ModelError",
@@ -427,6 +429,7 @@ class SageMakerPlayer:
             "input": headers.get("X-Amzn-SageMaker-InputLocation"),
             "content_type": headers.get("X-Amzn-SageMaker-Content-Type"),
             "accept": headers.get("X-Amzn-SageMaker-Accept"),
+            "custom_attributes": headers.get(CUSTOM_ATTRIBUTES),
             "output": output,
             "failure": failure,
         }
@@ -443,9 +446,10 @@ class SageMakerPlayer:
         s3 = self.client("s3")
         bucket, key = _split(call["input"])
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        response = requests.post(
-            f"{url}/invocations", data=body, headers={"Content-Type": call["content_type"], "Accept": call["accept"] or "*/*"}, timeout=3600
-        )
+        passed = {"Content-Type": call["content_type"], "Accept": call["accept"] or "*/*"}
+        if call["custom_attributes"]:
+            passed[CUSTOM_ATTRIBUTES] = call["custom_attributes"]
+        response = requests.post(f"{url}/invocations", data=body, headers=passed, timeout=3600)
         where = call["output"] if response.ok else call["failure"]
         content = (
             response.content if response.ok else f"Received client error ({response.status_code}) from model: {response.text}".encode()
@@ -455,12 +459,12 @@ class SageMakerPlayer:
 
     # -- the container parts -------------------------------------------------------------------------
 
-    def _serving(self, model_name: str, name: str):
+    def _serving(self, model_name: str, name: str, environment: dict | None = None):
         player = self
 
         class Serving:
             def __enter__(self):
-                self.container, url = player._start_serving(model_name, name, "/aws/sagemaker/TransformJobs")
+                self.container, url = player._start_serving(model_name, name, "/aws/sagemaker/TransformJobs", environment=environment)
                 return url
 
             def __exit__(self, *exc):
@@ -468,7 +472,8 @@ class SageMakerPlayer:
 
         return Serving()
 
-    def _start_serving(self, model_name: str, name: str, log_group: str, memory_mb: int | None = None):
+    def _start_serving(self, model_name: str, name: str, log_group: str, memory_mb: int | None = None, environment: dict | None = None):
+        """`serve` in a container for the model: its Environment, then the job's (a transform's Environment wins)."""
         model = self.client("sagemaker").describe_model(ModelName=model_name)["PrimaryContainer"]
         root = self.work_dir / f"{name}-{time.time_ns()}"
         (root / "model").mkdir(parents=True)
@@ -483,6 +488,7 @@ class SageMakerPlayer:
             volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}},
             ports={"8080/tcp": ("127.0.0.1", port)},
             mem_limit=f"{memory_mb}m" if memory_mb else None,
+            environment={**(model.get("Environment") or {}), **(environment or {})},
         )
         url = f"http://127.0.0.1:{port}"
         self._stream_log(log_group, f"{name}/i-0-{time.time_ns()}", container)

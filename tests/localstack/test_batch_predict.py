@@ -41,6 +41,27 @@ def test_batch_predict_downloads_predictions_equal_to_the_models_own(deployed, p
     assert sent["TransformOutput"]["AssembleWith"] == "Line" and "DataProcessing" not in sent
 
 
+def test_batch_predict_with_reasons_keeps_each_row_next_to_its_prediction_and_reasons(deployed, player, tmp_path):
+    """Batch transform sends no per-request options: --explain travels in the transform's Environment."""
+    project, _ = deployed
+    result = invoke(project, "batch-predict", "--data", "data/predict", "--out", "explained", "--join", "--explain", "2")
+    assert result.returncode == 0, result.stderr
+    sent = player.requests_for("CreateTransformJob")[-1]
+    assert sent["Environment"] == {"RELEASEML_EXPLAIN": "2"}
+    model = artifact_model(json.loads((project / "training_output.json").read_text())["model_artifacts"], tmp_path / "model")
+    inputs = (project / "data/predict/penguins.csv").read_text().splitlines()
+    joined = (project / "explained" / "penguins.csv.out").read_text().splitlines()
+    width, classes = len(model.schema.features), len(model.schema.classes)
+    assert len(joined) == len(inputs)
+    for row, line in zip(inputs, joined):
+        fields = line.split(",")
+        assert ",".join(fields[:width]) == row and len(fields) == width + 1 + classes + 4
+        reasons = fields[width + 1 + classes :]
+        assert reasons[0] in model.schema.features and reasons[2] in model.schema.features
+        assert abs(float(reasons[1])) >= abs(float(reasons[3]))
+    assert [line.split(",")[width] for line in joined] == labels(model, project / "data/predict/penguins.csv")
+
+
 def test_a_file_well_over_6_mb_goes_through_in_line_split_mini_batches(deployed, player, tmp_path):
     """The proof of concept sent whole files and failed above 6 MB; with SplitType Line any size goes."""
     project, _ = deployed

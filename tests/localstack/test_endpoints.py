@@ -29,6 +29,13 @@ def test_endpoint_serves_signed_requests_and_is_deleted(deployed, player, tmp_pa
     authorization = player.runtime_calls[-1]["authorization"]
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=testing/") and f"/{REGION}/sagemaker/aws4_request" in authorization
 
+    explained = invoke(project, "predict", "data/predict/penguins.csv", "--endpoint", "penguins", "--explain", "2")
+    assert explained.returncode == 0, explained.stderr
+    assert player.runtime_calls[-1]["custom_attributes"] == "explain=2"  # SageMaker's CustomAttributes, forwarded
+    width = 1 + len(model.schema.classes) + 4  # label, probabilities, two (feature, contribution) pairs
+    assert {len(line.split(",")) for line in explained.stdout.splitlines()} == {width}
+    assert [line.split(",")[0] for line in explained.stdout.splitlines()] == labels(model, project / "data/predict/penguins.csv")
+
     bad = tmp_path / "bad.csv"
     bad.write_text("Biscoe,not-a-number,1,2,3,male,2008\n")
     refused = invoke(project, "predict", str(bad), "--endpoint", "penguins")

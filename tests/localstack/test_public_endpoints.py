@@ -123,6 +123,13 @@ def test_a_public_api_answers_plain_requests_with_a_key(trained, player, gateway
     assert as_lines.status_code == 200 and as_lines.headers["Content-Type"].startswith("text/csv")
     assert [line.split(",")[0] for line in as_lines.text.splitlines()] == expected
 
+    # Reasons through the public URL: in Accept, or in SageMaker's CustomAttributes header.
+    for headers in ({"Accept": "application/json; explain=2"}, {"X-Amzn-SageMaker-Custom-Attributes": "explain=2"}):
+        explained = requests.post(url, data=document, headers={"x-api-key": key, "Content-Type": "application/json", **headers}, timeout=60)
+        assert explained.status_code == 200, explained.text
+        records = explained.json()["predictions"]
+        assert [p["prediction"] for p in records] == expected and {len(p["explanation"]["contributions"]) for p in records} == {2}
+
     # No key, a wrong key: 403 before the model is reached.
     calls = len(player.runtime_calls)
     assert requests.post(url, data=csv, headers={"Content-Type": "text/csv"}, timeout=10).status_code == 403
