@@ -288,6 +288,8 @@ def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False
         "out": "directory for the predictions (default predictions/)",
         "join": "put each input row before its prediction on one line",
         "explain": "add the K strongest reasons (SHAP contributions) to each prediction (set in the transform's environment)",
+        "check": "check the data against the model here first and stop on errors (--no-check skips it)",
+        "strict": "also stop when a column drifted a lot (PSI above 0.25)",
         "attach": "re-attach to a running batch transform of this name and download its results",
         "instance_type": "transform instance type (default: aws.transform_instance_type, ml.m5.large)",
         **AWS_HELP,
@@ -302,6 +304,8 @@ def batch_predict(
     out=defaults.PREDICTIONS_DIR,
     join=False,
     explain=None,
+    check=True,
+    strict=False,
     attach=None,
     timeout=None,
     config=CONFIG,
@@ -322,12 +326,55 @@ def batch_predict(
         outcome = transform.attach(ctx.aws, attach, Path(out), cli.seconds(timeout))
     else:
         job = job or sagemaker_training.job_from_outcome_file(Path(from_))
-        outcome = workflows.batch_predict(ctx, Path(data), job, Path(out), join, cli.seconds(timeout), explain=cli.reasons(explain))
+        outcome = workflows.batch_predict(
+            ctx, Path(data), job, Path(out), join, cli.seconds(timeout), explain=cli.reasons(explain), check=check, strict=strict
+        )
     if json_:
         print(cli.as_json(outcome))
         return
     print(f"Batch transform {outcome.job_name}: {outcome.status}; predictions in:")
     print("\n".join(f"  {path}" for path in outcome.files))
+
+
+@task(
+    help={
+        "data": "a scoring file (.csv, .json, .jsonl) or a directory of them",
+        "ml_root": f"the local /opt/ml whose model/ to check against (default {ML_ROOT})",
+        "job": "check against a SageMaker training job's model instead (downloaded once into .releaseml/models/)",
+        "out": "where to write check.html and its figures (default check/)",
+        "strict": "exit 1 on large drift too, not only on errors",
+        **{k: v for k, v in AWS_HELP.items() if k in ("config", "region", "json_")},
+    }
+)
+@_user_errors_exit
+def check_data(c, data, ml_root=ML_ROOT, job=None, out="check", strict=False, config=CONFIG, region=None, json_=False):
+    """Check scoring data against the model before predicting: errors the server would answer, unseen categories, drift."""
+    from releaseml import data_check
+    from releaseml.layout import MLPaths
+    from releaseml.report import check_page
+
+    if job:
+        result = _check_against_job(config, region, Path(data), job)
+    else:
+        result = data_check.check(Path(data), MLPaths(Path(ml_root)).model_dir)
+    page = check_page.write(Path(out), result)
+    if json_:
+        print(cli.as_json({**result.as_dict(), "page": str(page)}))
+    else:
+        print(result.sentence())
+        print(
+            "\n".join([*(f"  error: {e}" for e in result.errors), *(f"  warning: {w}" for w in result.warnings)])
+            or "  no errors, no warnings"
+        )
+        print(f"Page: {page}")
+    if result.errors or (strict and result.large_drift):
+        raise Exit(code=1)
+
+
+def _check_against_job(config, region, data: Path, job: str):
+    from releaseml.aws import workflows
+
+    return workflows.check_data(_aws_context(config, region=region), data, job)
 
 
 ENDPOINT_KIND_HELP = {

@@ -78,17 +78,21 @@ class Bundle:
     def predict_and_explain(self, features: pd.DataFrame | list[list[Any]], count: int) -> Prediction:
         """`predict`, with the `count` largest SHAP contributions per row (all features at most)."""
         prediction = self.predict(features)
-        shap = self.shap_values(features)  # rows x features+1 (binary, regression) or rows x classes x features+1
-        if shap.ndim == 3:  # multiclass: the predicted class's
-            shap = shap[np.arange(len(shap)), prediction.class_indices]
-        elif prediction.probabilities is not None:  # binary: SHAP explains the second class's log-odds
-            shap = np.where((prediction.class_indices == 1)[:, None], shap, -shap)
-        contributions, baseline = shap[:, :-1], shap[:, -1]
+        contributions, baseline = self.contributions(features, prediction)
         count = min(count, contributions.shape[1])
         order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :count]
         names = np.asarray(self.schema.features, dtype=object)[order].tolist()
         prediction.explanation = Explanation(baseline, names, np.take_along_axis(contributions, order, axis=1))
         return prediction
+
+    def contributions(self, features: pd.DataFrame | list[list[Any]], prediction: Prediction) -> tuple[np.ndarray, np.ndarray]:
+        """Each feature's SHAP contribution to the predicted class's raw score (rows x features), and the baseline per row."""
+        shap = self.shap_values(features)  # rows x features+1 (binary, regression) or rows x classes x features+1
+        if shap.ndim == 3:  # multiclass: the predicted class's
+            shap = shap[np.arange(len(shap)), prediction.class_indices]
+        elif prediction.probabilities is not None:  # binary: SHAP explains the second class's log-odds
+            shap = np.where((prediction.class_indices == 1)[:, None], shap, -shap)
+        return shap[:, :-1], shap[:, -1]
 
     def shap_values(self, features: pd.DataFrame | list[list[Any]]) -> np.ndarray:
         """CatBoost's own SHAP values (`ShapValues`): per row, each feature's contribution and, last, the baseline."""

@@ -18,6 +18,7 @@ VALIDATION_CHANNEL = "validation"
 # Files under model/ (SageMaker packs that directory into model.tar.gz).
 MODEL_FILE = "model.cbm"  # CatBoost's own format
 SCHEMA_FILE = "schema.json"  # features, kinds, classes, metrics, versions
+PROFILE_FILE = "profile.json"  # the training data per feature: missing share, bins, categories (data checks)
 # Files under output/data (SageMaker packs that directory into output.tar.gz).
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"

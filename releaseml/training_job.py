@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from releaseml import bundle, dataset, fitting, hyperparameters
+from releaseml import bundle, dataset, fitting, hyperparameters, profile
 from releaseml import config as config_module
 from releaseml import schema as schema_module
 from releaseml.errors import UserError
@@ -60,6 +60,7 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
     result = fitting.fit(train, valid, schema, fitting.catboost_params(config, schema))
     details = {"metrics": result.metrics, "rows": result.rows, "catboost_params": result.params, "config": config.model_dump(mode="json")}
     bundle.save(paths.model_dir, result.model, schema, details)
+    profile.save(paths.model_dir, profile.build(schema_module.model_frame(frame, schema), schema))
     _write_metrics(paths.metrics, result)
     described = training_report.TrainingRun(
         config,

@@ -14,8 +14,17 @@ from hypothesis import strategies as st
 
 from releaseml.report import FIGURES_DIR, REPORT_FILE, evaluation
 
-CLASSIFICATION_FIGURES = {"learning_curves", "feature_importance", "target", "confusion_matrix", "roc_curve", "pr_curve"}
-REGRESSION_FIGURES = {"learning_curves", "feature_importance", "target", "predicted_vs_actual", "residuals"}
+CLASSIFICATION_FIGURES = {
+    "learning_curves",
+    "feature_importance",
+    "reasons",
+    "dependence",
+    "target",
+    "confusion_matrix",
+    "roc_curve",
+    "pr_curve",
+}
+REGRESSION_FIGURES = {"learning_curves", "feature_importance", "reasons", "dependence", "target", "predicted_vs_actual", "residuals"}
 EXPECTED_FIGURES = {
     "demo-species": CLASSIFICATION_FIGURES,
     "regression-body-mass": REGRESSION_FIGURES,

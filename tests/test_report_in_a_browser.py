@@ -73,6 +73,24 @@ def test_the_report_loads_without_errors_and_shows_every_figure(browser, trained
     _assert_not_blank(keep / f"report-{case}.png")
 
 
+def test_the_data_check_page_loads_without_errors_and_shows_each_drifted_column(browser, trained_reports, penguins, tmp_path):
+    from releaseml import data_check
+    from releaseml.report import check_page
+
+    paths = trained_reports["demo-species"]
+    frame = penguins.drop(columns=["species"]).sample(frac=0.5, random_state=1)
+    frame["body_mass_g"] = frame["body_mass_g"] * 1.4
+    frame["island"] = frame["island"].where(frame.index % 3 != 0, "Atlantis")
+    scoring = tmp_path / "scoring.csv"
+    frame.to_csv(scoring, header=False, index=False)
+    page = check_page.write(tmp_path / "check", data_check.check(scoring, paths.model_dir))
+    browser.get(page.as_uri())
+    images = browser.execute_script("return Array.from(document.images).map(i => ({complete: i.complete, width: i.naturalWidth}))")
+    assert len(images) == 2 and all(i["complete"] and i["width"] > 300 for i in images), images
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+    assert "body_mass_g" in browser.find_element("css selector", "p.headline").text
+
+
 def _full_page_screenshot(driver) -> bytes:
     metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
     size = metrics["cssContentSize"]

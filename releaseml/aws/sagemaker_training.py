@@ -152,19 +152,37 @@ def attach(
 
 def download_report(aws: Aws, output_artifacts: str, directory: Path) -> Optional[str]:
     """Unpack the job's output.tar.gz (report.html, figures/, metrics.json) into `directory`; the report's path."""
+    from releaseml.report import REPORT_FILE
+
+    _unpack(aws, output_artifacts, directory)
+    report = directory / REPORT_FILE
+    return str(report) if report.exists() else None
+
+
+def download_model(aws: Aws, name: str, directory: Path) -> Path:
+    """The job's model (model.tar.gz: model.cbm, schema.json, profile.json) unpacked into `directory`, once."""
+    from releaseml.layout import SCHEMA_FILE
+
+    if (directory / SCHEMA_FILE).is_file():
+        return directory
+    description = describe(aws, name)
+    if description["TrainingJobStatus"] != "Completed":
+        raise UserError(f"training job {name} is {description['TrainingJobStatus']}; its model exists once it has Completed")
+    _unpack(aws, description["ModelArtifacts"]["S3ModelArtifacts"], directory)
+    return directory
+
+
+def _unpack(aws: Aws, archive_uri: str, directory: Path) -> None:
     import tarfile
     import tempfile
 
     from releaseml.aws import storage
-    from releaseml.report import REPORT_FILE
 
     with tempfile.TemporaryDirectory() as scratch:
-        archive = storage.download_file(aws, output_artifacts, Path(scratch) / "output.tar.gz")
+        archive = storage.download_file(aws, archive_uri, Path(scratch) / "archive.tar.gz")
         directory.mkdir(parents=True, exist_ok=True)
         with tarfile.open(archive) as tar:
             tar.extractall(directory, filter="data")
-    report = directory / REPORT_FILE
-    return str(report) if report.exists() else None
 
 
 def outcome_of(aws: Aws, description: dict, log: list[str]) -> TrainingJobOutcome:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from releaseml import config as config_module
 from releaseml import dataset, media, progress
@@ -136,6 +136,19 @@ def _check_training_data(config: Config, channels: dict[str, dict[str, Path]]) -
         schema_module.infer(frame, config)
 
 
+if TYPE_CHECKING:
+    from releaseml.data_check import CheckResult
+
+MODELS_DIR = Path(".releaseml") / "models"  # training jobs' models, downloaded once to check data against
+
+
+def check_data(ctx: Project, data: Path, job_name: str) -> CheckResult:
+    """Check scoring data here against a training job's model (downloaded once into .releaseml/models/JOB/)."""
+    from releaseml import data_check
+
+    return data_check.check(data, sagemaker_training.download_model(ctx.aws, job_name, MODELS_DIR / job_name))
+
+
 def batch_predict(
     ctx: Project,
     data: Path,
@@ -145,9 +158,30 @@ def batch_predict(
     timeout: Optional[float] = None,
     poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
     explain: Optional[int] = None,
+    check: bool = True,
+    strict: bool = False,
 ) -> transform.TransformOutcome:
-    """Batch-predict the files of `data` with the model of a training job; download the results into `out_dir`."""
+    """Batch-predict the files of `data` with the model of a training job; download the results into `out_dir`.
+
+    The data is checked here first (`check`): errors stop it before a job is paid for; with `strict`,
+    large drift does too.
+    """
     files, content_type = transform.input_files(data)
+    if check:
+        checked = check_data(ctx, data, job_name)
+        progress.echo(checked.sentence())
+        for warning in checked.warnings:
+            progress.echo(f"  warning: {warning}")
+        if checked.errors:
+            raise UserError(
+                "the data has errors; no job was started:\n"
+                + "\n".join(f"  {e}" for e in checked.errors)
+                + "\n(`invoke check-data` writes the full check)"
+            )
+        if strict and checked.large_drift:
+            raise UserError(
+                f"large drift in {', '.join(checked.large_drift)} and --strict: no job was started (`invoke check-data` shows it)"
+            )
     if content_type == media.CSV:
         transform.refuse_header_rows(files, _column_names(ctx))
     model_name = models.ensure_model(ctx.aws, job_name, ctx.role, ctx.tags)

@@ -133,3 +133,46 @@ def target_distribution(values, task: str, target: str, path: Path) -> Path:
         plt.setp(axes.get_xticklabels(), rotation=30, ha="right")
     axes.grid(axis="y", alpha=0.3)
     return save(figure, path)
+
+
+def compared_shares(bins: list[str], then: list[float], now: list[float], name: str, path: Path) -> Path:
+    """Side by side bars: the share of rows per bin in training and in the data checked."""
+    positions = np.arange(len(bins))
+    figure, axes = plt.subplots(figsize=(max(6.4, 0.6 * len(bins) + 2), 3.6))
+    axes.bar(positions - 0.2, then, width=0.4, color=TRAIN_COLOR, label="training")
+    axes.bar(positions + 0.2, now, width=0.4, color=VALIDATION_COLOR, label="data checked")
+    axes.set_xticks(positions, bins, rotation=30, ha="right")
+    axes.set(ylabel="share of rows", title=f"{name}: training against the data checked")
+    axes.legend()
+    axes.grid(axis="y", alpha=0.3)
+    return save(figure, path)
+
+
+def mean_contributions(names: list[str], values: np.ndarray, path: Path) -> Path:
+    """Mean |SHAP contribution| per feature: how far each column moves a prediction, on average."""
+    order = np.argsort(values)
+    figure, axes = plt.subplots(figsize=(6.4, max(2.0, 0.35 * len(names) + 1)))
+    axes.barh(np.asarray(names)[order], values[order], color=TRAIN_COLOR)
+    axes.set(xlabel="mean |contribution| to the score (validation rows)", title="What moves the predictions")
+    axes.grid(axis="x", alpha=0.3)
+    return save(figure, path)
+
+
+def dependence(panels: list[tuple[str, np.ndarray, np.ndarray, bool]], path: Path) -> Path:
+    """Per top feature: its value against its contribution (a dot per validation row; categories side by side)."""
+    figure, axes_row = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    for axes, (name, column, contribution, categorical) in zip(axes_row[0], panels):
+        if categorical:
+            labels = sorted({str(v) for v in column})[:20]
+            positions = {label: i for i, label in enumerate(labels)}
+            keep = np.array([str(v) in positions for v in column])
+            spots = np.array([positions[str(v)] for v in column[keep]], dtype=float)
+            jitter = np.random.default_rng(0).uniform(-0.2, 0.2, len(spots))
+            axes.scatter(spots + jitter, contribution[keep], s=10, alpha=0.6, color=TRAIN_COLOR)
+            axes.set_xticks(range(len(labels)), [label or "(missing)" for label in labels], rotation=30, ha="right")
+        else:
+            axes.scatter(column.astype(float), contribution, s=10, alpha=0.6, color=TRAIN_COLOR)
+        axes.axhline(0, color="grey", linewidth=0.8)
+        axes.set(xlabel=name, ylabel="contribution", title=name)
+        axes.grid(alpha=0.3)
+    return save(figure, path)

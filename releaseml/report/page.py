@@ -45,7 +45,7 @@ def render(context: PageContent) -> str:
         "<h2>Known limits</h2>",
         _limits(context.limits),
         "<h2>Figures</h2>",
-        *(_figure(title, caption, path) for title, caption, path in context.figures),
+        *(figure(title, caption, path) for title, caption, path in context.figures),
         "<h2>Data</h2>",
         f"<p>{context.rows['train']} training rows and {context.rows['validation']} validation rows.</p>",
         _columns_table(context.columns),
@@ -80,7 +80,7 @@ def _limits(limits: list[str]) -> str:
     return "<ul class='limits'>" + "".join(f"<li>{escape(item)}</li>" for item in limits) + "</ul>"
 
 
-def _figure(title: str, caption: str, path: Path) -> str:
+def figure(title: str, caption: str, path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f"<figure><h3>{escape(title)}</h3><img alt='{escape(title)}' src='data:image/png;base64,{data}'><figcaption>{escape(caption)}</figcaption></figure>"
 

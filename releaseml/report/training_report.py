@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoost
 
-from releaseml import __version__
+from releaseml import __version__, bundle
 from releaseml.config import Config
 from releaseml.report import FIGURES_DIR, REPORT_FILE, evaluation, figures, findings, page
-from releaseml.schema import REGRESSION, Schema
+from releaseml.schema import REGRESSION, Schema, model_frame
+from releaseml.values import NUMERIC
 
 
 @dataclass
@@ -58,6 +59,7 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
             "How much each column changes the predictions on average. Near-zero columns could be dropped; one column far above the rest deserves a check for leaks.",
             figures.feature_importance(list(importance), pd.Series(importance).to_numpy(), figure_dir / "feature_importance.png"),
         ),
+        *_reasons(run, figure_dir),
         (
             f"The target: {schema.target}",
             "How many rows each class has: a class with few rows is harder to learn."
@@ -129,6 +131,36 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
     report = out_dir / REPORT_FILE
     report.write_text(page.render(context), encoding="utf-8")
     return report
+
+
+TOP_FEATURES = 3  # dependence figures for this many of the strongest features
+
+
+def _reasons(run: TrainingRun, figure_dir: Path) -> list[tuple[str, str, Path]]:
+    """The two reason figures: mean |SHAP| per feature, and how the strongest features' values move the score."""
+    schema = run.schema
+    model = bundle.Bundle(run.model, schema, {})
+    features = model_frame(run.valid, schema)
+    contributions, _ = model.contributions(features, model.predict(features))
+    strength = np.abs(contributions).mean(axis=0)
+    top = np.argsort(-strength, kind="stable")[:TOP_FEATURES]
+    panels = [
+        (schema.features[i], features[schema.features[i]].to_numpy(), contributions[:, i], schema.kinds[schema.features[i]] != NUMERIC)
+        for i in top
+    ]
+    score = "the predicted value" if schema.task == REGRESSION else "the predicted class's score (log-odds)"
+    return [
+        (
+            "What moves the predictions",
+            f"Each column's average push on {score}, by CatBoost's SHAP values on the validation rows: the reasons the server gives with `explain`, averaged.",
+            figures.mean_contributions(schema.features, strength, figure_dir / "reasons.png"),
+        ),
+        (
+            "How the strongest columns move them",
+            "For the strongest columns, each validation row's value against its push on the score: above the line it raises the prediction, below it lowers it.",
+            figures.dependence(panels, figure_dir / "dependence.png"),
+        ),
+    ]
 
 
 def _catboost_version() -> str:

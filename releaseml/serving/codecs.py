@@ -71,7 +71,7 @@ def _decode_csv(body: bytes, schema: Schema) -> Iterator[pd.DataFrame | list[lis
     first = document.first_row()
     if first is None:
         raise RequestError("the request body is empty: send one or more rows")
-    header = _header(first, schema)
+    header = header_names(first, schema)
     width = len(header) if header is not None else len(schema.features)
     names = header if header is not None else schema.features
     skip = 1 if header is not None else 0
@@ -96,7 +96,7 @@ def _decode_csv(body: bytes, schema: Schema) -> Iterator[pd.DataFrame | list[lis
         raise RequestError("the CSV body has a header row but no data rows")
 
 
-def _header(fields: list[str], schema: Schema) -> list[str] | None:
+def header_names(fields: list[str], schema: Schema) -> list[str] | None:
     """The header's column names if the first row names every feature, else None (a data row)."""
     names = [f.strip() for f in fields]
     present = set(names)
