@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from releaseml.aws import sagemaker_training
 from releaseml.aws.session import Aws, errors, is_missing
-from releaseml.errors import UserError
 
 
 def ensure_model(aws: Aws, job_name: str, role: str, tags: list[dict]) -> str:
     """The model named after the training job, created from its artifact if it does not exist yet."""
-    job = sagemaker_training.describe(aws, job_name)
-    if job["TrainingJobStatus"] != "Completed":
-        raise UserError(
-            f"training job {job_name} is {job['TrainingJobStatus']}; predictions need a completed one (`invoke logs {job_name}` shows why)"
-        )
+    job = sagemaker_training.require_completed(sagemaker_training.describe(aws, job_name))
     sagemaker = aws.client("sagemaker")
     model_name = job_name[:63]
     with errors(f"looking up model {model_name}"):

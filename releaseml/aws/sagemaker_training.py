@@ -159,15 +159,23 @@ def download_report(aws: Aws, output_artifacts: str, directory: Path) -> Optiona
     return str(report) if report.exists() else None
 
 
+def require_completed(description: dict) -> dict:
+    """The job's description; a UserError when it has no model to predict with (not Completed)."""
+    if description["TrainingJobStatus"] != "Completed":
+        name = description["TrainingJobName"]
+        raise UserError(
+            f"training job {name} is {description['TrainingJobStatus']}; predictions need a completed one (`invoke logs {name}` shows why)"
+        )
+    return description
+
+
 def download_model(aws: Aws, name: str, directory: Path) -> Path:
     """The job's model (model.tar.gz: model.cbm, schema.json, profile.json) unpacked into `directory`, once."""
     from releaseml.layout import SCHEMA_FILE
 
     if (directory / SCHEMA_FILE).is_file():
         return directory
-    description = describe(aws, name)
-    if description["TrainingJobStatus"] != "Completed":
-        raise UserError(f"training job {name} is {description['TrainingJobStatus']}; its model exists once it has Completed")
+    description = require_completed(describe(aws, name))
     _unpack(aws, description["ModelArtifacts"]["S3ModelArtifacts"], directory)
     return directory
 

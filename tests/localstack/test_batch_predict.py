@@ -62,6 +62,35 @@ def test_batch_predict_with_reasons_keeps_each_row_next_to_its_prediction_and_re
     assert [line.split(",")[width] for line in joined] == labels(model, project / "data/predict/penguins.csv")
 
 
+def test_batch_predict_checks_the_data_first_and_stops_on_errors_before_any_job(deployed, player, tmp_path):
+    project, _ = deployed
+    rows = (project / "data/predict/penguins.csv").read_text().splitlines()
+    (project / "bad").mkdir(exist_ok=True)
+    (project / "bad" / "rows.csv").write_text("\n".join(rows[:5] + ["Dream,long,18,190,3700,male,2008"]) + "\n")
+    transforms = len(player.requests_for("CreateTransformJob"))
+    stopped = invoke(project, "batch-predict", "--data", "bad", "--out", "never")
+    assert stopped.returncode == 1 and "the data has errors; no job was started" in stopped.stderr
+    assert "row 6, column 'bill_length_mm': 'long' is not a number" in stopped.stderr and "Traceback" not in stopped.stderr
+    assert len(player.requests_for("CreateTransformJob")) == transforms
+
+    # Drift alone is a warning; --strict makes it a stop. The same check runs as `invoke check-data --job`.
+    (project / "drifted").mkdir(exist_ok=True)
+    heavy = [",".join(f if i != 4 else str(float(f) * 1.5) for i, f in enumerate(r.split(","))) if r.split(",")[4] else r for r in rows]
+    (project / "drifted" / "rows.csv").write_text("\n".join(heavy) + "\n")
+    strict = invoke(project, "batch-predict", "--data", "drifted", "--out", "never", "--strict")
+    assert strict.returncode == 1 and "large drift in body_mass_g and --strict" in strict.stderr
+    assert len(player.requests_for("CreateTransformJob")) == transforms
+    job = json.loads((project / "training_output.json").read_text())["job_name"]
+    checked = invoke(project, "check-data", "drifted", "--job", job, "--json")
+    assert checked.returncode == 0, checked.stderr
+    assert [c["name"] for c in json.loads(checked.stdout)["columns"] if c["drift"] == "large"] == ["body_mass_g"]
+    assert (project / ".releaseml" / "models" / job / "profile.json").is_file()  # the job's model, downloaded once
+    skipped = invoke(project, "batch-predict", "--data", "drifted", "--out", "drifted-out", "--no-check")
+    assert (
+        skipped.returncode == 0 and "look like" not in skipped.stderr and len(player.requests_for("CreateTransformJob")) == transforms + 1
+    )
+
+
 def test_a_file_well_over_6_mb_goes_through_in_line_split_mini_batches(deployed, player, tmp_path):
     """The proof of concept sent whole files and failed above 6 MB; with SplitType Line any size goes."""
     project, _ = deployed
@@ -107,7 +136,7 @@ def test_a_batch_the_model_refuses_fails_the_job_with_the_models_reason(deployed
     bad = project / "bad-input"
     bad.mkdir(exist_ok=True)
     (bad / "rows.csv").write_text("Biscoe,39.1,18.7,181,3750,male,2007\nBiscoe,not-a-number,18.7,181,3750,male,2007\n")
-    result = invoke(project, "batch-predict", "--data", "bad-input", "--out", "bad-predictions")
+    result = invoke(project, "batch-predict", "--data", "bad-input", "--out", "bad-predictions", "--no-check")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "failed: ClientError: model answered 400" in result.stderr and "bill_length_mm" in result.stderr
     assert not (project / "bad-predictions").exists()  # nothing half-written to download
