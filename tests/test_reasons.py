@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import requests
 
-from helpers import Server, flags_frame, train_model
+from helpers import Server, flags_frame, run_task, train_model
 from releaseml import bundle
 from releaseml.schema import model_frame
 
@@ -142,3 +142,11 @@ def test_a_server_started_with_a_default_explains_every_answer(models, tmp_path)
         )
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("value", ["abc", "0"])
+def test_predict_explain_with_a_bad_count_says_how_to_ask(value, tmp_path):
+    (tmp_path / "rows.csv").write_text("Dream,40,18,190,3700,male,2008\n")
+    result = run_task("predict", "rows.csv", "--explain", value, cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"--explain {value!r}: give how many reasons to show per prediction, a whole number from 1, e.g. --explain 3" in result.stderr
