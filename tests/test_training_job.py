@@ -85,7 +85,7 @@ def test_the_split_holds_out_the_asked_share_per_class(tmp_path, penguins, run_t
 def test_model_bundle_is_native_catboost_plus_a_json_schema(tmp_path, penguins, run_train):
     paths = make_ml_root(tmp_path, {"target": "species", "drop": ["year"], "catboost": {"iterations": 20}}, penguins)
     assert run_train(paths) == 0
-    assert sorted(p.name for p in paths.model_dir.iterdir()) == ["model.cbm", "schema.json"]
+    assert sorted(p.name for p in paths.model_dir.iterdir()) == ["model.cbm", "profile.json", "schema.json"]
     info = json.loads((paths.model_dir / "schema.json").read_text())
     assert info["features"] == ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
     assert info["kinds"]["island"] == "categorical" and info["kinds"]["body_mass_g"] == "numeric"

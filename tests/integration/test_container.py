@@ -34,7 +34,7 @@ def test_training_in_the_container_writes_model_and_metrics(trained):
     assert outcome.metrics["validation"]["accuracy"] > 0.9
     # The report, drawn inside the image (matplotlib, no screen), where SageMaker keeps it.
     assert outcome.report == work / "opt_ml/output/data/report.html" and outcome.report.stat().st_size > 50_000
-    assert len(list((work / "opt_ml/output/data/figures").glob("*.png"))) == 6
+    assert len(list((work / "opt_ml/output/data/figures").glob("*.png"))) == 8  # the classification set of tests/test_report.py
 
 
 def test_serving_from_the_container_answers_csv_and_json(trained, built_image):

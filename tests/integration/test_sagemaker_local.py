@@ -63,7 +63,7 @@ def test_sdk_local_mode_trains_and_batch_transforms_with_the_image(tmp_path, bui
     assert artifact.name == "model.tar.gz" and artifact.is_file()
     unpacked = tmp_path / "unpacked"
     shutil.unpack_archive(artifact, unpacked)
-    assert sorted(p.name for p in unpacked.iterdir()) == ["model.cbm", "schema.json"]
+    assert sorted(p.name for p in unpacked.iterdir()) == ["model.cbm", "profile.json", "schema.json"]
     assert json.loads((unpacked / "schema.json").read_text())["catboost_params"]["iterations"] == 200
 
     transformer = estimator.transformer(

@@ -68,7 +68,9 @@ def test_deploy_pushes_the_image_uploads_the_data_trains_and_writes_the_outcome(
     # The job's report came back from output.tar.gz, with its figures.
     assert outcome["report"] == f"reports/{outcome['job_name']}/report.html"
     assert "Multiclass model for species" in (project / outcome["report"]).read_text()
-    assert len(list((project / "reports" / outcome["job_name"] / "figures").glob("*.png"))) == 6
+    assert (
+        len(list((project / "reports" / outcome["job_name"] / "figures").glob("*.png"))) == 8
+    )  # the classification set of tests/test_report.py
     assert f"Report: reports/{outcome['job_name']}/report.html" in result.stdout
 
 
