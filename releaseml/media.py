@@ -100,6 +100,7 @@ EXPLAIN_PARAMETER = "explain"
 CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 
 
+@functools.lru_cache(maxsize=512)  # headers repeat: parse each pair once
 def explain_request(accept: str | None, custom_attributes: str | None) -> str | None:
     """The `explain` value a request asks for, as sent (Accept first, then CustomAttributes), or None."""
     for header, separators in ((accept, ";,"), (custom_attributes, ";,")):

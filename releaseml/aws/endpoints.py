@@ -69,10 +69,10 @@ def deploy(
     """
     sagemaker = aws.client("sagemaker")
     config_name = unique_name(name)
-    existing = _find(aws, name)
+    existing = find(aws, name)
     previous = existing["EndpointConfigName"] if existing else None
     if previous:
-        _check_same_kind(aws, name, previous, section.endpoint_kind)
+        check_same_kind(aws, name, previous, section.endpoint_kind)
     request: dict = {"EndpointConfigName": config_name, "ProductionVariants": [production_variant(section, model_name)], "Tags": tags}
     if section.endpoint_kind == "async":
         if async_paths is None:
@@ -107,7 +107,7 @@ def deploy(
     return description
 
 
-def _check_same_kind(aws: Aws, name: str, config_name: str, kind: str) -> None:
+def check_same_kind(aws: Aws, name: str, config_name: str, kind: str) -> None:
     """SageMaker cannot turn an endpoint into another kind in place: say so before anything is made."""
     current = kind_of(describe_config(aws, config_name))
     if current != kind:
@@ -128,7 +128,7 @@ def kind(aws: Aws, name: str) -> str:
 
 
 def describe(aws: Aws, name: str) -> dict:
-    found = _find(aws, name)
+    found = find(aws, name)
     if found is None:
         raise UserError(f"no endpoint {name!r} in {aws.region}: `invoke endpoint --name {name}` creates it (check the name and the region)")
     return found
@@ -188,7 +188,7 @@ def check_in_service(aws: Aws, name: str) -> dict:
     return description
 
 
-def _find(aws: Aws, name: str) -> Optional[dict]:
+def find(aws: Aws, name: str) -> Optional[dict]:
     """DescribeEndpoint's answer, or None when there is no such endpoint: one call per look."""
     sagemaker = aws.client("sagemaker")
     with errors(f"looking up endpoint {name}"):

@@ -24,7 +24,7 @@ from releaseml.aws import (
 )
 from releaseml.aws.session import Aws, errors, unique_name
 from releaseml.config import AwsSection, Config
-from releaseml.errors import UserError
+from releaseml.errors import StillRunning, UserError
 from releaseml.layout import TRAINING_CHANNELS
 
 REPORTS_DIR = Path("reports")  # deploy unpacks each job's report into reports/JOB/
@@ -258,9 +258,17 @@ def create_endpoint(
     async_paths = async_inference.paths(ctx.bucket, ctx.section.prefix, name) if section.endpoint_kind == "async" else None
     if async_paths:
         storage.ensure_bucket(ctx.aws, ctx.bucket)
+    existing = endpoints.find(ctx.aws, name)
+    if existing:  # before anything changes: an endpoint cannot change kind in place
+        endpoints.check_same_kind(ctx.aws, name, existing["EndpointConfigName"], section.endpoint_kind)
     # SageMaker will not update an endpoint whose instance count autoscaling owns: let go first, set again after.
-    scaling.remove(ctx.aws, name)
-    description = endpoints.deploy(ctx.aws, name, model_name, section, ctx.tags, async_paths, wait, timeout, poll_seconds)
+    had_scaling = bool(scaling.remove(ctx.aws, name))
+    try:
+        description = endpoints.deploy(ctx.aws, name, model_name, section, ctx.tags, async_paths, wait, timeout, poll_seconds)
+    except StillRunning as exc:
+        if had_scaling or section.max_instances is not None:
+            raise StillRunning(f"{exc} Autoscaling is set once it serves: run `invoke endpoint` again then.") from None
+        raise
     outcome = EndpointOutcome(name, section.endpoint_kind, description["EndpointStatus"])
     if wait:
         outcome.scaling = scaling.apply(ctx.aws, name, section)

@@ -40,10 +40,15 @@ def learning_curves(history: dict[str, dict[str, list[float]]], metric: str, bes
 
 
 def feature_importance(names: list[str], values: np.ndarray, path: Path) -> Path:
+    return _ranked_bars(names, values, "importance (% of prediction change)", "Feature importance", path)
+
+
+def _ranked_bars(names: list[str], values: np.ndarray, label: str, title: str, path: Path) -> Path:
+    """One horizontal bar per feature, the largest on top."""
     order = np.argsort(values)
     figure, axes = plt.subplots(figsize=(6.4, max(2.0, 0.35 * len(names) + 1)))
     axes.barh(np.asarray(names)[order], values[order], color=TRAIN_COLOR)
-    axes.set(xlabel="importance (% of prediction change)", title="Feature importance")
+    axes.set(xlabel=label, title=title)
     axes.grid(axis="x", alpha=0.3)
     return save(figure, path)
 
@@ -150,12 +155,7 @@ def compared_shares(bins: list[str], then: list[float], now: list[float], name: 
 
 def mean_contributions(names: list[str], values: np.ndarray, path: Path) -> Path:
     """Mean |SHAP contribution| per feature: how far each column moves a prediction, on average."""
-    order = np.argsort(values)
-    figure, axes = plt.subplots(figsize=(6.4, max(2.0, 0.35 * len(names) + 1)))
-    axes.barh(np.asarray(names)[order], values[order], color=TRAIN_COLOR)
-    axes.set(xlabel="mean |contribution| to the score (validation rows)", title="What moves the predictions")
-    axes.grid(axis="x", alpha=0.3)
-    return save(figure, path)
+    return _ranked_bars(names, values, "mean |contribution| to the score (validation rows)", "What moves the predictions", path)
 
 
 def dependence(panels: list[tuple[str, np.ndarray, np.ndarray, bool]], path: Path) -> Path:

@@ -38,6 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 from helpers import free_port
+from sagemaker_player import reply
 
 RUNTIME_URI = re.compile(r"arn:aws:apigateway:[a-z0-9-]+:runtime\.sagemaker:path/endpoints/(?P<endpoint>[^/]+)/invocations")
 
@@ -83,12 +84,7 @@ class ApiGatewayPlayer:
                         {"Content-Type": "application/json"},
                         json.dumps({"message": f"test player: {exc}"}).encode(),
                     )
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                reply(self, status, headers, answer)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
 

@@ -126,12 +126,7 @@ class SageMakerPlayer:
                     status, headers, answer = player._invoke_endpoint_async(invocation[1], self.headers)
                 else:
                     status, headers, answer = player._forward(self.command, self.path, self.headers, body)
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                reply(self, status, headers, answer)
 
             do_GET = do_PUT = do_PATCH = do_DELETE = do_POST  # API Gateway's REST control plane
 
@@ -537,6 +532,16 @@ class SageMakerPlayer:
                 archive.add(path, arcname=str(path.relative_to(directory)), recursive=False)
         bucket, key = _split(s3_uri)
         self.client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+
+
+def reply(handler: BaseHTTPRequestHandler, status: int, headers: dict, body: bytes) -> None:
+    """Send a whole answer from a player's request handler."""
+    handler.send_response(status)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
 class _LogPump(threading.Thread):
