@@ -88,7 +88,9 @@ def drive(checkout: Path, work: Path, runs: dict, args) -> dict:
         "SAGEMAKER_BIND_TO_PORT": str(PORT),
         "RELEASEML_HOST": "127.0.0.1",
     }
-    server = subprocess.Popen([sys.executable, "-m", "releaseml", "serve"], cwd=checkout, env=env, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "releaseml", "serve"], cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         client.wait_until_ready(f"http://127.0.0.1:{PORT}", is_alive=lambda: server.poll() is None)
         return {
