@@ -4,7 +4,7 @@
 
 Trains the demo model (penguins species, default config), then drives with wrk
 (Debian package `wrk`) on 127.0.0.1:
-  - releaseml's server (`python -m releaseml serve`),
+  - releaseml's server (`python -m releaseml serve`), with 1 and with 2 worker processes,
   - a minimal Falcon + waitress handler that parses CSV with pandas and calls
     predict_proba (benchmarks/naive_app.py), the usual bring-your-own-container way,
 and prints requests/s, p50/p99 latency and rows/s for single-row requests and for
@@ -53,11 +53,13 @@ def main() -> None:
 
     print(f"CPU cores: {os.cpu_count()}; wrk with {args.connections} connections, {args.seconds}s per run\n")
     results = {"in-process CatBoost": in_process(model_dir, single, big)}
-    for name, command in (
-        ("releaseml server", [sys.executable, "-m", "releaseml", "serve"]),
-        ("naive falcon+pandas", [sys.executable, str(REPO / "benchmarks" / "naive_app.py")]),
+    serve = [sys.executable, "-m", "releaseml", "serve"]
+    for name, command, workers in (
+        ("releaseml, 1 worker", serve, 1),
+        ("releaseml, 2 workers", serve, 2),
+        ("naive falcon+pandas", [sys.executable, str(REPO / "benchmarks" / "naive_app.py")], 1),
     ):
-        results[name] = drive(command, work, {"single": single, "big": big, "ping": None}, args)
+        results[name] = drive(command, work, {"single": single, "big": big, "ping": None}, args, workers)
     report(results)
 
 
@@ -95,9 +97,15 @@ def timed(function, repeats: int) -> float:
     return (time.perf_counter() - started) / repeats
 
 
-def drive(command: list[str], work: Path, bodies: dict[str, str], args) -> dict:
+def drive(command: list[str], work: Path, bodies: dict[str, str], args, workers: int = 1) -> dict:
     port = 18080
-    env = {**os.environ, ML_ROOT_ENV: str(work / "opt_ml"), "SAGEMAKER_BIND_TO_PORT": str(port), "RELEASEML_HOST": "127.0.0.1"}
+    env = {
+        **os.environ,
+        ML_ROOT_ENV: str(work / "opt_ml"),
+        "SAGEMAKER_BIND_TO_PORT": str(port),
+        "RELEASEML_HOST": "127.0.0.1",
+        "RELEASEML_WORKERS": str(workers),
+    }
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         client.wait_until_ready(f"http://127.0.0.1:{port}", is_alive=lambda: server.poll() is None)
@@ -156,12 +164,19 @@ def report(results: dict) -> None:
     ceiling = results["in-process CatBoost"]
     naive = results["naive falcon+pandas"]
     print("GET /ping (each server's HTTP limit)")
-    for name in ("releaseml server", "naive falcon+pandas"):
-        print(f"  {name:22} {results[name]['ping']['rps']:9.1f} req/s")
-    ours = results["releaseml server"]
+    for name in results:
+        if "ping" in results[name]:
+            print(f"  {name:22} {results[name]['ping']['rps']:9.1f} req/s")
+    for name in ("releaseml, 1 worker", "releaseml, 2 workers"):
+        ours = results[name]
+        print(
+            f"  {name}: single-row /invocations is {ours['single']['rps'] / ours['ping']['rps']:.0%} of its /ping rate, "
+            f"{ours['single']['rps'] / naive['single']['rps']:.2f}x the naive handler"
+        )
+    one, two = results["releaseml, 1 worker"], results["releaseml, 2 workers"]
     print(
-        f"  single-row /invocations is {ours['single']['rps'] / ours['ping']['rps']:.0%} of releaseml's /ping rate, "
-        f"{ours['single']['rps'] / naive['single']['rps']:.2f}x the naive handler\n"
+        f"  2 workers against 1: {two['single']['rps'] / one['single']['rps']:.2f}x single rows, "
+        f"{two['big']['rps'] / one['big']['rps']:.2f}x 10,000-row bodies\n"
     )
     for kind, rows, title in (("single", 1, "Single-row requests"), ("big", BIG_ROWS, f"{BIG_ROWS:,}-row CSV requests")):
         print(title)

@@ -81,14 +81,21 @@ def _cpu_count() -> int:
 ML_ROOT = Variable("RELEASEML_ML_ROOT", "text", "/opt/ml", "the /opt/ml directory of `train` and `serve` (a local one outside a container)")
 PORT = Variable("SAGEMAKER_BIND_TO_PORT", "port", 8080, "port the server listens on (SageMaker's own variable)")
 HOST = Variable("RELEASEML_HOST", "text", "0.0.0.0", "address the server listens on")
-THREADS = Variable("RELEASEML_THREADS", "int", 4, "server worker threads")
+WORKERS = Variable(
+    "RELEASEML_WORKERS", "int", _cpu_count, "server worker processes sharing the port (one per core)", shown_default="CPU count"
+)
+THREADS = Variable("RELEASEML_THREADS", "int", 4, "threads per server worker process")
 MAX_PAYLOAD_MB = Variable("RELEASEML_MAX_PAYLOAD_MB", "int", 100, "largest CSV or JSON Lines body (413 above)")
 MAX_JSON_PAYLOAD_MB = Variable(
     "RELEASEML_MAX_JSON_PAYLOAD_MB", "int", 20, "largest JSON document (`application/json` is parsed whole: ~12x its size in memory)"
 )
 BATCH_PAYLOAD_MB = Variable("RELEASEML_BATCH_PAYLOAD_MB", "int", 20, "MaxPayloadInMB suggested to batch transform")
 CONCURRENT_TRANSFORMS = Variable(
-    "RELEASEML_CONCURRENT_TRANSFORMS", "int", _cpu_count, "MaxConcurrentTransforms suggested to batch transform", shown_default="CPU count"
+    "RELEASEML_CONCURRENT_TRANSFORMS",
+    "int",
+    _cpu_count,
+    "MaxConcurrentTransforms suggested to batch transform",
+    shown_default="the worker count",
 )
 EXPLAIN = Variable(
     "RELEASEML_EXPLAIN",
@@ -114,6 +121,7 @@ ALL = [
     ML_ROOT,
     PORT,
     HOST,
+    WORKERS,
     THREADS,
     MAX_PAYLOAD_MB,
     MAX_JSON_PAYLOAD_MB,

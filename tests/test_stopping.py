@@ -2,7 +2,8 @@
 
 Requests already received, or being received, are answered in full; new connections are refused;
 then the process exits. A real server process on a loopback port, real signals, raw HTTP so that
-a body shorter than its Content-Length cannot hide.
+a body shorter than its Content-Length cannot hide. Each test runs with one server process and
+with two worker processes under a supervisor (RELEASEML_WORKERS).
 """
 
 import http.client
@@ -30,9 +31,9 @@ def raw_post(port: int, body: bytes, sent: threading.Event | None = None) -> tup
     return response.status, data, int(response.getheader("Content-Length"))
 
 
-@pytest.fixture
-def server(species_model):
-    started = Server(species_model.root)
+@pytest.fixture(params=["1", "2"], ids=["one process", "two worker processes"])
+def server(species_model, request):
+    started = Server(species_model.root, RELEASEML_WORKERS=request.param)
     yield started
     started.stop()
 

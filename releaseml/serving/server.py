@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import signal
 import socket
 import sys
@@ -26,10 +27,14 @@ from releaseml.serving.app import Limits, create_app
 
 # SageMaker: MaxConcurrentTransforms x MaxPayloadInMB may not exceed 100 MB.
 SAGEMAKER_TRANSFORM_BUDGET_MB = 100
+log = logging.getLogger("releaseml.serving")
+BACKLOG = 1024  # connections the kernel queues per worker socket
 
 
 def settings_from_env(env=None) -> dict:
-    concurrent = environment.CONCURRENT_TRANSFORMS.get(env)
+    workers = environment.WORKERS.get(env)
+    # Batch transform may send one request per worker at once: as many as there are, unless told otherwise.
+    concurrent = environment.CONCURRENT_TRANSFORMS.get(env) if environment.CONCURRENT_TRANSFORMS.is_set(env) else workers
     batch_mb = min(environment.BATCH_PAYLOAD_MB.get(env), SAGEMAKER_TRANSFORM_BUDGET_MB // concurrent)
     limits = Limits(
         max_payload_mb=environment.MAX_PAYLOAD_MB.get(env),
@@ -41,6 +46,7 @@ def settings_from_env(env=None) -> dict:
         "host": environment.HOST.get(env),
         "port": environment.PORT.get(env),
         "threads": environment.THREADS.get(env),
+        "workers": workers,
         "grace_seconds": environment.STOP_GRACE_SECONDS.get(env),
         "limits": limits,
         "explain": environment.EXPLAIN.get(env),
@@ -48,36 +54,100 @@ def settings_from_env(env=None) -> dict:
 
 
 def run(paths: MLPaths) -> None:
+    """Load the model, open the port, and serve until SIGTERM or SIGINT: in this process for one
+    worker, else in that many forked worker processes sharing the port (one Python each, so every
+    core of the machine predicts; the model is loaded once, before the fork, and shared)."""
     started = time.monotonic()
     settings = settings_from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     model = bundle_module.load(paths.model_dir)
-    limits = settings["limits"]
+    app = create_app(model, settings["limits"], settings["explain"])
+    workers = settings["workers"]
+    if workers == 1:
+        server = _server(app, settings)
+        _announce(model, settings, started)
+        _serve(server, settings)
+    else:
+        held = _listen(settings["host"], settings["port"])
+        _announce(model, settings, started)
+        _Supervisor(app, settings, held).run()
+    print("Server stopped.", flush=True)
+
+
+def _announce(model, settings: dict, started: float) -> None:
+    workers = f"{settings['workers']} worker processes x " if settings["workers"] > 1 else ""
+    print(
+        f"Serving the {model.schema.task} model for {model.schema.target!r} on http://{settings['host']}:{settings['port']} "
+        f"with {workers}{settings['threads']} threads (ready in {time.monotonic() - started:.2f}s).",
+        flush=True,
+    )
+
+
+def _server(app, settings: dict, listening: socket.socket | None = None):
+    """A waitress server for the app: on its own new socket, or on one already listening (a worker's)."""
     host, port = settings["host"], settings["port"]
+    where = {"sockets": [listening]} if listening is not None else {"host": host, "port": port}
     try:
         server = waitress.create_server(
-            create_app(model, limits, settings["explain"]),
-            host=host,
-            port=port,
+            app,
+            **where,
             threads=settings["threads"],
             # Our app answers 413 in JSON up to its limit; waitress guards beyond it.
-            max_request_body_size=(limits.max_payload_mb + 1) * 1024 * 1024,
+            max_request_body_size=(settings["limits"].max_payload_mb + 1) * 1024 * 1024,
             ident="releaseml",
             clear_untrusted_proxy_headers=True,
             connection_limit=_connection_limit(),
             channel_timeout=CHANNEL_TIMEOUT_SECONDS,
         )
-        server.channel_class = _JsonErrorsChannel
     except OSError as exc:
         raise UserError(_cannot_listen(host, port, exc)) from None
     except ValueError:  # waitress's word for a host name that does not resolve
         raise UserError(f"RELEASEML_HOST={host!r} is not an address or a host name this machine knows; use 0.0.0.0 or 127.0.0.1") from None
+    server.channel_class = _JsonErrorsChannel
+    return server
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Hold the port for the workers: bound (SO_REUSEPORT), not listening, so a port in use is said
+    once, before any worker starts, and no connection waits on a socket that nobody accepts from."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except (socket.gaierror, UnicodeError):
+        raise UserError(f"RELEASEML_HOST={host!r} is not an address or a host name this machine knows; use 0.0.0.0 or 127.0.0.1") from None
+    if _answers(host, port):  # another server, even one that shares ports too, already listens there
+        raise UserError(_cannot_listen(host, port, OSError(errno.EADDRINUSE, "in use")))
+    try:
+        return _reuse_port_socket(host, port, family)
+    except OSError as exc:
+        raise UserError(_cannot_listen(host, port, exc)) from None
+
+
+def _reuse_port_socket(host: str, port: int, family: int) -> socket.socket:
+    """A socket bound with SO_REUSEPORT: each worker listens on its own, and the kernel spreads new
+    connections across them (one shared socket let the first worker to wake take them all)."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _answers(host: str, port: int) -> bool:
+    target = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
+    try:
+        socket.create_connection((target, port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def _serve(server, settings: dict) -> None:
+    """Answer until SIGTERM or SIGINT, then drain (see `_drain`)."""
     stop = _StopSignal(server, signal.SIGTERM, signal.SIGINT)
-    print(
-        f"Serving the {model.schema.task} model for {model.schema.target!r} on http://{settings['host']}:{settings['port']} "
-        f"with {settings['threads']} threads (ready in {time.monotonic() - started:.2f}s).",
-        flush=True,
-    )
     try:
         while not stop.requested:
             _loop_once(server, timeout=1.0)
@@ -85,7 +155,97 @@ def run(paths: MLPaths) -> None:
     finally:
         server.close()
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
-    print("Server stopped.", flush=True)
+
+
+class _Supervisor:
+    """Forks the workers, replaces one that dies, and passes SIGTERM/SIGINT on to all of them.
+
+    Workers are in their own process group, so a Ctrl-C in a terminal reaches them once, through
+    here (a second Ctrl-C still stops them at once); and each dies with this process if it is killed.
+    """
+
+    QUICK_DEATH_SECONDS = 5.0  # a worker that dies this soon after starting, more than MAX_QUICK_DEATHS times: stop
+    MAX_QUICK_DEATHS = 3
+
+    def __init__(self, app, settings: dict, held: socket.socket):
+        self.app, self.settings, self.held = app, settings, held
+        self.children: dict[int, float] = {}  # pid -> when it started
+        self.signals: list[int] = []
+        self.quick_deaths = 0
+
+    def run(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+        for _ in range(self.settings["workers"]):
+            self._spawn()
+        deadline = None
+        while self.children:
+            if self.signals and deadline is None:
+                deadline = time.monotonic() + self.settings["grace_seconds"] + 5
+            if deadline is not None and time.monotonic() > deadline:
+                for pid in self.children:
+                    os.kill(pid, signal.SIGKILL)
+            pid, status = os.waitpid(-1, os.WNOHANG) if deadline is not None else os.waitpid(-1, 0)
+            if pid == 0:
+                time.sleep(0.05)
+                continue
+            started = self.children.pop(pid)
+            if not self.signals:
+                self._replace(pid, status, started)
+        self.held.close()
+
+    def _replace(self, pid: int, status: int, started: float) -> None:
+        log.warning("worker %d stopped unasked (%s); starting another", pid, _exit_text(status))
+        if time.monotonic() - started < self.QUICK_DEATH_SECONDS:
+            self.quick_deaths += 1
+            if self.quick_deaths > self.MAX_QUICK_DEATHS:
+                self._on_signal(signal.SIGTERM, None)
+                raise UserError("the server's workers keep stopping as soon as they start; the log above says why")
+        self._spawn()
+
+    def _spawn(self) -> None:
+        pid = os.fork()
+        if pid:
+            self.children[pid] = time.monotonic()
+            return
+        code = 0
+        try:
+            os.setpgid(0, 0)
+            _die_with_parent()
+            own = _reuse_port_socket(self.settings["host"], self.settings["port"], self.held.family)
+            own.listen(BACKLOG)
+            own.setblocking(False)
+            _serve(_server(self.app, self.settings, own), self.settings)
+        except BaseException:  # noqa: BLE001 - a worker reports and exits; the supervisor decides
+            log.exception("worker %d failed", os.getpid())
+            code = 1
+        finally:
+            sys.stdout.flush(), sys.stderr.flush()
+            os._exit(code)
+
+    def _on_signal(self, signum, frame) -> None:
+        self.signals.append(signum)
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+
+def _die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when its parent dies, so no worker outlives its supervisor."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _exit_text(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit code {os.WEXITSTATUS(status)}"
 
 
 # Open connections the server keeps before it stops accepting (waitress's default, 100, let 100 idle
