@@ -74,7 +74,11 @@ _PARSERS = {"int": _int, "float": _float, "port": _port, "text": lambda variable
 
 
 def _cpu_count() -> int:
-    return os.cpu_count() or 1
+    """The cores this process may run on (a container's cpuset counts), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 # ---- the container (SageMaker's contract and the server) ----------------------------------------
