@@ -99,3 +99,23 @@ def test_worker_setting_mistakes(species_model, tmp_path):
         )
     assert busy.returncode == 1 and f"port {port} is already in use by another program" in busy.stdout + busy.stderr
     assert "Traceback" not in busy.stdout + busy.stderr
+
+
+def test_a_second_server_on_the_same_port_is_refused_not_merged(species_model):
+    """SO_REUSEPORT would let a second `serve` of the same user share the port silently: it is refused."""
+    import subprocess
+    import sys
+
+    first = Server(species_model.root, RELEASEML_WORKERS="2")
+    try:
+        env = {**os.environ, "RELEASEML_ML_ROOT": str(species_model.root), "RELEASEML_HOST": "127.0.0.1"}
+        second = subprocess.run(
+            [sys.executable, "-m", "releaseml", "serve"],
+            env={**env, "SAGEMAKER_BIND_TO_PORT": str(first.port), "RELEASEML_WORKERS": "2"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 1 and f"port {first.port} is already in use by another program" in second.stderr
+    finally:
+        first.stop()

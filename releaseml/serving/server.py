@@ -114,12 +114,14 @@ def _listen(host: str, port: int) -> socket.socket:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     except (socket.gaierror, UnicodeError):
         raise UserError(f"RELEASEML_HOST={host!r} is not an address or a host name this machine knows; use 0.0.0.0 or 127.0.0.1") from None
-    if _answers(host, port):  # another server, even one that shares ports too, already listens there
-        raise UserError(_cannot_listen(host, port, OSError(errno.EADDRINUSE, "in use")))
     try:
-        return _reuse_port_socket(host, port, family)
+        held = _reuse_port_socket(host, port, family)
     except OSError as exc:
         raise UserError(_cannot_listen(host, port, exc)) from None
+    if _answers_here(host, port):  # another server that shares ports too (a second `serve`) already listens there
+        held.close()
+        raise UserError(_cannot_listen(host, port, OSError(errno.EADDRINUSE, "in use")))
+    return held
 
 
 def _reuse_port_socket(host: str, port: int, family: int) -> socket.socket:
@@ -136,8 +138,13 @@ def _reuse_port_socket(host: str, port: int, family: int) -> socket.socket:
     return sock
 
 
-def _answers(host: str, port: int) -> bool:
-    target = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
+def _answers_here(host: str, port: int) -> bool:
+    """Whether something on this machine accepts connections at the port (asked on loopback only:
+    connections elsewhere may be answered by a proxy on the way)."""
+    loopback = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "localhost": "127.0.0.1", "::": "::1", "::1": "::1"}
+    target = loopback.get(host, host if host.startswith("127.") else None)
+    if target is None:
+        return False
     try:
         socket.create_connection((target, port), timeout=0.5).close()
         return True
