@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from serving import BIG_ROWS, _ms, timed, train  # noqa: E402
+from serving import BIG_ROWS, timed, train, wrk  # noqa: E402
 
 from releaseml import bundle, client, engines  # noqa: E402
 from releaseml.layout import ML_ROOT_ENV  # noqa: E402
@@ -94,29 +93,11 @@ def drive(checkout: Path, work: Path, runs: dict, args) -> dict:
     try:
         client.wait_until_ready(f"http://127.0.0.1:{PORT}", is_alive=lambda: server.poll() is None)
         return {
-            group: {kind: wrk(body, headers, work / f"{group}-{kind}.lua", args) for kind, (body, headers) in kinds.items()}
+            group: {kind: wrk(PORT, body, work / f"{group}-{kind}.lua", args, headers) for kind, (body, headers) in kinds.items()}
             for group, kinds in runs.items()
         }
     finally:
         engines.stop(server)
-
-
-def wrk(body: str | None, headers: dict, script: Path, args) -> dict:
-    lines = ['wrk.method = "GET"'] if body is None else ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "text/csv"']
-    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
-    if body is not None:
-        lines.append(f"wrk.body = [[{body}]]")
-    script.write_text("\n".join(lines) + "\n")
-    path = "invocations" if body is not None else "ping"
-    command = ["wrk", "-t", "1", "-c", str(args.connections), "-d", f"{args.seconds}s", "--latency", "-s", str(script)]
-    output = subprocess.run([*command, f"http://127.0.0.1:{PORT}/{path}"], capture_output=True, text=True, check=True).stdout
-    if re.search(r"Non-2xx or 3xx responses: (\d+)", output):
-        raise SystemExit(f"the server answered errors during the benchmark:\n{output}")
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),
-        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),
-    }
 
 
 def report(ceiling: dict, ours: dict, before: list[dict]) -> None:

@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -114,19 +113,13 @@ def drive(command: list[str], work: Path, bodies: dict[str, str], args, workers:
         engines.stop(server)
 
 
-def wrk(port: int, body: str | None, script: Path, args) -> dict:
-    """wrk's figures for POSTing `body` to /invocations, or for GET /ping when body is None."""
-    script.write_text(
-        textwrap.dedent(
-            f"""
-            wrk.method = "POST"
-            wrk.headers["Content-Type"] = "text/csv"
-            wrk.body = [[{body}]]
-            """
-        )
-        if body is not None
-        else 'wrk.method = "GET"\n'
-    )
+def wrk(port: int, body: str | None, script: Path, args, headers: dict | None = None) -> dict:
+    """wrk's figures for POSTing `body` (CSV) to /invocations, or for GET /ping when body is None."""
+    lines = ['wrk.method = "GET"'] if body is None else ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "text/csv"']
+    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in (headers or {}).items()]
+    if body is not None:
+        lines.append(f"wrk.body = [[{body}]]")
+    script.write_text("\n".join(lines) + "\n")
     output = subprocess.run(
         [
             "wrk",

@@ -42,8 +42,7 @@ def invoke(
     """Upload the payload, call the endpoint, wait for its answer in S3 and return it; `explain`: reasons per row."""
     content_type = content_type or local_client.content_type_for(payload)
     size = _size(payload)
-    endpoints.check_in_service(aws, name)
-    if endpoints.kind(aws, name) != "async":
+    if endpoints.kind(aws, name, endpoints.check_in_service(aws, name)) != "async":
         raise UserError(f"endpoint {name!r} is real-time: call it without --async (`invoke predict {payload} --endpoint {name}`)")
     input_key = f"{prefix.strip('/')}/async/{name}/input/{secrets.token_hex(8)}"
     storage.upload(aws, {payload.name: payload}, bucket, input_key)

@@ -66,13 +66,12 @@ def deploy(
     """Point endpoint `name` at the model (creating it, or updating it in place) and wait until it serves.
 
     An update keeps serving the old model until the new one is in service; then the old config is deleted.
+    The caller checks first that an existing endpoint is of the configured kind (`check_same_kind`).
     """
     sagemaker = aws.client("sagemaker")
     config_name = unique_name(name)
     existing = find(aws, name)
-    previous = existing["EndpointConfigName"] if existing else None
-    if previous:
-        check_same_kind(aws, name, previous, section.endpoint_kind)
+    previous = existing["EndpointConfigName"] if existing else None  # the caller checked it is of the same kind
     request: dict = {"EndpointConfigName": config_name, "ProductionVariants": [production_variant(section, model_name)], "Tags": tags}
     if section.endpoint_kind == "async":
         if async_paths is None:
@@ -122,9 +121,12 @@ def describe_config(aws: Aws, config_name: str) -> dict:
         return aws.client("sagemaker").describe_endpoint_config(EndpointConfigName=config_name)
 
 
-def kind(aws: Aws, name: str) -> str:
-    """The kind of a named endpoint (instance, serverless, async); a UserError if there is none."""
-    return kind_of(describe_config(aws, describe(aws, name)["EndpointConfigName"]))
+def kind(aws: Aws, name: str, description: Optional[dict] = None) -> str:
+    """The kind of a named endpoint (instance, serverless, async); a UserError if there is none.
+
+    `description`: its DescribeEndpoint answer when the caller has it already (one look fewer).
+    """
+    return kind_of(describe_config(aws, (description or describe(aws, name))["EndpointConfigName"]))
 
 
 def describe(aws: Aws, name: str) -> dict:
@@ -157,8 +159,7 @@ def invoke(
         raise UserError(
             f"{payload} is {len(body):,} bytes; a real-time endpoint takes at most 6 MB per request. Use `invoke batch-predict` for large files."
         )
-    check_in_service(aws, name)
-    if kind(aws, name) == "async":
+    if kind(aws, name, check_in_service(aws, name)) == "async":
         raise UserError(
             f"endpoint {name!r} is asynchronous: it answers through S3. Add --async: `invoke predict {payload} --endpoint {name} --async`"
         )

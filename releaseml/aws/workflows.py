@@ -280,7 +280,9 @@ def create_endpoint(
 def endpoint_status(ctx: Project, name: str) -> EndpointOutcome:
     """The endpoint as it stands: kind, status (and why it failed), autoscaling range, public URL."""
     description = endpoints.describe(ctx.aws, name)
-    outcome = EndpointOutcome(name, endpoints.kind(ctx.aws, name), description["EndpointStatus"], reason=description.get("FailureReason"))
+    outcome = EndpointOutcome(
+        name, endpoints.kind(ctx.aws, name, description), description["EndpointStatus"], reason=description.get("FailureReason")
+    )
     target = scaling.describe(ctx.aws, name)
     if target:
         outcome.scaling = {"min_instances": target["MinCapacity"], "max_instances": target["MaxCapacity"]}
