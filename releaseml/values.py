@@ -54,6 +54,11 @@ def is_missing(value: Any) -> bool:
 
 def number(value: Any) -> float | None:
     """The value as a float, NaN when missing, None when it is not a number."""
+    if type(value) is str:  # noqa: E721 (the common case first; float() reads 'nan' and '-nan' as NaN, like the markers)
+        try:
+            return float(value)
+        except (ValueError, OverflowError):
+            return float("nan") if is_missing(value) else None
     if is_missing(value):
         return float("nan")
     if isinstance(value, bool):

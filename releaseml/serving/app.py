@@ -15,6 +15,7 @@ import orjson
 from releaseml import media
 from releaseml.bundle import Bundle
 from releaseml.serving import codecs
+from releaseml.serving.coalescing import Coalescer
 
 log = logging.getLogger("releaseml.serving")
 MB = 1024 * 1024
@@ -57,6 +58,7 @@ class Invocations:
     def __init__(self, bundle: Bundle, limits: Limits, explain: int = 0):
         self._bundle = bundle
         self._explain = explain
+        self._predict_few = Coalescer(bundle.predict, max_rows=codecs.SMALL_ROW_COUNT)
         self._max_bytes = limits.max_payload_mb * MB
         self._max_json_bytes = min(limits.max_json_payload_mb, limits.max_payload_mb) * MB
         self._supported = ", ".join(sorted(set(media.ALIASES.values())))
@@ -81,7 +83,7 @@ class Invocations:
         if reasons:
             predictions = (self._bundle.predict_and_explain(rows, reasons) for rows in codecs.decode(body, content_type, schema))
         else:
-            predictions = (self._bundle.predict(rows) for rows in codecs.decode(body, content_type, schema))
+            predictions = (self._predict(rows) for rows in codecs.decode(body, content_type, schema))
         pieces = codecs.encode(predictions, accept, schema)
         del body  # large bodies: let it go before the answer is sent
         resp.content_type = accept
@@ -90,6 +92,10 @@ class Invocations:
         else:  # many chunks: send the pieces as they are rather than join them into one more copy
             resp.content_length = sum(map(len, pieces))
             resp.stream = iter(pieces)
+
+    def _predict(self, rows):
+        """A few rows (lists) are predicted together with other requests' (see coalescing); frames alone."""
+        return self._predict_few(rows) if isinstance(rows, list) else self._bundle.predict(rows)
 
     def _reasons(self, req: falcon.Request) -> int:
         """How many reasons per prediction: asked for in Accept or CustomAttributes, else the server's default.

@@ -60,6 +60,7 @@ def run(paths: MLPaths) -> None:
     started = time.monotonic()
     settings = settings_from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("waitress.queue").addFilter(QueueDepthSummary())
     model = bundle_module.load(paths.model_dir)
     app = create_app(model, settings["limits"], settings["explain"])
     workers = settings["workers"]
@@ -294,6 +295,31 @@ class _JsonErrorTask(waitress.task.ErrorTask):
 
 class _JsonErrorsChannel(waitress.channel.HTTPChannel):
     error_task_class = _JsonErrorTask
+
+
+class QueueDepthSummary(logging.Filter):
+    """waitress warns each time a request waits for a free thread: under load, a line per request
+    (thousands a minute into CloudWatch, and time spent writing them). One line a minute, with the
+    deepest queue since the last one and what to do about it, says the same."""
+
+    def __init__(self, every_seconds: float = 60.0):
+        super().__init__()
+        self._every = every_seconds
+        self._last = -every_seconds
+        self._deepest = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        depth = record.args[0] if isinstance(record.args, tuple) and record.args else 1
+        self._deepest = max(self._deepest, depth)
+        now = time.monotonic()
+        if now - self._last < self._every:
+            return False
+        record.msg = (
+            "requests waited for a free thread (queue up to %d deep); if answers are slow, raise RELEASEML_WORKERS or RELEASEML_THREADS"
+        )
+        record.args = (self._deepest,)
+        self._last, self._deepest = now, 0
+        return True
 
 
 class _StopSignal:
