@@ -19,8 +19,20 @@ def content_type_for(path: Path) -> str:
         return media.BY_EXTENSION[path.suffix.lower()]
     except KeyError:
         raise UserError(
-            f"cannot tell the content type of {path.name!r} from its extension; pass --content-type (text/csv, application/json or application/jsonlines)"
+            f"cannot tell the content type of {path.name!r} from its extension; pass --content-type (text/csv, application/json or application/jsonlines), or name a .parquet file"
         ) from None
+
+
+def read_payload(payload: Path, content_type: str) -> tuple[bytes, str]:
+    """A payload file's body and type as sent: a Parquet file goes as CSV with a header row."""
+    if content_type == media.PARQUET:
+        from releaseml import parquet
+
+        return parquet.csv_document(payload), media.CSV
+    try:
+        return payload.read_bytes(), content_type
+    except OSError as exc:
+        raise UserError(f"cannot read the payload {str(payload)!r}: {exc.strerror}") from None
 
 
 def predict(
@@ -35,11 +47,9 @@ def predict(
 
     `explain`: reasons per prediction, asked for as SageMaker's endpoints pass them (CustomAttributes).
     """
-    try:
-        body = payload.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read the payload {str(payload)!r}: {exc.strerror}") from None
-    headers = {"Content-Type": content_type or content_type_for(payload), "Accept": accept or "*/*"}
+    content_type = content_type or content_type_for(payload)
+    body, content_type = read_payload(payload, content_type)
+    headers = {"Content-Type": content_type, "Accept": accept or "*/*"}
     if explain:
         headers[media.CUSTOM_ATTRIBUTES_HEADER] = explain_attribute(explain)
     try:

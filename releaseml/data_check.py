@@ -125,7 +125,7 @@ def _files(data: Path) -> list[Path]:
     if data.is_dir():
         found = sorted(p for p in data.rglob("*") if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in media.BY_EXTENSION)
         if not found:
-            raise UserError(f"{data} holds no .csv, .json or .jsonl files to check")
+            raise UserError(f"{data} holds no .csv, .json, .jsonl or .parquet files to check")
         return found
     raise UserError(f"no data to check at {str(data)!r}: give a file or a directory of them")
 
@@ -135,10 +135,19 @@ def read(path: Path, schema: Schema) -> tuple[Optional[pd.DataFrame], list[str]]
     from releaseml.serving import codecs
 
     content_type = media.BY_EXTENSION.get(path.suffix.lower(), media.CSV)
-    try:
-        body = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    if content_type == media.PARQUET:  # checked as the CSV lines batch-predict sends for it
+        from releaseml import parquet
+
+        try:
+            body = b"".join(parquet.csv_lines(path, schema.features))
+        except UserError as exc:
+            return None, [str(exc)]
+        content_type = media.CSV
+    else:
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read {path}: {exc.strerror}") from None
     if content_type != media.CSV:
         try:
             chunks = [

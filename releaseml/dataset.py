@@ -1,14 +1,16 @@
-"""Read training data: which files a data path holds, and each CSV file read strictly.
+"""Read training data: which files a data path holds, and each CSV or Parquet file read strictly.
 
 One rule for what a data path holds (`data_channels`), used by train-local and deploy alike:
 - a file: the training channel is that file;
 - a directory with a `training/` (or `train/`) subdirectory, and maybe `validation/`: those
-  channels, each every CSV file below it;
-- any other directory: the CSV files directly in it (subdirectories such as `predict/` are left
+  channels, each every data file below it;
+- any other directory: the data files directly in it (subdirectories such as `predict/` are left
   alone).
-Hidden files and files that are not `.csv` are never data; the ones left out are named.
+Data files are `.csv` or `.parquet`, one format per channel. Hidden files and other files are never
+data; the ones left out are named.
 
-A file's rows are split by `csvrows` and its values typed by `values`, the rules serving uses too.
+A CSV file's rows are split by `csvrows` and its values typed by `values`, the rules serving uses
+too; a Parquet file's columns keep the types it declares (`parquet`).
 The header names every column once; a row with more or fewer fields than the header is an error
 naming the file and line, never a guess.
 """
@@ -23,11 +25,11 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from releaseml import csvrows, values
+from releaseml import csvrows, media, parquet, values
 from releaseml.errors import UserError
 from releaseml.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL
 
-DATA_SUFFIXES = (".csv",)
+DATA_SUFFIXES = (".csv", parquet.SUFFIX)
 
 
 @dataclass
@@ -41,7 +43,7 @@ class DataChannels:
         if not self.left_out:
             return None
         shown = ", ".join(str(p) for p in self.left_out[:5]) + (" ..." if len(self.left_out) > 5 else "")
-        return f"Not data (only {', '.join(DATA_SUFFIXES)} files are read): {shown}"
+        return f"Not data (only {' and '.join(DATA_SUFFIXES)} files are read): {shown}"
 
 
 def data_channels(path: Path) -> DataChannels:
@@ -49,7 +51,7 @@ def data_channels(path: Path) -> DataChannels:
     if path.is_file():
         return DataChannels({TRAINING_CHANNELS[0]: {path.name: path}})
     if not path.is_dir():
-        raise UserError(f"no data at {str(path)!r}: expected a CSV file or a directory of CSV files")
+        raise UserError(f"no data at {str(path)!r}: expected a CSV or Parquet file, or a directory of them")
     named = [name for name in (*TRAINING_CHANNELS, VALIDATION_CHANNEL) if (path / name).is_dir()]
     if named:
         if not any(name in TRAINING_CHANNELS for name in named):
@@ -59,11 +61,13 @@ def data_channels(path: Path) -> DataChannels:
         found = {name: _data_files(path / name, recursive=True) for name in named}
         for name, (files, _) in found.items():
             if not files:
-                raise UserError(f"{path / name} holds no CSV files")
+                raise UserError(f"{path / name} holds no .csv or .parquet files")
+            check_one_format(list(files.values()), path / name)
         return DataChannels({name: files for name, (files, _) in found.items()}, [p for _, (_, out) in found.items() for p in out])
     files, left_out = _data_files(path, recursive=False)
     if not files:
-        raise UserError(f"{path} holds no .csv files (and no training/ directory)")
+        raise UserError(f"{path} holds no .csv or .parquet files (and no training/ directory)")
+    check_one_format(list(files.values()), path)
     return DataChannels({TRAINING_CHANNELS[0]: files}, left_out)
 
 
@@ -71,6 +75,23 @@ def _data_files(directory: Path, recursive: bool) -> tuple[dict[str, Path], list
     found = visible_files(directory) if recursive else {p.name: p for p in sorted(directory.iterdir()) if _visible_file(p)}
     data = {name: p for name, p in found.items() if p.suffix.lower() in DATA_SUFFIXES}
     return data, [p for name, p in found.items() if name not in data]
+
+
+def check_one_format(files: list[Path], where: Path) -> None:
+    """A channel is CSV or Parquet, not both: they would be read by different rules into one table."""
+    kinds = {parquet.is_parquet(file) for file in files}
+    if len(kinds) > 1:
+        example_csv = next(file for file in files if not parquet.is_parquet(file))
+        example_parquet = next(file for file in files if parquet.is_parquet(file))
+        raise UserError(
+            f"{where} holds both Parquet and CSV files ({example_parquet.name}, {example_csv.name}): one data set is one format. "
+            "Convert one kind to the other, or keep one kind in this directory."
+        )
+
+
+def content_type(files: list[Path]) -> str:
+    """A channel's format (one per channel, `check_one_format`), as SageMaker names it."""
+    return media.PARQUET if parquet.is_parquet(files[0]) else media.CSV
 
 
 def channel_files(path: Path) -> list[Path]:
@@ -86,18 +107,29 @@ def channel_files(path: Path) -> list[Path]:
 
 
 def read_channel(path: Path, string_columns: Iterable[str] = ()) -> pd.DataFrame:
-    """All CSV files of a channel as one typed frame; `string_columns` are text, never numbers.
+    """All data files of a channel as one typed frame; `string_columns` are text, never numbers.
 
     Number columns are float64 (NaN when missing); the others hold text (True/False for a
     true/false column) or None when missing.
     """
     files = channel_files(path)
-    raw = [read_raw(file) for file in files]
+    check_one_format(files, path)
+    string_columns = set(string_columns)
+    text_columns: set[str] = set()
+    if parquet.is_parquet(files[0]):
+        raw = []
+        for file in files:
+            frame, text = parquet.read_frame(file, string_columns)
+            raw.append(frame)
+            text_columns |= text
+    else:
+        raw = [read_raw(file) for file in files]
     _check_same_columns(raw, files)
     frame = pd.concat(raw, ignore_index=True) if len(raw) > 1 else raw[0]
+    del raw
     if frame.empty:
         raise UserError(f"the data at {str(path)!r} has a header but no rows")
-    return typed_frame(frame, set(string_columns))
+    return typed_frame(frame, string_columns, text_columns)
 
 
 def read_raw(file: Path) -> pd.DataFrame:
@@ -120,12 +152,21 @@ def read_raw(file: Path) -> pd.DataFrame:
     return frame
 
 
-def typed_frame(raw: pd.DataFrame, string_columns: set[str]) -> pd.DataFrame:
-    """Each column typed by its kind (`values.infer_kind`, or text for `string_columns`)."""
+def typed_frame(raw: pd.DataFrame, string_columns: set[str], text_columns: set[str] = frozenset()) -> pd.DataFrame:
+    """Each column typed by its kind (`values.infer_kind`, or text for `string_columns`).
+
+    `text_columns` (a Parquet file's declared text) are never numbers but may be true/false.
+    A float64 column is a Parquet file's number column: a number as it is.
+    """
     out = {}
     for name in raw.columns:
+        if raw[name].dtype == np.float64 and name not in string_columns:
+            out[name] = raw[name].reset_index(drop=True)
+            continue
         column = raw[name].to_numpy(dtype=object)
         kind = values.CATEGORICAL if name in string_columns else values.infer_kind(column)
+        if kind == values.NUMERIC and name in text_columns:
+            kind = values.CATEGORICAL
         typed = values.column(column, kind, name)
         if kind != values.NUMERIC:
             typed = np.where(typed == values.MISSING_CATEGORY, None, typed)

@@ -12,6 +12,9 @@ CSV = "text/csv"
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
 TYPES = (CSV, JSON, JSONLINES)  # what releaseml reads and answers in
+# Parquet files are read by releaseml's tools (training, checks, predict, batch-predict), never by the
+# server: requests and batch transforms carry them as CSV. SageMaker's name, for training channels.
+PARQUET = "application/x-parquet"
 # Every spelling accepted in Content-Type and Accept, to the type it means.
 ALIASES = {
     CSV: CSV,
@@ -22,7 +25,7 @@ ALIASES = {
     "application/x-ndjson": JSONLINES,
 }
 # A payload file's type from its extension (invoke predict, batch-predict).
-BY_EXTENSION = {".csv": CSV, ".json": JSON, ".jsonl": JSONLINES, ".jsonlines": JSONLINES}
+BY_EXTENSION = {".csv": CSV, ".json": JSON, ".jsonl": JSONLINES, ".jsonlines": JSONLINES, ".parquet": PARQUET}
 # Charsets that are UTF-8 (ASCII is a subset); any other is refused (415).
 UTF8_CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
 

@@ -96,7 +96,8 @@ def _kind(column: pd.Series, forced_categorical: bool) -> str:
         return CATEGORICAL
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         return NUMERIC
-    return values.infer_kind(column.to_numpy(dtype=object))
+    kind = values.infer_kind(column.to_numpy(dtype=object))
+    return CATEGORICAL if kind == NUMERIC else kind  # typed as text already: a Parquet text column of digits stays text
 
 
 def _task(target: pd.Series, config: Config) -> str:

@@ -55,7 +55,10 @@ def stage_training(paths: MLPaths, config: Config, data: Optional[Path], validat
     if not training_channel.is_dir():
         raise UserError(f"no training data: {training_channel} does not exist. Pass --data FILE_OR_DIR or set `data:` in the config.")
     channels = [training_channel.name] + ([VALIDATION_CHANNEL] if paths.channel(VALIDATION_CHANNEL).is_dir() else [])
-    _write_json(paths.input_data_config, {name: CHANNEL_CONFIG for name in channels})
+    _write_json(
+        paths.input_data_config,
+        {name: {**CHANNEL_CONFIG, "ContentType": dataset.content_type(dataset.channel_files(paths.channel(name)))} for name in channels},
+    )
 
 
 def _channels_at(source: Path, paths: MLPaths) -> dataset.DataChannels:

@@ -105,7 +105,7 @@ def test_deploy_channels_come_from_training_and_validation_directories_or_the_to
         "validation": ["part/1.csv"],
     }
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UserError, match="holds no .csv files"):
+    with pytest.raises(UserError, match="holds no .csv or .parquet files"):
         workflows.channel_files(tmp_path / "empty")
 
 

@@ -121,7 +121,7 @@ def test_check_data_mistakes(trained, tmp_path):
     assert missing.returncode == 1 and "no data to check at 'nowhere.csv'" in missing.stderr
     (tmp_path / "empty").mkdir()
     empty = run_task("check-data", "empty", "--ml-root", str(trained.root), cwd=tmp_path)
-    assert empty.returncode == 1 and "holds no .csv, .json or .jsonl files to check" in empty.stderr
+    assert empty.returncode == 1 and "holds no .csv, .json, .jsonl or .parquet files to check" in empty.stderr
     untrained = run_task("check-data", "nowhere.csv", "--ml-root", str(tmp_path / "none"), cwd=tmp_path)
     assert untrained.returncode == 1 and "Traceback" not in untrained.stderr
 

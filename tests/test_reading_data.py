@@ -114,7 +114,7 @@ def test_train_local_and_deploy_read_a_data_directory_by_one_rule(tmp_path, peng
 
     result = run_task("train-local", "--data", "data", "--ml-root", "ml", "--engine", "process", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Not data (only .csv files are read): " in result.stderr and "README.txt" in result.stderr
+    assert "Not data (only .csv and .parquet files are read): " in result.stderr and "README.txt" in result.stderr
     staged = tmp_path / "ml" / "input" / "data"
     assert sorted(p.name for p in (staged / "training").iterdir() if not p.name.startswith(".")) == ["part-1.csv"]
     assert sorted(p.name for p in (staged / "validation").iterdir() if not p.name.startswith(".")) == ["part-1.csv"]
@@ -137,8 +137,8 @@ def test_a_flat_data_directory_is_its_csv_files_and_not_its_subdirectories(tmp_p
     [
         ({"validation/a.csv": "x"}, "has a validation/ directory but no training/ one"),
         ({"training/a.csv": "x", "train/b.csv": "x"}, "has both training/ and train/"),
-        ({"training/notes.txt": "x"}, "holds no CSV files"),
-        ({"notes.txt": "x"}, "holds no .csv files"),
+        ({"training/notes.txt": "x"}, "holds no .csv or .parquet files"),
+        ({"notes.txt": "x"}, "holds no .csv or .parquet files"),
     ],
 )
 def test_data_directories_that_say_nothing_clear_are_refused(tmp_path, layout, message):

@@ -8,11 +8,12 @@ reason at FailureLocation, whichever appears first.
 from __future__ import annotations
 
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Optional
 
 from releaseml import client as local_client
-from releaseml import progress
+from releaseml import media, progress
 from releaseml.aws import endpoints, storage, waiting
 from releaseml.aws.session import Aws, errors
 from releaseml.errors import UserError
@@ -41,6 +42,13 @@ def invoke(
 ) -> str:
     """Upload the payload, call the endpoint, wait for its answer in S3 and return it; `explain`: reasons per row."""
     content_type = content_type or local_client.content_type_for(payload)
+    if content_type == media.PARQUET:  # sent as CSV with a header row, like a real-time request
+        from releaseml import parquet
+
+        with tempfile.TemporaryDirectory(prefix="releaseml-async-") as directory:
+            converted = Path(directory) / f"{payload.stem}.csv"
+            converted.write_bytes(parquet.csv_document(payload))
+            return invoke(aws, name, converted, bucket, prefix, media.CSV, accept, timeout, poll_seconds, explain)
     size = _size(payload)
     if endpoints.kind(aws, name, endpoints.check_in_service(aws, name)) != "async":
         raise UserError(f"endpoint {name!r} is real-time: call it without --async (`invoke predict {payload} --endpoint {name}`)")

@@ -150,11 +150,7 @@ def invoke(
     aws: Aws, name: str, payload: Path, content_type: Optional[str] = None, accept: Optional[str] = None, explain: Optional[int] = None
 ) -> str:
     """Send a payload file to the endpoint through sagemaker-runtime (boto3 signs the request); `explain`: reasons per row."""
-    content_type = content_type or local_client.content_type_for(payload)
-    try:
-        body = payload.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read payload {str(payload)!r}: {exc.strerror}") from None
+    body, content_type = local_client.read_payload(payload, content_type or local_client.content_type_for(payload))
     if len(body) > REALTIME_LIMIT_BYTES:
         raise UserError(
             f"{payload} is {len(body):,} bytes; a real-time endpoint takes at most 6 MB per request. Use `invoke batch-predict` for large files."

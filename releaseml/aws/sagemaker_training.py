@@ -59,11 +59,20 @@ class TrainingJobOutcome:
 
 
 def request(
-    name: str, config: Config, section: AwsSection, image_uri: str, role: str, channels: dict[str, str], output_uri: str, tags: list[dict]
+    name: str,
+    config: Config,
+    section: AwsSection,
+    image_uri: str,
+    role: str,
+    channels: dict[str, str],
+    output_uri: str,
+    tags: list[dict],
+    content_types: dict[str, str] | None = None,
 ) -> dict:
     """CreateTrainingJob's arguments: the config flattened into hyperparameters, metric regexes that match `train`'s lines.
 
-    `channels` maps each channel to the S3 manifest that lists its files.
+    `channels` maps each channel to the S3 manifest that lists its files; `content_types` each
+    channel's format (CSV unless said).
     """
     task = None if config.task == "auto" else config.task
     return {
@@ -81,7 +90,7 @@ def request(
                 "DataSource": {
                     "S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": manifest, "S3DataDistributionType": "FullyReplicated"}
                 },
-                "ContentType": media.CSV,
+                "ContentType": (content_types or {}).get(channel, media.CSV),
                 "CompressionType": "None",
             }
             for channel, manifest in channels.items()

@@ -42,12 +42,29 @@ def input_files(directory: Path) -> tuple[dict[str, Path], str]:
     if not files:
         raise UserError(f"{directory} holds no files to predict")
     types = {local_client.content_type_for(path) for path in files.values()}
-    if len(types) != 1 or not types <= LINE_TYPES:
+    if len(types) != 1 or not types <= {*LINE_TYPES, media.PARQUET}:
         raise UserError(
-            f"batch prediction takes files of one kind, CSV (.csv, no header row) or JSON Lines (.jsonl); {directory} has "
+            f"batch prediction takes files of one kind, CSV (.csv, no header row), JSON Lines (.jsonl) or Parquet; {directory} has "
             + ", ".join(sorted(path.suffix or path.name for path in files.values()))
         )
     return files, types.pop()
+
+
+def parquet_as_lines(files: dict[str, Path], features: list[str], directory: Path) -> dict[str, Path]:
+    """Parquet inputs written as CSV lines of the model's features (batch transform splits files into
+    lines), converted a batch of rows at a time: `x.parquet` becomes `x.csv`, its output `x.csv.out`."""
+    from releaseml import parquet
+
+    converted = {}
+    for name, path in files.items():
+        relative = str(Path(name).with_suffix(".csv"))
+        target = directory / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as stream:
+            for lines in parquet.csv_lines(path, features):
+                stream.write(lines)
+        converted[relative] = target
+    return converted
 
 
 def refuse_header_rows(files: dict[str, Path], column_names: set[str]) -> None:

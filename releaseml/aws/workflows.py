@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
@@ -92,8 +93,9 @@ def deploy(
     storage.ensure_bucket(ctx.aws, bucket)
     name = unique_name(ctx.section.repository)
     channel_uris = {channel: upload_channel(ctx, bucket, name, channel, files) for channel, files in channels.items()}
+    formats = {channel: dataset.content_type(list(files.values())) for channel, files in channels.items()}
     job = sagemaker_training.request(
-        name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags
+        name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags, formats
     )
     with errors(f"creating training job {name}"):
         ctx.aws.client("sagemaker").create_training_job(**job)
@@ -140,6 +142,7 @@ if TYPE_CHECKING:
     from releaseml.data_check import CheckResult
 
 MODELS_DIR = Path(".releaseml") / "models"  # training jobs' models, downloaded once to check data against
+BATCH_INPUTS_DIR = Path(".releaseml") / "batch-inputs"  # Parquet inputs converted to CSV lines, per job
 
 
 def check_data(ctx: Project, data: Path, job_name: str) -> CheckResult:
@@ -184,6 +187,14 @@ def batch_predict(
             )
     if content_type == media.CSV:
         transform.refuse_header_rows(files, _column_names(ctx))
+    if content_type == media.PARQUET:
+        from releaseml import bundle
+
+        model = bundle.load(sagemaker_training.download_model(ctx.aws, job_name, MODELS_DIR / job_name))
+        converted = BATCH_INPUTS_DIR / job_name
+        shutil.rmtree(converted, ignore_errors=True)
+        files, content_type = transform.parquet_as_lines(files, model.schema.features, converted), media.CSV
+        progress.echo(f"Parquet converted to CSV lines of the model's features in {converted}")
     model_name = models.ensure_model(ctx.aws, job_name, ctx.role, ctx.tags)
     bucket = ctx.bucket
     storage.ensure_bucket(ctx.aws, bucket)

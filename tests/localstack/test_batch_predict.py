@@ -140,3 +140,24 @@ def test_a_batch_the_model_refuses_fails_the_job_with_the_models_reason(deployed
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "failed: ClientError: model answered 400" in result.stderr and "bill_length_mm" in result.stderr
     assert not (project / "bad-predictions").exists()  # nothing half-written to download
+
+
+def test_batch_predict_takes_parquet_and_joins_each_row_with_its_prediction(deployed, player, tmp_path):
+    """A warehouse export in another column order and with an ID column: converted to CSV lines of
+    the model's features (the transform splits lines), predicted row by row in the file's order."""
+    project, _ = deployed
+    model = artifact_model(json.loads((project / "training_output.json").read_text())["model_artifacts"], tmp_path / "model")
+    rows = pd.read_csv(project / "data/predict/penguins.csv", header=None, names=model.schema.features)
+    export = rows[list(reversed(model.schema.features))].assign(customer_id=range(len(rows)))
+    (project / "export").mkdir(exist_ok=True)
+    export.to_parquet(project / "export" / "scores.parquet")
+    result = invoke(project, "batch-predict", "--data", "export", "--out", "from_parquet", "--join")
+    assert result.returncode == 0, result.stderr
+    sent = player.requests_for("CreateTransformJob")[-1]
+    assert sent["TransformInput"]["ContentType"] == "text/csv" and sent["TransformInput"]["SplitType"] == "Line"
+    joined = (project / "from_parquet" / "scores.csv.out").read_text().splitlines()
+    width = len(model.schema.features)
+    assert len(joined) == len(rows)
+    assert [line.split(",")[width] for line in joined] == labels(model, project / "data/predict/penguins.csv")
+    sent_rows = pd.read_csv(pd.io.common.StringIO("\n".join(",".join(line.split(",")[:width]) for line in joined)), header=None)
+    assert sent_rows.iloc[:, 1].tolist() == pytest.approx(rows[model.schema.features[1]].tolist(), nan_ok=True)
