@@ -51,6 +51,26 @@ def test_serving_from_the_container_answers_csv_and_json(trained, built_image):
     assert {len(p["explanation"]["contributions"]) for p in explained["predictions"]} == {3}
 
 
+def test_the_image_trains_on_parquet_to_the_same_model_as_on_csv(tmp_path, trained, built_image):
+    """pyarrow in the image (with its unused Flight library removed) reads a Parquet channel."""
+    import pandas as pd
+
+    work, _ = trained
+    pd.read_csv(REPO / "data" / "penguins.csv").to_parquet(tmp_path / "penguins.parquet")
+    shutil.copy(REPO / "releaseml.yaml", tmp_path)
+    outcome = local.train(
+        tmp_path / "releaseml.yaml", tmp_path / "penguins.parquet", ml_root=tmp_path / "ml", engine="docker", image=built_image
+    )
+    assert outcome.exit_code == 0, outcome.failure
+    from releaseml import bundle
+    from releaseml.schema import model_frame
+
+    from_csv, from_parquet = bundle.load(work / "opt_ml/model"), bundle.load(tmp_path / "ml/model")
+    rows = model_frame(pd.read_csv(REPO / "data/predict/penguins.csv", header=None, names=from_csv.schema.features), from_csv.schema)
+    assert from_parquet.schema == from_csv.schema
+    assert (from_parquet.predict(rows).probabilities == from_csv.predict(rows).probabilities).all()
+
+
 def test_failed_training_leaves_the_failure_file_and_a_non_zero_exit(tmp_path, built_image):
     (tmp_path / "releaseml.yaml").write_text("target: price\n")
     (tmp_path / "d.csv").write_text("a,b\n1,2\n3,4\n")
