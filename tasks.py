@@ -206,12 +206,14 @@ def _aws_context(config, **flags):
 
 @task(
     help={
-        "data": "training data: a CSV file, a directory of CSV files, or one with training/ and validation/ (default: `data:` in the config)",
+        "data": "training data: a CSV or Parquet file, a directory of them, or one with training/ and validation/ (default: `data:` in the config)",
         "out": "where to write the outcome (job, status, metrics, model, log); a .json goes beside it",
         "wait": "wait for the job and stream its log (--no-wait returns once it is created)",
         "image": f"local image to push (default {defaults.IMAGE})",
         "instance_type": "training instance type (default: aws.training_instance_type, ml.m5.large)",
         "instance_count": "training instances (default 1)",
+        "spot": "managed spot training: billed less, may be interrupted; resumes from CatBoost checkpoints (aws.spot)",
+        "max_wait": "spot: seconds to wait for capacity and run in all (default twice aws.max_runtime_seconds)",
         **AWS_HELP,
     }
 )
@@ -229,6 +231,8 @@ def deploy(
     bucket=None,
     instance_type=None,
     instance_count=None,
+    spot=False,
+    max_wait=None,
     quiet=False,
     json_=False,
 ):
@@ -238,7 +242,14 @@ def deploy(
 
     progress.set_quiet(quiet)
     ctx = _aws_context(
-        config, region=region, role=role, bucket=bucket, training_instance_type=instance_type, training_instance_count=instance_count
+        config,
+        region=region,
+        role=role,
+        bucket=bucket,
+        training_instance_type=instance_type,
+        training_instance_count=instance_count,
+        spot=spot or None,  # no --spot: the config's (or RELEASEML_AWS_SPOT's) choice
+        max_wait_seconds=max_wait,
     )
     outcome = workflows.deploy(ctx, _path(data), image, Path(out), wait, cli.seconds(timeout))
     _print_training_outcome(outcome, json_)
@@ -258,6 +269,8 @@ def _print_training_outcome(outcome, json_: bool) -> None:
     )
     if outcome.report:
         print(f"Report: {outcome.report}")
+    if outcome.spot_savings:
+        print(f"Spot: {outcome.spot_savings}")
 
 
 @task(
@@ -282,7 +295,7 @@ def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False
 
 @task(
     help={
-        "data": "what to predict: a CSV file without header row, a JSON Lines file, or a directory of them (default data/predict)",
+        "data": "what to predict: a CSV file without header row, a JSON Lines or Parquet file, or a directory of them (default data/predict)",
         "job": "training job whose model predicts (default: the one in --from)",
         "from_": "outcome file written by `invoke deploy` (default training_output.txt)",
         "out": "directory for the predictions (default predictions/)",
@@ -292,6 +305,7 @@ def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False
         "strict": "also stop when a column drifted a lot (PSI above 0.25)",
         "attach": "re-attach to a running batch transform of this name and download its results",
         "instance_type": "transform instance type (default: aws.transform_instance_type, ml.m5.large)",
+        "instance_count": "transform instances; large files are cut into parts so each gets work (default 1)",
         **AWS_HELP,
     }
 )
@@ -313,6 +327,7 @@ def batch_predict(
     role=None,
     bucket=None,
     instance_type=None,
+    instance_count=None,
     quiet=False,
     json_=False,
 ):
@@ -321,7 +336,9 @@ def batch_predict(
     from releaseml.aws import sagemaker_training, transform, workflows
 
     progress.set_quiet(quiet)
-    ctx = _aws_context(config, region=region, role=role, bucket=bucket, transform_instance_type=instance_type)
+    ctx = _aws_context(
+        config, region=region, role=role, bucket=bucket, transform_instance_type=instance_type, transform_instance_count=instance_count
+    )
     if attach:
         outcome = transform.attach(ctx.aws, attach, Path(out), cli.seconds(timeout))
     else:

@@ -70,6 +70,16 @@ class AwsSection(_Strict):
     api_rate_limit: float = Field(10.0, gt=0, le=10000, description="Public API: steady requests per second per key.")
     api_burst_limit: int = Field(20, ge=1, le=5000, description="Public API: requests per key at once above the rate.")
     api_daily_quota: Optional[int] = Field(None, ge=1, description="Public API: requests per key per day (unset: no quota).")
+    input_mode: Literal["File", "FastFile"] = Field(
+        "File", description="File: channels are copied to the instance before training; FastFile: streamed from S3 as files are read."
+    )
+    spot: bool = Field(
+        False, description="Managed spot training: spare capacity, billed less; an interrupted job resumes from checkpoints."
+    )
+    max_wait_seconds: Optional[int] = Field(
+        None, ge=1, le=28 * 86400, description="Spot: how long to wait for capacity and run, in all (default twice max_runtime_seconds)."
+    )
+    checkpoint_seconds: int = Field(60, ge=1, le=3600, description="Spot: seconds between the checkpoints an interrupted job resumes from.")
     volume_size_gb: int = Field(30, ge=1, le=16384, description="Disk of each training instance.")
     max_runtime_seconds: int = Field(86400, ge=1, le=28 * 86400, description="A training job is stopped after this long.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags on every job, model and endpoint.")
@@ -90,6 +100,13 @@ class AwsSection(_Strict):
             raise ValueError(f"min_instances ({low}) is more than max_instances ({high})")
         if low == 0 and self.endpoint_kind != "async":
             raise ValueError("min_instances 0 is for async endpoints; a real-time endpoint needs at least 1 instance")
+        if self.max_wait_seconds is not None and self.max_wait_seconds < self.max_runtime_seconds:
+            raise ValueError(
+                f"max_wait_seconds ({self.max_wait_seconds}) is less than max_runtime_seconds ({self.max_runtime_seconds}): "
+                "the wait includes the run, so it must be at least as long"
+            )
+        if self.max_wait_seconds is not None and not self.spot:
+            raise ValueError("max_wait_seconds is for spot training: add spot: true (or --spot), or drop it")
         if high is not None and self.endpoint_kind == "serverless":
             raise ValueError("a serverless endpoint scales by itself: drop min_instances/max_instances, or set endpoint_kind: instance")
         return self

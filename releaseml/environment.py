@@ -89,6 +89,9 @@ WORKERS = Variable(
     "RELEASEML_WORKERS", "int", _cpu_count, "server worker processes sharing the port (one per core)", shown_default="CPU count"
 )
 THREADS = Variable("RELEASEML_THREADS", "int", 4, "threads per server worker process")
+CHECKPOINT_SECONDS = Variable(
+    "RELEASEML_CHECKPOINT_SECONDS", "int", 60, "seconds between CatBoost snapshots in /opt/ml/checkpoints (spot training)", minimum=1
+)
 MAX_PAYLOAD_MB = Variable("RELEASEML_MAX_PAYLOAD_MB", "int", 100, "largest CSV or JSON Lines body (413 above)")
 MAX_JSON_PAYLOAD_MB = Variable(
     "RELEASEML_MAX_JSON_PAYLOAD_MB", "int", 20, "largest JSON document (`application/json` is parsed whole: ~12x its size in memory)"

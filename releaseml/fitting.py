@@ -5,14 +5,17 @@ from __future__ import annotations
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from catboost import CatBoost, CatBoostError, Pool
 
+from releaseml import environment
 from releaseml.config import Config
 from releaseml.errors import UserError
+from releaseml.layout import SNAPSHOT_FILE
 from releaseml.metrics import TASK_METRICS
 from releaseml.schema import BINARY, MULTICLASS, REGRESSION, Schema, labels, model_frame
 
@@ -112,19 +115,40 @@ def drop_unlabelled(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, 
     return frame.loc[keep].reset_index(drop=True), int((~keep).sum())
 
 
-def fit(train: pd.DataFrame, valid: pd.DataFrame, schema: Schema, params: dict[str, Any]) -> TrainingResult:
-    """Fit on `train`, watch `valid` for early stopping, and measure both."""
+def fit(
+    train: pd.DataFrame, valid: pd.DataFrame, schema: Schema, params: dict[str, Any], checkpoints: Path | None = None
+) -> TrainingResult:
+    """Fit on `train`, watch `valid` for early stopping, and measure both.
+
+    With a `checkpoints` directory (SageMaker's, for spot jobs), CatBoost writes a snapshot there
+    every RELEASEML_CHECKPOINT_SECONDS and, finding one at the start, resumes from it: the model is
+    the one an uninterrupted run makes, and the iterations done before are not done again.
+    """
     pools = {name: _pool(frame, schema) for name, frame in (("train", train), ("validation", valid))}
     # CatBoost's scratch files (eval_metrics writes some even with allow_writing_files off) go to a
     # temporary directory: the working directory of a container may not be writable.
     with tempfile.TemporaryDirectory(prefix="catboost-") as scratch:
-        model = CatBoost({**params, "train_dir": scratch})
+        model = CatBoost({**params, "train_dir": scratch, **_snapshots(checkpoints)})
         try:
             model.fit(pools["train"], eval_set=pools["validation"], callbacks=[_Progress(int(params.get("iterations", 1000)))])
         except CatBoostError as exc:
             raise UserError(f"CatBoost could not train with these settings: {exc}. Check the `catboost:` section of the config.") from None
         metrics = {name: evaluate(model, pool, schema.task) for name, pool in pools.items()}
     return TrainingResult(model=model, metrics=metrics, params=params, rows={"train": len(train), "validation": len(valid)})
+
+
+def _snapshots(checkpoints: Path | None) -> dict[str, Any]:
+    if checkpoints is None:
+        return {}
+    snapshot = checkpoints / SNAPSHOT_FILE
+    if snapshot.is_file():
+        print(f"Resuming from the checkpoint {snapshot} (a restarted job): iterations done before are not done again.", flush=True)
+    return {
+        "save_snapshot": True,
+        "snapshot_file": str(snapshot),
+        "snapshot_interval": environment.CHECKPOINT_SECONDS.get(),
+        "allow_writing_files": True,  # CatBoost writes snapshots only then; its other files stay in the scratch directory
+    }
 
 
 class _Progress:

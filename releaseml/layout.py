@@ -23,6 +23,9 @@ PROFILE_FILE = "profile.json"  # the training data per feature: missing share, b
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
 FIGURES_DIR = "figures"
+# SageMaker's CheckpointConfig.LocalPath (its default): present only for jobs with checkpoints.
+CHECKPOINTS_DIR = "checkpoints"
+SNAPSHOT_FILE = "catboost.snapshot"  # CatBoost's own snapshot, from which a restarted job resumes
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,10 @@ class MLPaths:
     @property
     def figures_dir(self) -> Path:
         return self.output_data_dir / FIGURES_DIR
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / CHECKPOINTS_DIR
 
     def relative_to_data(self, path: Path) -> str:
         """A data file's name as the report shows it: relative to input/data."""

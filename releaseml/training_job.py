@@ -57,7 +57,8 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
         )
     print(f"Validation: {validation_source}.")
 
-    result = fitting.fit(train, valid, schema, fitting.catboost_params(config, schema))
+    checkpoints = paths.checkpoints if paths.checkpoints.is_dir() else None  # SageMaker made it: a job with checkpoints
+    result = fitting.fit(train, valid, schema, fitting.catboost_params(config, schema), checkpoints)
     details = {"metrics": result.metrics, "rows": result.rows, "catboost_params": result.params, "config": config.model_dump(mode="json")}
     bundle.save(paths.model_dir, result.model, schema, details)
     profile.save(paths.model_dir, profile.build(schema_module.model_frame(frame, schema), schema))

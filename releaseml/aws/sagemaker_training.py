@@ -7,13 +7,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from releaseml import hyperparameters, media, metrics, progress
+from releaseml import environment, hyperparameters, media, metrics, progress
 from releaseml.aws import logs, waiting
 from releaseml.aws.session import Aws, errors, is_missing
 from releaseml.config import AwsSection, Config
 from releaseml.errors import UserError
+from releaseml.layout import CHECKPOINTS_DIR
 
 FINAL_STATES = {"Completed", "Failed", "Stopped"}
+CHECKPOINT_LOCAL_PATH = f"/opt/ml/{CHECKPOINTS_DIR}"  # where the container finds them (layout.MLPaths.checkpoints)
+MAX_WAIT_LIMIT_SECONDS = 28 * 86400
 
 
 @dataclass
@@ -30,7 +33,17 @@ class TrainingJobOutcome:
     image: Optional[str] = None
     console_url: Optional[str] = None
     report: Optional[str] = None
+    training_seconds: Optional[int] = None  # TrainingTimeInSeconds
+    billable_seconds: Optional[int] = None  # BillableTimeInSeconds: less than the above on spot capacity
     log: list[str] = field(default_factory=list)
+
+    @property
+    def spot_savings(self) -> Optional[str]:
+        """SageMaker's own formula: (1 - billable / training time)."""
+        if not self.training_seconds or self.billable_seconds is None:
+            return None
+        saved = 1 - self.billable_seconds / self.training_seconds
+        return f"billed for {self.billable_seconds} s of {self.training_seconds} s trained ({saved:.0%} saved)"
 
     def write(self, text_path: Path) -> Path:
         """Write `text_path` and the JSON beside it (same name, .json); returns the JSON path."""
@@ -46,6 +59,7 @@ class TrainingJobOutcome:
             f"Outputs (report, metrics.json): {self.output_artifacts or '-'}",
             f"Report: {self.report or '-'}",
             f"Console: {self.console_url or '-'}",
+            *([f"Spot: {self.spot_savings}"] if self.spot_savings else []),
             "",
             "Final metrics:",
             *([f"  {name} = {value:.6g}" for name, value in sorted(self.metrics.items())] or ["  (none)"]),
@@ -68,10 +82,12 @@ def request(
     output_uri: str,
     tags: list[dict],
     content_types: dict[str, str] | None = None,
+    checkpoint_uri: str | None = None,
 ) -> dict:
     """CreateTrainingJob's arguments: the config flattened into hyperparameters, metric regexes that match `train`'s lines.
 
-    `channels` maps each channel to the S3 manifest that lists its files; `content_types` each
+    `channels` maps each channel to the S3 manifest that lists its files (FastFile: the prefix of
+    the job's copies); `content_types` each
     channel's format (CSV unless said).
     """
     task = None if config.task == "auto" else config.task
@@ -80,7 +96,7 @@ def request(
         "HyperParameters": hyperparameters.for_training(config),
         "AlgorithmSpecification": {
             "TrainingImage": image_uri,
-            "TrainingInputMode": "File",
+            "TrainingInputMode": section.input_mode,
             "MetricDefinitions": metrics.metric_definitions(task),
         },
         "RoleArn": role,
@@ -88,7 +104,12 @@ def request(
             {
                 "ChannelName": channel,
                 "DataSource": {
-                    "S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": manifest, "S3DataDistributionType": "FullyReplicated"}
+                    "S3DataSource": {
+                        # File: a manifest lists the job's files; FastFile streams a prefix of the job's own copies.
+                        "S3DataType": "ManifestFile" if section.input_mode == "File" else "S3Prefix",
+                        "S3Uri": manifest,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
                 },
                 "ContentType": (content_types or {}).get(channel, media.CSV),
                 "CompressionType": "None",
@@ -101,8 +122,26 @@ def request(
             "InstanceCount": section.training_instance_count,
             "VolumeSizeInGB": section.volume_size_gb,
         },
-        "StoppingCondition": {"MaxRuntimeInSeconds": section.max_runtime_seconds},
+        "StoppingCondition": {"MaxRuntimeInSeconds": section.max_runtime_seconds, **_spot_wait(section)},
+        **_spot(section, checkpoint_uri),
         "Tags": tags,
+    }
+
+
+def _spot_wait(section: AwsSection) -> dict:
+    if not section.spot:
+        return {}
+    return {"MaxWaitTimeInSeconds": section.max_wait_seconds or min(2 * section.max_runtime_seconds, MAX_WAIT_LIMIT_SECONDS)}
+
+
+def _spot(section: AwsSection, checkpoint_uri: str | None) -> dict:
+    """Managed spot training, with the container's checkpoints kept in S3 so an interrupted job resumes."""
+    if not section.spot:
+        return {}
+    return {
+        "EnableManagedSpotTraining": True,
+        "CheckpointConfig": {"S3Uri": checkpoint_uri, "LocalPath": CHECKPOINT_LOCAL_PATH},
+        "Environment": {environment.CHECKPOINT_SECONDS.name: str(section.checkpoint_seconds)},
     }
 
 
@@ -221,6 +260,8 @@ def outcome_of(aws: Aws, description: dict, log: list[str]) -> TrainingJobOutcom
         output_artifacts=model.rsplit("/", 1)[0] + "/output.tar.gz" if model else None,
         image=description.get("AlgorithmSpecification", {}).get("TrainingImage"),
         console_url=aws.console_url("jobs", name),
+        training_seconds=description.get("TrainingTimeInSeconds"),
+        billable_seconds=description.get("BillableTimeInSeconds"),
         log=log,
     )
 

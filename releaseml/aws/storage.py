@@ -126,6 +126,21 @@ def write_manifest(aws: Aws, bucket: str, key: str, prefix: str, names: list[str
     return uri(bucket, key)
 
 
+def copy_to_prefix(aws: Aws, bucket: str, source_prefix: str, keys: list[str], target_prefix: str) -> str:
+    """Copy content-named objects (`<sha256>/<name>`) to `target_prefix/<name>` inside S3 (no data
+    passes through this machine); returns the prefix's URI, a channel of exactly these files."""
+    s3 = aws.client("s3")
+    for key in keys:
+        name = key.split("/", 1)[1]
+        with errors(f"copying s3://{bucket}/{source_prefix}/{key}"):
+            s3.copy_object(
+                Bucket=bucket,
+                Key=f"{target_prefix.rstrip('/')}/{name}",
+                CopySource={"Bucket": bucket, "Key": f"{source_prefix.rstrip('/')}/{key}"},
+            )
+    return uri(bucket, target_prefix.rstrip("/") + "/")
+
+
 def download_prefix(aws: Aws, s3_uri: str, destination: Path) -> list[Path]:
     """Download every object under an S3 prefix into `destination`, keeping relative paths."""
     s3 = aws.client("s3")

@@ -7,6 +7,8 @@ as each single row fits; the proof of concept sent whole files and failed above 
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -19,6 +21,10 @@ from releaseml.config import AwsSection
 from releaseml.errors import UserError
 
 FINAL_STATES = {"Completed", "Failed", "Stopped"}
+MIN_PART_BYTES = 1024 * 1024  # smaller parts would cost more in requests than they save in time
+# A part of a split input file, and its output: reassembled from the name alone (so --attach can).
+PART_NAME = "{stem}.part{index:04d}of{count:04d}{suffix}"
+PART_OUTPUT = re.compile(r"^(?P<stem>.+)\.part(?P<index>\d{4})of(?P<count>\d{4})(?P<suffix>[^/]*)\.out$")
 LINE_TYPES = {media.CSV, media.JSONLINES}  # one record per line: what SplitType Line needs
 
 
@@ -65,6 +71,82 @@ def parquet_as_lines(files: dict[str, Path], features: list[str], directory: Pat
                 stream.write(lines)
         converted[relative] = target
     return converted
+
+
+def split_for_instances(files: dict[str, Path], instances: int, directory: Path) -> dict[str, Path]:
+    """Cut input files into parts at line boundaries so that `instances` instances all get work.
+
+    SageMaker hands whole objects to instances: one 10 GB file on 4 instances keeps one busy and
+    three idle. Each file is cut into parts of about (all bytes / instances), none under
+    MIN_PART_BYTES, named `x.part0001of0003.csv` so `reassemble` puts the outputs back in order.
+    """
+    if instances <= 1:
+        return files
+    total = sum(path.stat().st_size for path in files.values())
+    target = max(math.ceil(total / instances), MIN_PART_BYTES)
+    out = {}
+    for name, path in files.items():
+        count = min(math.ceil(path.stat().st_size / target), 9999)
+        if count <= 1:
+            out[name] = path
+            continue
+        out.update(_split_file(name, path, count, directory))
+    return out
+
+
+def _split_file(name: str, path: Path, count: int, directory: Path) -> dict[str, Path]:
+    """`path` in `count` parts of about equal size, each ending at the end of a line (streamed)."""
+    relative = Path(name)
+    size = path.stat().st_size
+    parts, index, written, stream = {}, 0, 0, None
+    with path.open("rb") as source:
+        for line in source:
+            if stream is None or (written >= size * index / count and index < count):
+                if stream is not None:
+                    stream.close()
+                index += 1
+                part = str(relative.with_name(PART_NAME.format(stem=relative.stem, index=index, count=count, suffix=relative.suffix)))
+                parts[part] = directory / part
+                parts[part].parent.mkdir(parents=True, exist_ok=True)
+                stream = parts[part].open("wb")
+            stream.write(line)
+            written += len(line)
+    if stream is not None:
+        stream.close()
+    if index < count:  # fewer lines than parts: rename so the names tell the real count
+        renamed = {}
+        for number, file in enumerate(parts.values(), start=1):
+            new = str(relative.with_name(PART_NAME.format(stem=relative.stem, index=number, count=index, suffix=relative.suffix)))
+            renamed[new] = file.rename(directory / new)
+        parts = renamed
+    return parts
+
+
+def reassemble(files: list[Path]) -> list[Path]:
+    """The outputs of split files put back together, `x.part0001of0003.csv.out` ... into `x.csv.out`,
+    in part order (so rows come back in the file's order); other files as they are."""
+    groups: dict[tuple[Path, str, str, int], dict[int, Path]] = {}
+    out = []
+    for file in files:
+        match = PART_OUTPUT.match(file.name)
+        if match is None:
+            out.append(file)
+            continue
+        key = (file.parent, match["stem"], match["suffix"], int(match["count"]))
+        groups.setdefault(key, {})[int(match["index"])] = file
+    for (parent, stem, suffix, count), parts in groups.items():
+        if sorted(parts) != list(range(1, count + 1)):
+            out += list(parts.values())  # an incomplete set (a failed part): left as they are, nothing lost
+            continue
+        whole = parent / f"{stem}{suffix}.out"
+        with whole.open("wb") as stream:
+            for index in range(1, count + 1):
+                data = parts[index].read_bytes()
+                stream.write(data if data.endswith(b"\n") or not data else data + b"\n")
+        for part in parts.values():
+            part.unlink()
+        out.append(whole)
+    return sorted(out)
 
 
 def refuse_header_rows(files: dict[str, Path], column_names: set[str]) -> None:
@@ -144,5 +226,5 @@ def attach(
         raise UserError(
             f"batch transform {name} {description['TransformJobStatus'].lower()}: {description.get('FailureReason') or 'no reason given'}"
         )
-    files = storage.download_prefix(aws, output_uri, out_dir)
+    files = reassemble(storage.download_prefix(aws, output_uri, out_dir))
     return TransformOutcome(name, description["TransformJobStatus"], output_uri, files)

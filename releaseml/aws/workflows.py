@@ -94,8 +94,9 @@ def deploy(
     name = unique_name(ctx.section.repository)
     channel_uris = {channel: upload_channel(ctx, bucket, name, channel, files) for channel, files in channels.items()}
     formats = {channel: dataset.content_type(list(files.values())) for channel, files in channels.items()}
+    checkpoints = storage.uri(bucket, ctx.key("checkpoints", name) + "/")
     job = sagemaker_training.request(
-        name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags, formats
+        name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags, formats, checkpoints
     )
     with errors(f"creating training job {name}"):
         ctx.aws.client("sagemaker").create_training_job(**job)
@@ -115,6 +116,10 @@ def upload_channel(ctx: Project, bucket: str, job_name: str, channel: str, files
     data of another, so jobs started at the same time from the same bucket each train on their own data.
     """
     names, report = storage.upload_by_content(ctx.aws, files, bucket, ctx.key("data", "files"))
+    if ctx.section.input_mode == "FastFile":  # streamed from a prefix: the job's own copy (made inside S3)
+        prefix = storage.copy_to_prefix(ctx.aws, bucket, ctx.key("data", "files"), names, ctx.key("data", "jobs", job_name, channel))
+        progress.echo(f"Data, channel {channel}: {len(files)} file(s), {report.summary()}; streamed (FastFile) from {prefix}")
+        return prefix
     manifest = storage.write_manifest(
         ctx.aws, bucket, ctx.key("data", "manifests", job_name, f"{channel}.manifest"), ctx.key("data", "files"), names
     )
@@ -195,6 +200,14 @@ def batch_predict(
         shutil.rmtree(converted, ignore_errors=True)
         files, content_type = transform.parquet_as_lines(files, model.schema.features, converted), media.CSV
         progress.echo(f"Parquet converted to CSV lines of the model's features in {converted}")
+    instances = ctx.section.transform_instance_count
+    if instances > 1:
+        parts = BATCH_INPUTS_DIR / f"{job_name}-parts"
+        shutil.rmtree(parts, ignore_errors=True)
+        split = transform.split_for_instances(files, instances, parts)
+        if len(split) > len(files):
+            progress.echo(f"{len(files)} file(s) cut into {len(split)} parts at line boundaries, so {instances} instances all get work")
+        files = split
     model_name = models.ensure_model(ctx.aws, job_name, ctx.role, ctx.tags)
     bucket = ctx.bucket
     storage.ensure_bucket(ctx.aws, bucket)

@@ -13,14 +13,19 @@ forwards each call to moto, records what was sent, and then does what SageMaker 
   <S3OutputPath>/<job>/output/model.tar.gz and /opt/ml/output/data as output.tar.gz, reads
   /opt/ml/output/failure as the FailureReason, applies the job's MetricDefinitions regexes to the
   log for FinalMetricDataList, and stops the container after StoppingCondition.MaxRuntimeInSeconds
-  (status Stopped, secondary status MaxRuntimeExceeded);
+  (status Stopped, secondary status MaxRuntimeExceeded); the job's Environment is the container's;
+  a managed spot job (EnableManagedSpotTraining with a CheckpointConfig) is interrupted once, part-way,
+  as a spot reclaim is (SIGTERM, then the checkpoint directory synced to S3), and restarted on a fresh
+  /opt/ml with its checkpoints restored; TrainingTimeInSeconds is the containers' running time and
+  BillableTimeInSeconds SPOT_BILLED_SHARE of it for spot jobs (all of it otherwise);
 - batch transform: unpacks the model's ModelDataUrl into /opt/ml/model, runs `docker run IMAGE serve`,
   waits for GET /ping, splits every input object into records on newlines (SplitType Line), packs
   them into mini-batches of at most MaxPayloadInMB (BatchStrategy MultiRecord), POSTs each to
   /invocations with ContentType and Accept, assembles the answers with a newline after each
   (AssembleWith Line), joins input and output records when DataProcessing.JoinSource is Input,
   and uploads <S3OutputPath>/<input name>.out; the job's Environment (over the model's) is the
-  container's environment;
+  container's environment; with TransformResources.InstanceCount N, whole input objects are handed
+  out across N containers (instances), round robin, as SageMaker distributes objects, never lines;
 - endpoint: runs `serve` for the endpoint config's model, reports Creating, then InService once /ping
   answers; UpdateEndpoint (which moto lacks) turns it Updating while the old container still serves,
   then switches to the new config's container; InvokeEndpoint (sagemaker-runtime) is passed to /invocations
@@ -48,6 +53,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import tarfile
 import threading
 import time
@@ -63,6 +69,9 @@ from releaseml.client import wait_until_ready
 from releaseml.errors import UserError
 
 MB = 1024 * 1024
+# Spot jobs: BillableTimeInSeconds as this share of TrainingTimeInSeconds (the spot discount is
+# this fixture's choice; SageMaker's documented saving is 1 - Billable / Training).
+SPOT_BILLED_SHARE = 0.3
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 
 
@@ -73,6 +82,10 @@ class Job:
     failure_reason: str | None = None
     metrics: list[dict] = field(default_factory=list)
     batches: list[tuple[str, int, int]] = field(default_factory=list)  # (input object, records, bytes) per mini-batch
+    instances: dict[str, int] = field(default_factory=dict)  # batch transform: input object -> the instance that ran it
+    runs: list[str] = field(default_factory=list)  # training: each container run's log (a spot job's interrupted run first)
+    training_seconds: int | None = None
+    billable_seconds: int | None = None
     released: threading.Event = field(default_factory=threading.Event)
 
 
@@ -194,6 +207,8 @@ class SageMakerPlayer:
                 TrainingJobStatus=job.status, SecondaryStatus=job.secondary, AlgorithmSpecification=sent["AlgorithmSpecification"]
             )
             answer["FinalMetricDataList"] = job.metrics
+            if job.training_seconds is not None:
+                answer.update(TrainingTimeInSeconds=job.training_seconds, BillableTimeInSeconds=job.billable_seconds)
             answer.pop("FailureReason", None)
             if job.failure_reason:
                 answer["FailureReason"] = job.failure_reason
@@ -238,7 +253,7 @@ class SageMakerPlayer:
                 {
                     name_: {
                         "ContentType": c.get("ContentType", ""),
-                        "TrainingInputMode": "File",
+                        "TrainingInputMode": request["AlgorithmSpecification"].get("TrainingInputMode", "File"),
                         "S3DistributionType": "FullyReplicated",
                         "RecordWrapperType": "None",
                     }
@@ -257,9 +272,11 @@ class SageMakerPlayer:
             (root / directory).mkdir(parents=True, exist_ok=True)
         job.secondary = "Training"
         image = self._pull(request["AlgorithmSpecification"]["TrainingImage"])
-        container = self.docker.containers.run(
-            image, "train", detach=True, volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}}, network_mode="none"
-        )
+        checkpoint = request.get("CheckpointConfig") if request.get("EnableManagedSpotTraining") else None
+        started = time.monotonic()
+        if checkpoint is not None:
+            self._interrupt_spot_run(name, job, request, image, root, checkpoint)
+        container = self._run_train(image, root, request)
         log = self._stream_log("/aws/sagemaker/TrainingJobs", f"{name}/algo-1-{int(time.time())}", container)
         limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400)
         try:
@@ -269,7 +286,10 @@ class SageMakerPlayer:
             exit_code = None
         log.join(timeout=10)
         text = "\n".join(log.lines)
+        job.runs.append(text)
         container.remove(force=True)
+        job.training_seconds = max(1, round(time.monotonic() - started))
+        job.billable_seconds = round(job.training_seconds * SPOT_BILLED_SHARE) if checkpoint is not None else job.training_seconds
         output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/") + f"/{name}/output"
         job.secondary = "Uploading"
         self._upload_tar(root / "output" / "data", output + "/output.tar.gz")
@@ -289,57 +309,113 @@ class SageMakerPlayer:
         job.metrics = _final_metrics(request["AlgorithmSpecification"].get("MetricDefinitions", []), text)
         job.status = job.secondary = "Completed"
 
+    def _run_train(self, image: str, root: Path, request: dict):
+        return self.docker.containers.run(
+            image,
+            "train",
+            detach=True,
+            volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}},
+            network_mode="none",
+            environment=request.get("Environment") or {},
+        )
+
+    def _interrupt_spot_run(self, name: str, job: Job, request: dict, image: str, root: Path, checkpoint: dict) -> None:
+        """A spot reclaim part-way through: once the container has written a checkpoint, SIGTERM (then
+        SIGKILL), the checkpoint directory synced to CheckpointConfig.S3Uri; then a new instance: a
+        fresh /opt/ml with the input data, and the checkpoints copied back to LocalPath."""
+        local = root / checkpoint.get("LocalPath", "/opt/ml/checkpoints").removeprefix("/opt/ml/")
+        local.mkdir(parents=True, exist_ok=True)
+        container = self._run_train(image, root, request)
+        log = self._stream_log("/aws/sagemaker/TrainingJobs", f"{name}/algo-1-{int(time.time())}-interrupted", container)
+        deadline = time.monotonic() + 300
+        while not any(local.iterdir()) and time.monotonic() < deadline:
+            container.reload()
+            if container.status == "exited":
+                break
+            time.sleep(0.2)
+        time.sleep(1.5)  # a little past the first checkpoint, as a reclaim would come at any time
+        container.stop(timeout=5)
+        log.join(timeout=10)
+        job.runs.append("\n".join(log.lines))
+        container.remove(force=True)
+        job.secondary = "Interrupted"
+        bucket, prefix = _split(checkpoint["S3Uri"])
+        s3 = self.client("s3")
+        for path in sorted(p for p in local.rglob("*") if p.is_file()):
+            s3.put_object(Bucket=bucket, Key=f"{prefix.rstrip('/')}/{path.relative_to(local)}", Body=path.read_bytes())
+        for directory in (local, root / "model", root / "output"):
+            shutil.rmtree(directory, ignore_errors=True)
+        for directory in (local, root / "model", root / "output" / "data"):
+            directory.mkdir(parents=True)
+        self._download_channel("S3Prefix", checkpoint["S3Uri"], local)
+        job.secondary = "Training"
+
     # -- batch transform ---------------------------------------------------------------------------
 
     def _transform(self, name: str, job: Job, request: dict) -> None:
-        with self._serving(request["ModelName"], name, request.get("Environment")) as url:
-            requests.get(f"{url}/execution-parameters", timeout=10)
-            source = request["TransformInput"]
-            limit = request.get("MaxPayloadInMB", 6) * MB
-            bucket, prefix = _split(source["DataSource"]["S3DataSource"]["S3Uri"])
-            output = request["TransformOutput"]
-            out_bucket, out_prefix = _split(output["S3OutputPath"])
-            s3 = self.client("s3")
-            for key in _keys(s3, bucket, prefix):
-                data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-                records = data.split(b"\n") if source.get("SplitType") == "Line" else [data]
-                records = [r for r in records if r.strip()]
-                answers = []
-                for batch in _mini_batches(records, limit if request.get("BatchStrategy") == "MultiRecord" else 0):
-                    body = b"\n".join(batch)
-                    if len(body) > limit:
-                        job.status, job.failure_reason = "Failed", f"ClientError: a record of {key} is larger than MaxPayloadInMB"
+        """Whole input objects are handed out across TransformResources.InstanceCount instances (each
+        its own container), round robin in key order; each instance transforms its objects."""
+        source = request["TransformInput"]
+        bucket, prefix = _split(source["DataSource"]["S3DataSource"]["S3Uri"])
+        keys = list(_keys(self.client("s3"), bucket, prefix))
+        count = request["TransformResources"]["InstanceCount"]
+        job.instances = {key: position % count for position, key in enumerate(keys)}
+        for instance in range(count):
+            mine = [key for key in keys if job.instances[key] == instance]
+            if not mine:
+                continue
+            with self._serving(request["ModelName"], name, request.get("Environment")) as url:
+                requests.get(f"{url}/execution-parameters", timeout=10)
+                for key in mine:
+                    if not self._transform_object(url, key, prefix, job, request):
                         return
-                    job.batches.append((key, len(batch), len(body)))
-                    response = requests.post(
-                        f"{url}/invocations",
-                        data=body,
-                        headers={"Content-Type": source["ContentType"], "Accept": output.get("Accept", source["ContentType"])},
-                        timeout=600,
-                    )
-                    if response.status_code != 200:
-                        job.status, job.failure_reason = (
-                            "Failed",
-                            f"ClientError: model answered {response.status_code} for a mini-batch of {key}: {response.text[:500]}",
-                        )
-                        return
-                    answers.append(response.content)
-                lines = b"\n".join(answers).split(b"\n")
-                if request.get("DataProcessing", {}).get("JoinSource") == "Input":
-                    if len(lines) != len(records):
-                        job.status, job.failure_reason = (
-                            "Failed",
-                            f"ClientError: {len(records)} input records but {len(lines)} output records; cannot join",
-                        )
-                        return
-                    lines = [record.rstrip(b"\r") + b"," + line for record, line in zip(records, lines)]
-                relative = key[len(prefix) :].lstrip("/")
-                s3.put_object(
-                    Bucket=out_bucket,
-                    Key=f"{out_prefix.rstrip('/')}/{relative}.out".lstrip("/"),
-                    Body=b"".join(line + b"\n" for line in lines),
-                )
         job.status = "Completed"
+
+    def _transform_object(self, url: str, key: str, prefix: str, job: Job, request: dict) -> bool:
+        source, output = request["TransformInput"], request["TransformOutput"]
+        limit = request.get("MaxPayloadInMB", 6) * MB
+        bucket, _ = _split(source["DataSource"]["S3DataSource"]["S3Uri"])
+        out_bucket, out_prefix = _split(output["S3OutputPath"])
+        s3 = self.client("s3")
+        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        records = data.split(b"\n") if source.get("SplitType") == "Line" else [data]
+        records = [r for r in records if r.strip()]
+        answers = []
+        for batch in _mini_batches(records, limit if request.get("BatchStrategy") == "MultiRecord" else 0):
+            body = b"\n".join(batch)
+            if len(body) > limit:
+                job.status, job.failure_reason = "Failed", f"ClientError: a record of {key} is larger than MaxPayloadInMB"
+                return False
+            job.batches.append((key, len(batch), len(body)))
+            response = requests.post(
+                f"{url}/invocations",
+                data=body,
+                headers={"Content-Type": source["ContentType"], "Accept": output.get("Accept", source["ContentType"])},
+                timeout=600,
+            )
+            if response.status_code != 200:
+                job.status, job.failure_reason = (
+                    "Failed",
+                    f"ClientError: model answered {response.status_code} for a mini-batch of {key}: {response.text[:500]}",
+                )
+                return False
+            answers.append(response.content)
+        lines = b"\n".join(answers).split(b"\n")
+        if request.get("DataProcessing", {}).get("JoinSource") == "Input":
+            if len(lines) != len(records):
+                job.status, job.failure_reason = (
+                    "Failed",
+                    f"ClientError: {len(records)} input records but {len(lines)} output records; cannot join",
+                )
+                return False
+            lines = [record.rstrip(b"\r") + b"," + line for record, line in zip(records, lines)]
+        relative = key[len(prefix) :].lstrip("/")
+        s3.put_object(
+            Bucket=out_bucket,
+            Key=f"{out_prefix.rstrip('/')}/{relative}.out".lstrip("/"),
+            Body=b"".join(line + b"\n" for line in lines),
+        )
+        return True
 
     # -- endpoints -------------------------------------------------------------------------------
 

@@ -161,3 +161,36 @@ def test_batch_predict_takes_parquet_and_joins_each_row_with_its_prediction(depl
     assert [line.split(",")[width] for line in joined] == labels(model, project / "data/predict/penguins.csv")
     sent_rows = pd.read_csv(pd.io.common.StringIO("\n".join(",".join(line.split(",")[:width]) for line in joined)), header=None)
     assert sent_rows.iloc[:, 1].tolist() == pytest.approx(rows[model.schema.features[1]].tolist(), nan_ok=True)
+
+
+def test_batch_predict_on_three_instances_cuts_a_large_file_and_puts_the_rows_back_in_order(deployed, player, tmp_path):
+    """SageMaker hands whole objects to instances: one file would keep one instance busy and two idle."""
+    project, _ = deployed
+    model = artifact_model(json.loads((project / "training_output.json").read_text())["model_artifacts"], tmp_path / "model")
+    base = pd.read_csv(project / "data/predict/penguins.csv", header=None, names=model.schema.features)
+    rows = base.sample(100_000, replace=True, random_state=1).reset_index(drop=True)
+    rows["body_mass_g"] = 2700 + (rows.index * 7919) % 3600  # every row its own, so order shows
+    (project / "many").mkdir(exist_ok=True)
+    rows.to_csv(project / "many" / "rows.csv", header=False, index=False)
+    original = (project / "many" / "rows.csv").read_bytes()
+    result = invoke(project, "batch-predict", "--data", "many", "--out", "many_out", "--join", "--instance-count", "3")
+    assert result.returncode == 0, result.stderr
+    assert "1 file(s) cut into 3 parts at line boundaries, so 3 instances all get work" in result.stdout + result.stderr
+
+    sent = player.requests_for("CreateTransformJob")[-1]
+    assert sent["TransformResources"]["InstanceCount"] == 3
+    job = player.jobs[sent["TransformJobName"]]
+    keys = sorted(job.instances)
+    assert [key.rsplit("/", 1)[1] for key in keys] == [f"rows.part000{i}of0003.csv" for i in (1, 2, 3)]
+    assert sorted(job.instances.values()) == [0, 1, 2]  # each instance had a part
+    bucket = sent["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"].split("/")[2]
+    s3 = player.client("s3")
+    parts = [s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys]
+    assert b"".join(parts) == original and all(part.endswith(b"\n") for part in parts)  # cut at line ends only
+    assert max(map(len, parts)) < 0.4 * len(original)
+
+    joined = (project / "many_out" / "rows.csv.out").read_text().splitlines()
+    assert sorted(path.name for path in (project / "many_out").iterdir()) == ["rows.csv.out"]  # the parts' outputs put together
+    width = len(model.schema.features)
+    assert [",".join(line.split(",")[:width]) for line in joined] == original.decode().splitlines()
+    assert [line.split(",")[width] for line in joined] == labels(model, project / "many" / "rows.csv")

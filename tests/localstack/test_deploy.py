@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import boto3
+import pandas as pd
 import pytest
 import requests
 import yaml
 
-from aws_project import BUCKET, REPO, invoke, make_project
+from aws_project import BUCKET, REPO, artifact_model, invoke, make_project
 from emulator_settings import REGION, ROLE
 from releaseml import hyperparameters, metrics
 from releaseml.aws import storage, workflows
 from releaseml.aws.session import Aws
+from releaseml.schema import model_frame
 
 pytestmark = pytest.mark.aws
 
@@ -142,3 +145,79 @@ def test_a_missing_role_is_reported_before_anything_is_pushed(player, built_imag
     assert result.returncode == 1
     assert "no SageMaker execution role" in result.stderr and "RELEASEML_AWS_ROLE" in result.stderr and "Traceback" not in result.stderr
     assert len(player.requests_for("CreateTrainingJob")) == jobs_before
+
+
+def test_fast_file_input_streams_a_prefix_of_the_jobs_own_copies(player, built_image, tmp_path):
+    """aws.input_mode FastFile: TrainingInputMode FastFile, each channel an S3 prefix holding exactly
+    the job's files (copied inside S3 from the content-named uploads); the job trains as in File mode."""
+    project = make_project(tmp_path / "project", built_image, input_mode="FastFile")
+    result = invoke(project, "deploy", "--json", image=built_image)
+    assert result.returncode == 0, result.stderr
+    sent = player.requests_for("CreateTrainingJob")[-1]
+    assert sent["AlgorithmSpecification"]["TrainingInputMode"] == "FastFile"
+    (channel,) = sent["InputDataConfig"]
+    source = channel["DataSource"]["S3DataSource"]
+    assert source["S3DataType"] == "S3Prefix" and source["S3Uri"].endswith(f"/data/jobs/{sent['TrainingJobName']}/training/")
+    bucket, prefix = storage.split_uri(source["S3Uri"])
+    listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    assert [item["Key"][len(prefix) :] for item in listed] == ["penguins.csv"]
+    assert boto3.client("s3").get_object(Bucket=bucket, Key=listed[0]["Key"])["Body"].read() == (REPO / "data/penguins.csv").read_bytes()
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "Completed" and outcome["metrics"]["validation:accuracy"] > 0.9
+
+
+def test_spot_training_interrupted_part_way_resumes_from_its_checkpoint_and_makes_the_same_model(player, built_image, tmp_path):
+    """`deploy --spot`: managed spot with CheckpointConfig; the player reclaims the instance once
+    (SIGTERM after a checkpoint, checkpoints synced to S3) and restarts the job with them restored."""
+    rows = pd.read_csv(REPO / "data/predict/penguins.csv", header=None)
+    outcomes, models = {}, {}
+    for kind, flags in (("spot", ["--spot", "--max-wait", "7200"]), ("on_demand", [])):
+        project = make_project(tmp_path / kind, built_image, checkpoint_seconds=1)
+        config = yaml.safe_load((project / "releaseml.yaml").read_text())
+        config["catboost"] = {"iterations": 3000, "learning_rate": 0.003}  # long enough to be interrupted
+        (project / "releaseml.yaml").write_text(yaml.safe_dump(config))
+        result = invoke(project, "deploy", *flags, "--json", image=built_image)
+        assert result.returncode == 0, result.stderr
+        outcomes[kind] = json.loads(result.stdout)
+        models[kind] = artifact_model(outcomes[kind]["model_artifacts"], tmp_path / f"{kind}-model")
+    spot_job = outcomes["spot"]["job_name"]
+    sent = {r["TrainingJobName"]: r for r in player.requests_for("CreateTrainingJob")}
+    spot = sent[spot_job]
+    assert spot["EnableManagedSpotTraining"] is True
+    assert spot["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400, "MaxWaitTimeInSeconds": 7200}
+    assert spot["CheckpointConfig"] == {"S3Uri": f"s3://{BUCKET}/releaseml/checkpoints/{spot_job}/", "LocalPath": "/opt/ml/checkpoints"}
+    assert spot["Environment"] == {"RELEASEML_CHECKPOINT_SECONDS": "1"}
+    on_demand = sent[outcomes["on_demand"]["job_name"]]
+    assert not {"EnableManagedSpotTraining", "CheckpointConfig", "Environment"} & set(on_demand)
+    assert set(on_demand["StoppingCondition"]) == {"MaxRuntimeInSeconds"}
+
+    interrupted, resumed = player.jobs[spot_job].runs
+    done_before = [int(n) for n in re.findall(r"^(\d+):\tlearn", interrupted, re.MULTILINE)]
+    done_after = [int(n) for n in re.findall(r"^(\d+):\tlearn", resumed, re.MULTILINE)]
+    assert done_before[0] == 0 and "Resuming from the checkpoint" in resumed
+    assert done_after[0] > 0, "the restarted job began again at iteration 0"  # iterations done once, not twice
+    on_demand_log = player.jobs[outcomes["on_demand"]["job_name"]].runs
+    assert len(on_demand_log) == 1 and "Resuming" not in on_demand_log[0]
+
+    features = models["spot"].schema.features
+    frame = model_frame(rows.set_axis(features, axis=1), models["spot"].schema)
+    assert (models["spot"].predict(frame).probabilities == models["on_demand"].predict(frame).probabilities).all()
+    assert models["spot"].model.tree_count_ == models["on_demand"].model.tree_count_
+    billed, trained = outcomes["spot"]["billable_seconds"], outcomes["spot"]["training_seconds"]
+    assert billed < trained
+    text = (tmp_path / "spot" / "training_output.txt").read_text()
+    assert f"Spot: billed for {billed} s of {trained} s trained" in text and "% saved" in text
+
+
+def test_spot_mistakes_are_caught_before_anything_is_made(player, built_image, tmp_path):
+    project = make_project(tmp_path / "project", built_image)
+    before = len(player.requests_for("CreateTrainingJob"))
+    for flags, message in (
+        (["--spot", "--max-wait", "600"], "max_wait_seconds (600) is less than max_runtime_seconds (86400)"),
+        (["--max-wait", "100000"], "max_wait_seconds is for spot training: add spot: true (or --spot)"),
+        (["--spot", "--max-wait", "abc"], "max_wait_seconds"),
+    ):
+        result = invoke(project, "deploy", *flags, image=built_image)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert message in result.stderr
+    assert len(player.requests_for("CreateTrainingJob")) == before

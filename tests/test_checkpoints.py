@@ -1,0 +1,67 @@
+"""Training that resumes from CatBoost snapshots in /opt/ml/checkpoints, as a restarted spot job does."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from helpers import make_ml_root
+from releaseml import bundle
+from releaseml.layout import ML_ROOT_ENV, SNAPSHOT_FILE
+from releaseml.schema import model_frame
+
+CONFIG = {"target": "species", "catboost": {"iterations": 3000, "learning_rate": 0.003}}  # long enough to stop part-way
+
+
+def start_training(root, **env):
+    return subprocess.Popen(
+        [sys.executable, "-m", "releaseml", "train"],
+        env={**os.environ, ML_ROOT_ENV: str(root), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def iterations(log: str) -> list[int]:
+    return [int(n) for n in re.findall(r"^(\d+):\tlearn", log, re.MULTILINE)]
+
+
+def test_a_job_stopped_part_way_resumes_from_its_checkpoint_and_makes_the_same_model(tmp_path, penguins):
+    plain = make_ml_root(tmp_path / "plain", CONFIG, penguins)
+    spot = make_ml_root(tmp_path / "spot", CONFIG, penguins)
+    spot.checkpoints.mkdir()
+    uninterrupted = start_training(plain.root)
+
+    first = start_training(spot.root, RELEASEML_CHECKPOINT_SECONDS="1")
+    deadline = time.monotonic() + 120
+    while not (spot.checkpoints / SNAPSHOT_FILE).exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)
+    first.send_signal(signal.SIGTERM)  # a spot reclaim
+    interrupted_log = first.communicate(timeout=60)[0]
+    assert first.returncode != 0 and not spot.model_file.exists(), "training ended before it could be interrupted"
+
+    second = start_training(spot.root, RELEASEML_CHECKPOINT_SECONDS="1")
+    resumed_log = second.communicate(timeout=600)[0]
+    assert second.returncode == 0, resumed_log
+    assert uninterrupted.wait(timeout=600) == 0
+    assert iterations(interrupted_log)[0] == 0 and "Resuming from the checkpoint" in resumed_log
+    assert iterations(resumed_log)[0] > 0  # the iterations done before are not done again
+
+    a, b = bundle.load(plain.model_dir), bundle.load(spot.model_dir)
+    rows = model_frame(penguins[a.schema.features], a.schema)
+    np.testing.assert_array_equal(a.predict(rows).probabilities, b.predict(rows).probabilities)
+    assert a.model.tree_count_ == b.model.tree_count_
+
+
+def test_without_a_checkpoints_directory_nothing_is_written_there(tmp_path, penguins):
+    paths = make_ml_root(tmp_path / "ml", {"target": "species", "catboost": {"iterations": 30}}, penguins)
+    done = start_training(paths.root)
+    log = done.communicate(timeout=300)[0]
+    assert done.returncode == 0, log
+    assert not paths.checkpoints.exists() and "Resuming" not in log and paths.model_file.is_file()
