@@ -214,6 +214,7 @@ def _aws_context(config, **flags):
         "instance_count": "training instances (default 1)",
         "spot": "managed spot training: billed less, may be interrupted; resumes from CatBoost checkpoints (aws.spot)",
         "max_wait": "spot: seconds to wait for capacity and run in all (default twice aws.max_runtime_seconds)",
+        "force": "start the job even when the data looks too large for the instance's memory",
         **AWS_HELP,
     }
 )
@@ -233,6 +234,7 @@ def deploy(
     instance_count=None,
     spot=False,
     max_wait=None,
+    force=False,
     quiet=False,
     json_=False,
 ):
@@ -251,7 +253,7 @@ def deploy(
         spot=spot or None,  # no --spot: the config's (or RELEASEML_AWS_SPOT's) choice
         max_wait_seconds=max_wait,
     )
-    outcome = workflows.deploy(ctx, _path(data), image, Path(out), wait, cli.seconds(timeout))
+    outcome = workflows.deploy(ctx, _path(data), image, Path(out), wait, cli.seconds(timeout), force=force)
     _print_training_outcome(outcome, json_)
     if not json_:
         print(f"Outcome written to {out} and {Path(out).with_suffix('.json')}")

@@ -10,10 +10,11 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from catboost import CatBoostClassifier, Pool
 
 path, iterations = sys.argv[1], int(sys.argv[2])
-frame = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+frame = pq.read_table(path).to_pandas() if path.endswith(".parquet") else pd.read_csv(path)
 target = frame.pop("target")
 text = [name for name in frame.columns if not pd.api.types.is_numeric_dtype(frame[name])]
 frame[text] = frame[text].fillna("").astype(str)

@@ -11,7 +11,9 @@ Column types are taken as the file declares them, never guessed from the values:
 Text values then follow the one value rule (`values`): `NA` is missing in a Parquet string as in
 a CSV cell, so serving types a request exactly as training typed the file.
 
-pyarrow is imported only when a Parquet file is met.
+pyarrow is imported only when a Parquet file is met. Files are opened by path, never through a Python
+file object: after a threaded read from a file object, pyarrow's thread pool may abort the
+interpreter at exit (exit 134 after the work is done; apache/arrow#34314, #50482).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from releaseml.aws import (
     sagemaker_training,
     scaling,
     settings,
+    sizing,
     storage,
     transform,
     waiting,
@@ -71,8 +72,11 @@ def deploy(
     timeout: Optional[float] = None,
     poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
     reports: Optional[Path] = REPORTS_DIR,
+    force: bool = False,
 ) -> sagemaker_training.TrainingJobOutcome:
     """Push the image, upload the data, start a training job, and (unless told not to) wait for it and fetch its report.
+
+    A data set clearly too large for the training instance's memory stops it first (`force` goes on).
 
     `data` None: the config's `data:` (relative to the config file).
     """
@@ -82,7 +86,9 @@ def deploy(
     if data is None:
         raise UserError("no training data: pass --data DIR or set `data:` in the config")
     channels = channel_files(data)
-    _check_training_data(ctx.config, channels)
+    rows, columns = _check_training_data(ctx.config, channels)
+    if not force and (why := sizing.too_small(rows, columns, ctx.section.training_instance_type)):
+        raise UserError(why)
     # Everything that can be checked is checked before anything is made or paid for.
     registry.local_image_of(image)
     role, bucket = ctx.role, ctx.bucket
@@ -135,12 +141,17 @@ def channel_files(data: Path) -> dict[str, dict[str, Path]]:
     return found.channels
 
 
-def _check_training_data(config: Config, channels: dict[str, dict[str, Path]]) -> None:
-    """Read the training files here first: a wrong column name costs seconds, not a SageMaker job."""
+def _check_training_data(config: Config, channels: dict[str, dict[str, Path]]) -> tuple[int, int]:
+    """Read the training files here first: a wrong column name costs seconds, not a SageMaker job.
+
+    Returns the training table's rows and columns (for `sizing`)."""
     training = next(files for name, files in channels.items() if name in TRAINING_CHANNELS)
-    frames = [dataset.read_channel(path, config.categorical) for path in training.values()]
-    for frame in frames:
+    rows = columns = 0
+    for path in training.values():
+        frame = dataset.read_channel(path, config.categorical)
         schema_module.infer(frame, config)
+        rows, columns = rows + len(frame), max(columns, len(frame.columns))
+    return rows, columns
 
 
 if TYPE_CHECKING:

@@ -18,8 +18,9 @@ import yaml
 from aws_project import BUCKET, REPO, artifact_model, invoke, make_project
 from emulator_settings import REGION, ROLE
 from releaseml import hyperparameters, metrics
-from releaseml.aws import storage, workflows
+from releaseml.aws import sizing, storage, workflows
 from releaseml.aws.session import Aws
+from releaseml.errors import UserError
 from releaseml.schema import model_frame
 
 pytestmark = pytest.mark.aws
@@ -171,7 +172,7 @@ def test_spot_training_interrupted_part_way_resumes_from_its_checkpoint_and_make
     (SIGTERM after a checkpoint, checkpoints synced to S3) and restarts the job with them restored."""
     rows = pd.read_csv(REPO / "data/predict/penguins.csv", header=None)
     outcomes, models = {}, {}
-    for kind, flags in (("spot", ["--spot", "--max-wait", "7200"]), ("on_demand", [])):
+    for kind, flags in (("spot", ["--spot", "--max-wait", "100000"]), ("on_demand", [])):
         project = make_project(tmp_path / kind, built_image, checkpoint_seconds=1)
         config = yaml.safe_load((project / "releaseml.yaml").read_text())
         config["catboost"] = {"iterations": 3000, "learning_rate": 0.003}  # long enough to be interrupted
@@ -184,7 +185,7 @@ def test_spot_training_interrupted_part_way_resumes_from_its_checkpoint_and_make
     sent = {r["TrainingJobName"]: r for r in player.requests_for("CreateTrainingJob")}
     spot = sent[spot_job]
     assert spot["EnableManagedSpotTraining"] is True
-    assert spot["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400, "MaxWaitTimeInSeconds": 7200}
+    assert spot["StoppingCondition"] == {"MaxRuntimeInSeconds": 86400, "MaxWaitTimeInSeconds": 100000}
     assert spot["CheckpointConfig"] == {"S3Uri": f"s3://{BUCKET}/releaseml/checkpoints/{spot_job}/", "LocalPath": "/opt/ml/checkpoints"}
     assert spot["Environment"] == {"RELEASEML_CHECKPOINT_SECONDS": "1"}
     on_demand = sent[outcomes["on_demand"]["job_name"]]
@@ -221,3 +222,17 @@ def test_spot_mistakes_are_caught_before_anything_is_made(player, built_image, t
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
         assert message in result.stderr
     assert len(player.requests_for("CreateTrainingJob")) == before
+
+
+def test_data_too_large_for_the_instance_stops_deploy_before_anything_is_made_and_force_goes_on(player, built_image, tmp_path, monkeypatch):
+    """The rule's threshold is raised so the demo data "needs" 27 GB: the wiring is what is tested here
+    (tests/test_sizing.py tests the rule)."""
+    monkeypatch.setattr(sizing, "BYTES_PER_CELL", 10**7)
+    project = make_project(tmp_path / "project", built_image)
+    ctx = workflows.context(project / "releaseml.yaml")
+    before = len(player.requests_for("CreateTrainingJob"))
+    with pytest.raises(UserError, match=r"needs about \d+\.\d GiB .* ml\.m5\.large has 8 GiB.* Use ml\.m5\.2xlarge .*--force"):
+        workflows.deploy(ctx, None, built_image, None, wait=False)
+    assert len(player.requests_for("CreateTrainingJob")) == before
+    outcome = workflows.deploy(ctx, None, built_image, None, wait=False, force=True)
+    assert outcome.job_name in player.jobs
