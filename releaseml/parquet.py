@@ -101,6 +101,8 @@ def _open(path: Path):
     import pyarrow
     import pyarrow.parquet as pq
 
+    if not Path(path).is_file():
+        raise UserError(f"no Parquet file at {str(path)!r}")
     try:
         parquet = pq.ParquetFile(path)
     except (OSError, pyarrow.ArrowException) as exc:

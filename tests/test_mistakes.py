@@ -471,3 +471,21 @@ def test_a_list_as_a_value_in_a_large_json_body(species_server):
 def test_a_container_started_without_training_data(tmp_path, run_train):
     paths = make_ml_root(tmp_path, {"target": "y"})
     assert run_train(paths) == 1 and "no data at" in paths.failure.read_text()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["predict", "nothing.parquet"], "no Parquet file at 'nothing.parquet'"),
+        (["predict", "text.parquet"], "cannot read text.parquet as Parquet"),
+        (["batch-predict", "--job", "j", "--instance-count", "0"], "aws.transform_instance_count: got '0'"),
+        (["batch-predict", "--job", "j", "--instance-count", "many"], "aws.transform_instance_count: got 'many'"),
+        (["deploy", "--max-wait", "100000"], "max_wait_seconds is for spot training: add spot: true (or --spot)"),
+        (["deploy", "--spot", "--max-wait", "60"], "max_wait_seconds (60) is less than max_runtime_seconds (86400)"),
+    ],
+)
+def test_parquet_instance_count_and_spot_mistakes(tmp_path, args, message):
+    """Each refused before any AWS call: no credentials or emulator needed to read the message."""
+    (tmp_path / "releaseml.yaml").write_text("target: species\naws: {role: arn:aws:iam::123456789012:role/r, region: eu-west-1}\n")
+    (tmp_path / "text.parquet").write_text("species,island\nAdelie,Dream\n")
+    refused(invoke(*args, cwd=tmp_path), message)

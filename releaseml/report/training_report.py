@@ -134,13 +134,18 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
 
 
 TOP_FEATURES = 3  # dependence figures for this many of the strongest features
+# SHAP values for the reason figures on at most this many validation rows (a seeded random sample):
+# the averages and the scatter settle long before, and SHAP on every row of a large data set would
+# cost more than the training.
+SHAP_ROWS = 2000
 
 
 def _reasons(run: TrainingRun, figure_dir: Path) -> list[tuple[str, str, Path]]:
     """The two reason figures: mean |SHAP| per feature, and how the strongest features' values move the score."""
     schema = run.schema
     model = bundle.Bundle(run.model, schema, {})
-    features = model_frame(run.valid, schema)
+    rows = run.valid if len(run.valid) <= SHAP_ROWS else run.valid.sample(n=SHAP_ROWS, random_state=run.config.seed)
+    features = model_frame(rows, schema)
     contributions, _ = model.contributions(features, model.predict(features))
     strength = np.abs(contributions).mean(axis=0)
     top = np.argsort(-strength, kind="stable")[:TOP_FEATURES]
@@ -152,7 +157,7 @@ def _reasons(run: TrainingRun, figure_dir: Path) -> list[tuple[str, str, Path]]:
     return [
         (
             "What moves the predictions",
-            f"Each column's average push on {score}, by CatBoost's SHAP values on the validation rows: the reasons the server gives with `explain`, averaged.",
+            f"Each column's average push on {score}, by CatBoost's SHAP values on {_rows_shown(len(rows), len(run.valid))}: the reasons the server gives with `explain`, averaged.",
             figures.mean_contributions(schema.features, strength, figure_dir / "reasons.png"),
         ),
         (
@@ -161,6 +166,10 @@ def _reasons(run: TrainingRun, figure_dir: Path) -> list[tuple[str, str, Path]]:
             figures.dependence(panels, figure_dir / "dependence.png"),
         ),
     ]
+
+
+def _rows_shown(used: int, validation: int) -> str:
+    return "the validation rows" if used == validation else f"{used:,} of the {validation:,} validation rows (a random sample)"
 
 
 def _catboost_version() -> str:
