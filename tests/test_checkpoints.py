@@ -20,7 +20,7 @@ CONFIG = {"target": "species", "catboost": {"iterations": 3000, "learning_rate":
 def start_training(root, **env):
     return subprocess.Popen(
         [sys.executable, "-m", "releaseml", "train"],
-        env={**os.environ, ML_ROOT_ENV: str(root), **env},
+        env={**os.environ, ML_ROOT_ENV: str(root), "PYTHONUNBUFFERED": "1", **env},  # as in the image: a killed job's log is whole
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

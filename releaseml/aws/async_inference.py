@@ -96,7 +96,7 @@ def _size(payload: Path) -> int:
     try:
         size = payload.stat().st_size
     except OSError as exc:
-        raise UserError(f"cannot read payload {str(payload)!r}: {exc.strerror}") from None
+        raise UserError(f"cannot read the payload {str(payload)!r}: {exc.strerror}") from None
     if not payload.is_file():
         raise UserError(f"payload {str(payload)!r} is not a file")
     if size > ASYNC_LIMIT_BYTES:

@@ -122,7 +122,7 @@ def test_a_timeout_that_is_not_a_number_of_seconds(project, value):
 def test_aws_task_inputs_that_are_not_there(project, built_image):
     (project / "releaseml.yaml").write_text((project / "releaseml.yaml").read_text().replace("data: data/penguins.csv\n", ""))
     refused(run(project, "deploy", "--image", built_image), "no training data: pass --data DIR or set `data:` in the config")
-    refused(run(project, "predict", "missing.csv", "--endpoint", "any"), "cannot read payload 'missing.csv'")
+    refused(run(project, "predict", "missing.csv", "--endpoint", "any"), "cannot read the payload 'missing.csv'")
     refused(run(project, "batch-predict", "--job", "any", "--data", "nowhere"), "no data to predict at 'nowhere'")
     (project / "empty").mkdir()
     refused(run(project, "batch-predict", "--job", "any", "--data", "empty"), "empty holds no files to predict")
