@@ -154,7 +154,7 @@ def build(c, name=defaults.IMAGE, base_image=defaults.BASE_IMAGE):
 
 @task(
     help={
-        "payload": "file to send: .csv, .json or .jsonl",
+        "payload": "file to send: .csv, .json, .jsonl, or .parquet (sent as CSV with a header row)",
         "content_type": "text/csv, application/json or application/jsonlines (default: from the file extension)",
         "accept": "answer type (default: the same as the request)",
         "url": f"model server (default {defaults.SERVER_URL})",
@@ -357,7 +357,7 @@ def batch_predict(
 
 @task(
     help={
-        "data": "a scoring file (.csv, .json, .jsonl) or a directory of them",
+        "data": "a scoring file (.csv, .json, .jsonl, .parquet) or a directory of them",
         "ml_root": f"the local /opt/ml whose model/ to check against (default {ML_ROOT})",
         "job": "check against a SageMaker training job's model instead (downloaded once into .releaseml/models/)",
         "out": "where to write check.html and its figures (default check/)",
