@@ -70,15 +70,20 @@ def csv_lines(path: Path, columns: list[str] | None = None) -> Iterator[bytes]:
         missing = [name for name in columns if name not in parquet.schema_arrow.names]
         if missing:
             raise UserError(f"{path} has no column(s) {missing}; the model needs {columns}")
-    for batch in parquet.iter_batches(batch_size=ROWS_PER_BATCH, columns=columns):
-        yield _csv_bytes([_column(batch.column(name)) for name in batch.schema.names])
+    return _lines(parquet, columns)
 
 
 def csv_document(path: Path) -> bytes:
     """The whole file as one CSV body with a header row (a request: the server matches columns by name)."""
+    parquet = _open(path)
     header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(_open(path).schema_arrow.names)
-    return header.getvalue().encode("utf-8") + b"".join(csv_lines(path))
+    csv.writer(header, lineterminator="\n").writerow(parquet.schema_arrow.names)
+    return header.getvalue().encode("utf-8") + b"".join(_lines(parquet))
+
+
+def _lines(parquet, columns: list[str] | None = None) -> Iterator[bytes]:
+    for batch in parquet.iter_batches(batch_size=ROWS_PER_BATCH, columns=columns):
+        yield _csv_bytes([_column(batch.column(name)) for name in batch.schema.names])
 
 
 def _csv_bytes(columns: list[np.ndarray]) -> bytes:
@@ -126,7 +131,7 @@ def _is_flat(kind: pa.DataType) -> bool:
     import pyarrow.types as t
 
     if t.is_dictionary(kind):
-        return _is_flat(kind.value_type) and not (t.is_binary(kind.value_type) or t.is_large_binary(kind.value_type))
+        return _is_flat(kind.value_type)
     return _is_number(kind) or t.is_string(kind) or t.is_large_string(kind) or t.is_boolean(kind) or t.is_temporal(kind) or t.is_null(kind)
 
 

@@ -35,27 +35,36 @@ class HeldFirstCall:
     That makes the overlap that load makes by chance certain, so the test is about combining.
     """
 
-    def __init__(self, model, coalescer_ref, waiting):
-        self.model, self.coalescer_ref, self.waiting = model, coalescer_ref, waiting
+    def __init__(self, model, waiting):
+        self.model, self.waiting = model, waiting
+        self.coalescer = None  # the one whose queue is watched, set once it exists
         self.calls = []
         self._first = True
 
     def __call__(self, rows):
         if self._first:
             self._first = False
-            while len(self.coalescer_ref[0]._waiting) < self.waiting:
+            while len(self.coalescer._waiting) < self.waiting:
                 threading.Event().wait(0.005)
         self.calls.append(len(rows))
         return self.model.predict(rows)
 
 
+def held_coalescer(model, requests, max_rows, predict=None):
+    """A Coalescer over `predict` (default: the model's, held) whose first call waits for the others."""
+    held = HeldFirstCall(model, waiting=len(requests) - 1)
+    held.coalescer = Coalescer(predict(held) if predict else held, max_rows=max_rows)
+    return held.coalescer, held
+
+
+def all_at_once(function, requests):
+    with ThreadPoolExecutor(len(requests)) as pool:
+        return list(pool.map(function, requests))
+
+
 def test_requests_that_wait_together_are_predicted_in_one_call_each_with_its_own_rows(model, requests_rows):
-    ref = []
-    predict = HeldFirstCall(model, ref, waiting=len(requests_rows) - 1)
-    coalescer = Coalescer(predict, max_rows=64)
-    ref.append(coalescer)
-    with ThreadPoolExecutor(len(requests_rows)) as pool:
-        answers = list(pool.map(coalescer, requests_rows))
+    coalescer, predict = held_coalescer(model, requests_rows, max_rows=64)
+    answers = all_at_once(coalescer, requests_rows)
     # the first request alone, then the 11 that queued behind it in one call
     assert len(predict.calls) == 2 and sum(predict.calls) == sum(map(len, requests_rows)), predict.calls
     for rows, answer in zip(requests_rows, answers):
@@ -65,12 +74,8 @@ def test_requests_that_wait_together_are_predicted_in_one_call_each_with_its_own
 
 
 def test_a_combined_call_holds_at_most_max_rows_unless_one_request_is_larger(model, requests_rows):
-    ref = []
-    predict = HeldFirstCall(model, ref, waiting=len(requests_rows) - 1)
-    coalescer = Coalescer(predict, max_rows=5)
-    ref.append(coalescer)
-    with ThreadPoolExecutor(len(requests_rows)) as pool:
-        answers = list(pool.map(coalescer, requests_rows))
+    coalescer, predict = held_coalescer(model, requests_rows, max_rows=5)
+    answers = all_at_once(coalescer, requests_rows)
     assert all(size <= 5 for size in predict.calls), predict.calls
     assert sum(predict.calls) == sum(map(len, requests_rows))  # every row predicted once
     for rows, answer in zip(requests_rows, answers):
@@ -80,19 +85,18 @@ def test_a_combined_call_holds_at_most_max_rows_unless_one_request_is_larger(mod
 
 
 def test_a_failing_request_fails_alone_and_the_others_are_answered(model, requests_rows):
-    ref = []
-    held = HeldFirstCall(model, ref, waiting=len(requests_rows) - 1)
-
-    def predict(rows):
-        if any(row[0] == "Atlantis" for row in rows):
-            raise ValueError("no such island")
-        return held(rows)
-
-    coalescer = Coalescer(predict, max_rows=64)
-    ref.append(coalescer)
     bad = [["Atlantis", *requests_rows[3][0][1:]]]
     batch = [*requests_rows[:5], bad, *requests_rows[5:]]
-    held.waiting = len(batch) - 1
+
+    def refusing_atlantis(held):
+        def predict(rows):
+            if any(row[0] == "Atlantis" for row in rows):
+                raise ValueError("no such island")
+            return held(rows)
+
+        return predict
+
+    coalescer, _ = held_coalescer(model, batch, max_rows=64, predict=refusing_atlantis)
 
     def call(rows):
         try:
@@ -100,8 +104,7 @@ def test_a_failing_request_fails_alone_and_the_others_are_answered(model, reques
         except ValueError as exc:
             return exc
 
-    with ThreadPoolExecutor(len(batch)) as pool:
-        answers = list(pool.map(call, batch))
+    answers = all_at_once(call, batch)
     assert isinstance(answers[5], ValueError)
     for rows, answer in zip(batch[:5] + batch[6:], answers[:5] + answers[6:]):
         np.testing.assert_array_equal(answer.probabilities, model.predict(rows).probabilities)
