@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from releaseml import csvrows, media, parquet, values
-from releaseml.errors import UserError
+from releaseml.errors import BadValue, UserError
 from releaseml.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL
 
 DATA_SUFFIXES = (".csv", parquet.SUFFIX)
@@ -123,7 +123,7 @@ def read_channel(path: Path, string_columns: Iterable[str] = ()) -> pd.DataFrame
             raw.append(frame)
             text_columns |= text
     else:
-        raw = [read_raw(file) for file in files]
+        raw = [read_raw(file, string_columns) for file in files]
     _check_same_columns(raw, files)
     frame = pd.concat(raw, ignore_index=True) if len(raw) > 1 else raw[0]
     del raw
@@ -132,8 +132,12 @@ def read_channel(path: Path, string_columns: Iterable[str] = ()) -> pd.DataFrame
     return typed_frame(frame, string_columns, text_columns)
 
 
-def read_raw(file: Path) -> pd.DataFrame:
-    """One CSV file's rows as text, by the row rule; the header must name every column once."""
+def read_raw(file: Path, string_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """One CSV file's rows by the row rule; the header must name every column once.
+
+    The columns whose first rows are all numbers come as float64 (the C parser reads them: fast, and
+    no text copy of every number is ever held); the others as text, for `typed_frame`.
+    """
     try:
         data = file.read_bytes()
     except OSError as exc:
@@ -144,12 +148,29 @@ def read_raw(file: Path) -> pd.DataFrame:
         if header is None:
             raise UserError(f"{file} is empty: a CSV file needs a header row naming its columns")
         names = _column_names(header, file)
-        chunks = [chunk.frame for chunk in document.frames(len(names), skip_rows=1)]
+        numbers = _number_columns(document, names, string_columns)
+        try:
+            chunks = [chunk.frame for chunk in document.frames(len(names), skip_rows=1, numbers=numbers)]
+        except BadValue:  # a column of numbers in its first rows holds text further down: a text column
+            chunks = [chunk.frame for chunk in document.frames(len(names), skip_rows=1)]
     except csvrows.CsvError as exc:
         raise UserError(_in_file(file, exc, header if "header" in locals() else None)) from None
     frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else (chunks[0] if chunks else pd.DataFrame(columns=range(len(names))))
     frame.columns = names
     return frame
+
+
+def _number_columns(document: csvrows.Document, names: list[str], string_columns: Iterable[str]) -> dict[int, str]:
+    """The columns that hold only numbers in the document's first piece (and are not declared text)."""
+    first = next(document.frames(len(names), skip_rows=1), None)
+    if first is None:
+        return {}
+    text = set(string_columns)
+    return {
+        position: name
+        for position, name in enumerate(names)
+        if name not in text and values.numbers_at_once(first.frame[position].to_numpy(dtype=object)) is not None
+    }
 
 
 def typed_frame(raw: pd.DataFrame, string_columns: set[str], text_columns: set[str] = frozenset()) -> pd.DataFrame:
@@ -164,6 +185,10 @@ def typed_frame(raw: pd.DataFrame, string_columns: set[str], text_columns: set[s
             out[name] = raw[name].reset_index(drop=True)
             continue
         column = raw[name].to_numpy(dtype=object)
+        numbers = None if name in string_columns or name in text_columns else values.numbers_at_once(column)
+        if numbers is not None:
+            out[name] = pd.Series(numbers)
+            continue
         kind = values.CATEGORICAL if name in string_columns else values.infer_kind(column)
         if kind == values.NUMERIC and name in text_columns:
             kind = values.CATEGORICAL

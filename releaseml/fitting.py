@@ -125,6 +125,8 @@ def fit(
     the one an uninterrupted run makes, and the iterations done before are not done again.
     """
     pools = {name: _pool(frame, schema) for name, frame in (("train", train), ("validation", valid))}
+    rows = {"train": len(train), "validation": len(valid)}
+    del train  # when the caller passed a copy of the training rows, it is freed here: the pool holds them now
     # CatBoost's scratch files (eval_metrics writes some even with allow_writing_files off) go to a
     # temporary directory: the working directory of a container may not be writable.
     with tempfile.TemporaryDirectory(prefix="catboost-") as scratch:
@@ -134,7 +136,7 @@ def fit(
         except CatBoostError as exc:
             raise UserError(f"CatBoost could not train with these settings: {exc}. Check the `catboost:` section of the config.") from None
         metrics = {name: evaluate(model, pool, schema.task) for name, pool in pools.items()}
-    return TrainingResult(model=model, metrics=metrics, params=params, rows={"train": len(train), "validation": len(valid)})
+    return TrainingResult(model=model, metrics=metrics, params=params, rows=rows)
 
 
 def _snapshots(checkpoints: Path | None) -> dict[str, Any]:

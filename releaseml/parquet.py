@@ -153,4 +153,20 @@ def _column(column: pa.ChunkedArray | pa.Array, as_python: bool = False) -> np.n
         return np.array([None if value is None else str(value) for value in column.to_pylist()], dtype=object)
     if t.is_temporal(kind):
         column = pc.cast(column, pa.string())
-    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+    return _shared_text(column)
+
+
+def _shared_text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Text as an object array whose equal values are one Python string (None missing).
+
+    Through a dictionary: a column of few distinct values costs a pointer per row, not a string
+    per row (what pandas' own Parquet reading does too, so training on Parquet is no larger).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    encoded = pc.dictionary_encode(column)
+    distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)  # the last: missing
+    return distinct[pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)]

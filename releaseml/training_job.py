@@ -6,13 +6,14 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pandas as pd
+
 from releaseml import bundle, dataset, fitting, hyperparameters, profile
 from releaseml import config as config_module
 from releaseml import schema as schema_module
 from releaseml.errors import UserError
 from releaseml.layout import VALIDATION_CHANNEL, MLPaths
 from releaseml.metrics import format_line
-from releaseml.report import training_report
 
 
 def read_config(paths: MLPaths) -> config_module.Config:
@@ -42,34 +43,44 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
         print(f"Left out {unlabelled} row(s) with no value in the target column {schema.target!r}.")
     _describe(frame, schema)
 
+    # The profile is taken before training, so that during training no more than the data, the
+    # validation rows and CatBoost's pools are held (benchmarks/training.py measures the peak).
+    data_profile = profile.build(schema_module.model_frame(frame, schema), schema)
     validation_dir = paths.channel(VALIDATION_CHANNEL)
+    checkpoints = paths.checkpoints if paths.checkpoints.is_dir() else None  # SageMaker made it: a job with checkpoints
+    params = fitting.catboost_params(config, schema)
     if validation_dir.is_dir():
         valid, _ = fitting.drop_unlabelled(dataset.read_channel(validation_dir, string_columns), schema)
         _check_validation_columns(valid, schema)
-        train = frame
-        validation_source = f"the {len(valid)} rows of the validation channel"
         data_files += [paths.relative_to_data(file) for file in dataset.channel_files(validation_dir)]
+        print(f"Validation: the {len(valid)} rows of the validation channel.")
+        result = fitting.fit(frame, valid, schema, params, checkpoints)
+        frame = pd.concat([frame, valid], ignore_index=True)
+        validation_source = f"the {len(valid)} rows of the validation channel"
     else:
         train_rows, valid_rows = fitting.split(schema_module.labels(frame, schema), schema, config.validation_fraction, config.seed)
-        train, valid = frame.iloc[train_rows], frame.iloc[valid_rows]
+        valid = frame.iloc[valid_rows]
         validation_source = (
             f"{len(valid)} of {len(frame)} rows held out at random (validation_fraction {config.validation_fraction}, seed {config.seed})"
         )
-    print(f"Validation: {validation_source}.")
+        print(f"Validation: {validation_source}.")
+        # The training rows are a copy only `fit` holds: freed once their pool is built.
+        result = fitting.fit(frame.iloc[train_rows], valid, schema, params, checkpoints)
 
-    checkpoints = paths.checkpoints if paths.checkpoints.is_dir() else None  # SageMaker made it: a job with checkpoints
-    result = fitting.fit(train, valid, schema, fitting.catboost_params(config, schema), checkpoints)
     details = {"metrics": result.metrics, "rows": result.rows, "catboost_params": result.params, "config": config.model_dump(mode="json")}
     bundle.save(paths.model_dir, result.model, schema, details)
-    profile.save(paths.model_dir, profile.build(schema_module.model_frame(frame, schema), schema))
+    profile.save(paths.model_dir, data_profile)
     _write_metrics(paths.metrics, result)
+    from releaseml.report import training_report  # matplotlib: loaded after training, not held through it
+
     described = training_report.TrainingRun(
         config,
         schema,
         result.model,
         result.params,
         result.metrics,
-        train,
+        result.rows,
+        frame,
         valid,
         data_files,
         validation_source,

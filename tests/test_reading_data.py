@@ -9,10 +9,11 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from helpers import make_ml_root, run_task
-from releaseml import config, dataset
+from releaseml import config, csvrows, dataset
 from releaseml.aws import workflows
 from releaseml.errors import UserError
 
@@ -55,6 +56,21 @@ def test_true_false_columns_are_categories_spelled_true_and_false(tmp_path):
     frame = dataset.typed_frame(dataset.read_raw(file), set())
     assert frame["flag"].tolist() == ["True", "False", None]
     assert frame["n"].tolist()[0::2] == [1.0, 2.0] and frame["n"].isna().tolist() == [False, True, False]
+
+
+def test_a_column_of_numbers_in_its_first_rows_and_text_later_is_text_as_a_whole(tmp_path, monkeypatch):
+    """Columns whose first piece is all numbers are read by the C parser as numbers; text further down
+    makes the whole file be read again as text, so the column is typed as if read all at once."""
+    monkeypatch.setattr(csvrows, "PIECE_BYTES", 64)  # the first piece: a few rows
+    rows = [f"{i},{i * 0.5},0{i},{i % 2}" for i in range(200)] + ["A7,1.5,0200,1", " 9 ,NA,0201,0"]
+    file = tmp_path / "d.csv"
+    file.write_text("code,x,zip,y\n" + "\n".join(rows) + "\n")
+    frame = dataset.read_channel(file, ["zip"])
+    assert frame["code"].tolist()[:3] == ["0", "1", "2"] and frame["code"].tolist()[-2:] == ["A7", "9"]
+    assert frame["x"].dtype == "float64" and frame["x"].iloc[3] == 1.5 and pd.isna(frame["x"].iloc[201])
+    assert frame["zip"].tolist()[:2] == ["00", "01"]  # declared text: never a number
+    whole_text = dataset.typed_frame(pd.read_csv(file, dtype=str, keep_default_na=False), {"zip"})
+    pd.testing.assert_frame_equal(frame, whole_text.astype({"code": object}))
 
 
 @pytest.mark.parametrize(

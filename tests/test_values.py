@@ -93,6 +93,41 @@ def test_kinds_are_inferred_from_every_value():
     assert values.infer_kind(["", "NA"]) == values.NUMERIC  # nothing present: an empty number column
 
 
+@settings(max_examples=400)
+@given(
+    items=st.one_of(
+        st.lists(st.one_of(value, st.none(), st.booleans(), st.floats()), min_size=1, max_size=80),
+        st.lists(  # mostly number text, as a file's number column is, with its odd spellings
+            st.one_of(
+                st.floats().map(repr),
+                st.integers(-(10**20), 10**20).map(str),
+                st.sampled_from(["", " ", "NA", "1_000", "١٢", "nan", "-inf", "\u00a03", "1e400"]),
+            ),
+            min_size=1,
+            max_size=80,
+        ),
+    )
+)
+def test_a_column_typed_at_once_is_typed_as_value_by_value(items):
+    """The quick path for a file's number columns answers only when the plain way says NUMERIC,
+    and then with the same numbers."""
+    column = np.asarray(items, dtype=object)
+    quick = values.numbers_at_once(column)
+    if quick is None:
+        return
+    assert values.infer_kind(column) == values.NUMERIC, items
+    expected = values.column(column, values.NUMERIC, "c")
+    assert quick.dtype == np.float64 and all(same(float(a), float(b)) for a, b in zip(quick, expected)), (items, quick, expected)
+
+
+def test_a_number_column_with_empty_cells_is_typed_at_once():
+    typed = values.numbers_at_once(np.array(["1.5", "", " 2", "1e3", "nan", "1_000"], dtype=object))
+    assert typed is not None and typed[0] == 1.5 and np.isnan(typed[1]) and list(typed[2:4]) == [2.0, 1000.0] and typed[5] == 1000
+    assert values.numbers_at_once(np.array(["1", "NA"], dtype=object)) is None  # other spellings: value by value
+    assert values.numbers_at_once(np.array(["1", None], dtype=object)) is None
+    assert values.numbers_at_once(np.array([True, "1"], dtype=object)) is None
+
+
 # ---- rows -------------------------------------------------------------------------------------
 
 field = st.one_of(value, st.sampled_from(["a,b", 'say "hi"', "two\nlines", "   ", "\t"]))

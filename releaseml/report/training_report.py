@@ -27,7 +27,8 @@ class TrainingRun:
     model: CatBoost
     params: dict
     metrics: dict[str, dict[str, float]]
-    train: pd.DataFrame
+    rows: dict[str, int]  # how many trained ("train") and validated ("validation")
+    data: pd.DataFrame  # every labelled row, training and validation
     valid: pd.DataFrame
     data_files: list[str]
     validation_source: str
@@ -46,7 +47,7 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
     history = run.model.get_evals_result()
     loss = next(iter(history["validation"]))  # training always watches the validation rows; the loss comes first
     best = run.model.get_best_iteration()
-    whole = pd.concat([run.train, run.valid], ignore_index=True)
+    whole = run.data
 
     shown = [
         (
@@ -111,7 +112,7 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
         headline=findings.headline(schema, run.metrics, scored, {"validation": len(run.valid)}),
         metrics=run.metrics,
         columns=findings.columns(whole, schema),
-        rows={"train": len(run.train), "validation": len(run.valid)},
+        rows=run.rows,
         limits=findings.limits(whole, schema, run.metrics, scored, importance, run.model.tree_count_, iterations),
         figures=shown,
         card={
