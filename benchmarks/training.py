@@ -43,15 +43,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 800_000])
     parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument(
+        "--early-stopping",
+        type=int,
+        default=None,
+        help="early_stopping_rounds for both (default: off, so both train exactly --iterations trees)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="releaseml-training-bench-"))
-    print(f"CPU cores: {os.cpu_count()}; {args.iterations} iterations, early stopping after 100, seed 0\n")
+    stopping = args.early_stopping or args.iterations  # never reached: the same number of trees both ways
+    shown = f"early stopping after {args.early_stopping}" if args.early_stopping else "no early stopping (the same trees both ways)"
+    print(f"CPU cores: {os.cpu_count()}; {args.iterations} iterations, {shown}, seed 0\n")
     print(f"{'rows':>9} {'file':8} {'MB':>6} {'way':18} {'seconds':>8} {'peak MB':>8} {'time ratio':>10} {'memory ratio':>12}")
     for rows in args.rows:
         files = make_data(work, rows)
         for kind, path in files.items():
-            direct = measure([sys.executable, str(REPO / "benchmarks" / "catboost_direct.py"), str(path), str(args.iterations)])
-            ours = measure(*train_local(work, path, args.iterations))
+            direct = measure(
+                [sys.executable, str(REPO / "benchmarks" / "catboost_direct.py"), str(path), str(args.iterations), str(stopping)]
+            )
+            ours = measure(*train_local(work, path, args.iterations, stopping))
             size = path.stat().st_size / 1e6
             print(f"{rows:9,} {kind:8} {size:6.0f} {'CatBoost directly':18} {direct['seconds']:8.1f} {direct['peak_mb']:8.0f}")
             print(
@@ -73,11 +83,11 @@ def make_data(work: Path, rows: int) -> dict[str, Path]:
     return files
 
 
-def train_local(work: Path, data: Path, iterations: int) -> tuple[list[str], Path]:
+def train_local(work: Path, data: Path, iterations: int, early_stopping: int) -> tuple[list[str], Path]:
     project = work / f"project-{data.stem}-{data.suffix[1:]}"
     project.mkdir(exist_ok=True)
     (project / "releaseml.yaml").write_text(
-        f"target: target\nseed: 0\ncatboost: {{iterations: {iterations}, early_stopping_rounds: 100}}\n", encoding="utf-8"
+        f"target: target\nseed: 0\ncatboost: {{iterations: {iterations}, early_stopping_rounds: {early_stopping}}}\n", encoding="utf-8"
     )
     command = [sys.executable, "-m", "invoke", "--search-root", str(REPO), "train-local", "--data", str(data), "--ml-root", "ml"]
     return [*command, "--engine", "process"], project

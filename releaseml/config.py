@@ -119,6 +119,11 @@ class Config(_Strict):
     drop: list[str] = Field(default_factory=list, description="Columns that are not features (ids, leaks).")
     categorical: list[str] = Field(default_factory=list, description="Numeric-looking columns to treat as categories.")
     validation_fraction: float = Field(0.2, gt=0, lt=1, description="Share of rows held out when no validation data is given.")
+    time: Optional[str] = Field(
+        None,
+        min_length=1,
+        description="A column of dates or numbers: the latest rows by it are held out for validation, not a random share.",
+    )
     seed: int = Field(42, ge=0, lt=2**32, description="Random seed for the split and for CatBoost.")
     catboost: dict[str, Any] = Field(default_factory=dict, description="CatBoost parameters, for those who know them.")
     data: Optional[DataPaths] = None
@@ -151,6 +156,8 @@ class Config(_Strict):
             raise ValueError(f"the target column {self.target!r} is also listed under `drop`")
         if self.features is not None and self.target in self.features:
             raise ValueError(f"the target column {self.target!r} is also listed under `features`")
+        if self.time == self.target:
+            raise ValueError(f"the target column {self.target!r} cannot be the `time` column too: name the column of dates or numbers")
         return self
 
 

@@ -124,7 +124,7 @@ def fit(
     every RELEASEML_CHECKPOINT_SECONDS and, finding one at the start, resumes from it: the model is
     the one an uninterrupted run makes, and the iterations done before are not done again.
     """
-    pools = {name: _pool(frame, schema) for name, frame in (("train", train), ("validation", valid))}
+    pools = {name: pool(frame, schema) for name, frame in (("train", train), ("validation", valid))}
     rows = {"train": len(train), "validation": len(valid)}
     del train  # when the caller passed a copy of the training rows, it is freed here: the pool holds them now
     # CatBoost's scratch files (eval_metrics writes some even with allow_writing_files off) go to a
@@ -194,5 +194,5 @@ def _result_key(values: dict[str, list[float]], spec: str) -> str:
     return next(key for key in values if key.split(":")[0] == spec.split(":")[0] and spec.split(":", 1)[-1] in key)
 
 
-def _pool(frame: pd.DataFrame, schema: Schema) -> Pool:
+def pool(frame: pd.DataFrame, schema: Schema) -> Pool:
     return Pool(model_frame(frame, schema), label=labels(frame, schema).to_numpy(), cat_features=schema.categorical)

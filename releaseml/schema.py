@@ -57,7 +57,10 @@ def infer(frame: pd.DataFrame, config: Config) -> Schema:
     _require_columns(config.categorical, columns, "categorical")
     if config.features is not None:
         _require_columns(config.features, columns, "features")
-    features = list(config.features) if config.features is not None else [c for c in columns if c != config.target and c not in config.drop]
+    if config.time is not None:
+        _require_columns([config.time], columns, "time")
+    not_features = {config.target, *config.drop, config.time}  # the time column orders rows; it is a feature only when listed
+    features = list(config.features) if config.features is not None else [c for c in columns if c not in not_features]
     if not features:
         raise UserError("no feature columns are left: the data needs at least one column besides the target that is not dropped")
     kinds = {name: _kind(frame[name], name in config.categorical) for name in features}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from releaseml import bundle, dataset, fitting, hyperparameters, profile
+from releaseml import bundle, dataset, fitting, hyperparameters, profile, time_validation
 from releaseml import config as config_module
 from releaseml import schema as schema_module
 from releaseml.errors import UserError
@@ -42,6 +42,9 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
     if unlabelled:
         print(f"Left out {unlabelled} row(s) with no value in the target column {schema.target!r}.")
     _describe(frame, schema)
+    warnings = time_validation.ordering_leaks(frame, schema, config.time, config.seed)
+    for warning in warnings:
+        print(f"Warning: {warning}")
 
     # The profile is taken before training, so that during training no more than the data, the
     # validation rows and CatBoost's pools are held (benchmarks/training.py measures the peak).
@@ -58,14 +61,14 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
         frame = pd.concat([frame, valid], ignore_index=True)
         validation_source = f"the {len(valid)} rows of the validation channel"
     else:
-        train_rows, valid_rows = fitting.split(schema_module.labels(frame, schema), schema, config.validation_fraction, config.seed)
+        train_rows, valid_rows, validation_source = _held_out(frame, schema, config)
         valid = frame.iloc[valid_rows]
-        validation_source = (
-            f"{len(valid)} of {len(frame)} rows held out at random (validation_fraction {config.validation_fraction}, seed {config.seed})"
-        )
         print(f"Validation: {validation_source}.")
         # The training rows are a copy only `fit` holds: freed once their pool is built.
         result = fitting.fit(frame.iloc[train_rows], valid, schema, params, checkpoints)
+    by_period = time_validation.score_periods(result.model, valid, schema, config.time) if config.time else []
+    for period in by_period:
+        print(f"Validation, {period.label} ({period.rows} rows): " + ", ".join(f"{k} {v:.4g}" for k, v in period.metrics.items()))
 
     details = {"metrics": result.metrics, "rows": result.rows, "catboost_params": result.params, "config": config.model_dump(mode="json")}
     bundle.save(paths.model_dir, result.model, schema, details)
@@ -87,14 +90,35 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
         started,
         datetime.now(timezone.utc),
         unlabelled,
+        warnings,
+        by_period,
     )
     print(f"Report: {training_report.write(paths.output_data_dir, described)}")
     return result
 
 
+def _held_out(frame: pd.DataFrame, schema: schema_module.Schema, config: config_module.Config):
+    """Training and validation row positions, and the sentence that says how they were chosen."""
+    if config.time:
+        split = time_validation.hold_out_latest(frame, config.time, config.validation_fraction)
+        return split.train_rows, split.valid_rows, split.describe()
+    train_rows, valid_rows = fitting.split(schema_module.labels(frame, schema), schema, config.validation_fraction, config.seed)
+    return (
+        train_rows,
+        valid_rows,
+        f"{len(valid_rows)} of {len(frame)} rows held out at random (validation_fraction {config.validation_fraction}, seed {config.seed})",
+    )
+
+
 def _describe(frame, schema: schema_module.Schema) -> None:
     classes = schema.classes or []
-    shown = f", classes {classes}" if len(classes) <= 20 else f", {len(classes)} classes ({', '.join(map(str, classes[:5]))}, ...)"
+    shown = (
+        ""
+        if not classes
+        else f", classes {classes}"
+        if len(classes) <= 20
+        else f", {len(classes)} classes ({', '.join(map(str, classes[:5]))}, ...)"
+    )
     print(f"Task: {schema.task} on {schema.target!r}{shown}.")
     if len(classes) > 50 and len(classes) > 0.2 * len(frame):
         print(

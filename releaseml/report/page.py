@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
@@ -33,6 +33,7 @@ class PageContent:
     card: dict[str, str]
     config: dict
     params: dict
+    periods: list = field(default_factory=list)  # time_validation.PeriodScores, with `time:`
 
 
 def render(context: PageContent) -> str:
@@ -42,6 +43,7 @@ def render(context: PageContent) -> str:
         f"<p class='headline'>{escape(context.headline)}</p>",
         "<h2>Scores</h2>",
         _metrics_table(context.metrics),
+        _periods_table(context.periods),
         "<h2>Known limits</h2>",
         _limits(context.limits),
         "<h2>Figures</h2>",
@@ -71,6 +73,24 @@ def _metrics_table(metrics: dict[str, dict[str, float]]) -> str:
         rows.append(f"<tr><th>{escape(name)}</th>{values}<td>{escape(meaning)} ({escape(direction)})</td></tr>")
     return (
         "<table><tr><th>metric</th><th>validation rows</th><th>training rows</th><th>what it means</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+def _periods_table(periods: list) -> str:
+    """The validation rows' scores per period: a model that gets worse with time shows it here."""
+    if not periods:
+        return ""
+    names = list(dict.fromkeys(name for period in periods for name in period.metrics))
+    head = "".join(f"<th>{escape(name)}</th>" for name in names)
+    rows = "".join(
+        f"<tr><th>{escape(period.label)}</th><td class='number'>{period.rows}</td>"
+        + "".join(f"<td class='number'>{period.metrics[name]:.4g}</td>" if name in period.metrics else "<td>-</td>" for name in names)
+        + "</tr>"
+        for period in periods
+    )
+    return (
+        "<h3>Validation by period</h3><p>The validation rows are the latest by time; here they are scored period by period.</p>"
+        f"<table><tr><th>period</th><th>rows</th>{head}</tr>{rows}</table>"
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from releaseml import __version__, bundle
 from releaseml.config import Config
 from releaseml.report import FIGURES_DIR, REPORT_FILE, evaluation, figures, findings, page
 from releaseml.schema import REGRESSION, Schema, model_frame
+from releaseml.time_validation import PeriodScores
 from releaseml.values import NUMERIC
 
 
@@ -35,6 +36,8 @@ class TrainingRun:
     started: datetime
     finished: datetime
     unlabelled: int = 0  # rows left out for having no target value
+    warnings: list[str] = field(default_factory=list)  # found while training (columns that order rows as the target does)
+    periods: list[PeriodScores] = field(default_factory=list)  # validation scored per period (with `time:`)
 
 
 def write(out_dir: Path, run: TrainingRun) -> Path:
@@ -113,7 +116,8 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
         metrics=run.metrics,
         columns=findings.columns(whole, schema),
         rows=run.rows,
-        limits=findings.limits(whole, schema, run.metrics, scored, importance, run.model.tree_count_, iterations),
+        limits=[*run.warnings, *findings.limits(whole, schema, run.metrics, scored, importance, run.model.tree_count_, iterations)],
+        periods=run.periods,
         figures=shown,
         card={
             "Predicts": f"{schema.target} ({schema.task}" + (f": {', '.join(map(str, schema.classes))})" if schema.classes else ")"),
