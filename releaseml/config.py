@@ -119,6 +119,12 @@ class Config(_Strict):
     drop: list[str] = Field(default_factory=list, description="Columns that are not features (ids, leaks).")
     categorical: list[str] = Field(default_factory=list, description="Numeric-looking columns to treat as categories.")
     validation_fraction: float = Field(0.2, gt=0, lt=1, description="Share of rows held out when no validation data is given.")
+    folds: Optional[int] = Field(
+        None,
+        ge=2,
+        le=100,
+        description="Cross-validation: validate on each of this many folds in turn (5 is usual), instead of one hold-out.",
+    )
     time: Optional[str] = Field(
         None,
         min_length=1,
@@ -156,6 +162,10 @@ class Config(_Strict):
             raise ValueError(f"the target column {self.target!r} is also listed under `drop`")
         if self.features is not None and self.target in self.features:
             raise ValueError(f"the target column {self.target!r} is also listed under `features`")
+        if self.folds is not None and self.time is not None:
+            raise ValueError(
+                "`folds` and `time` do not go together: folds validate on rows from every period, `time` on the latest; keep one"
+            )
         if self.time == self.target:
             raise ValueError(f"the target column {self.target!r} cannot be the `time` column too: name the column of dates or numbers")
         return self

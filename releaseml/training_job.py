@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from releaseml import bundle, dataset, fitting, hyperparameters, profile, time_validation
+from releaseml import bundle, cross_validation, dataset, fitting, hyperparameters, profile, time_validation
 from releaseml import config as config_module
 from releaseml import schema as schema_module
 from releaseml.errors import UserError
@@ -52,7 +52,20 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
     validation_dir = paths.channel(VALIDATION_CHANNEL)
     checkpoints = paths.checkpoints if paths.checkpoints.is_dir() else None  # SageMaker made it: a job with checkpoints
     params = fitting.catboost_params(config, schema)
-    if validation_dir.is_dir():
+    if config.folds and validation_dir.is_dir():
+        raise UserError(
+            "folds: cross-validation validates on the training rows in turn, and validation data was given too; "
+            "remove `folds:` to score on the validation data, or leave the validation data out"
+        )
+    if config.folds:
+        result = cross_validation.run(frame, schema, params, config.folds, config.seed)
+        valid = frame
+        validation_source = (
+            f"{config.folds}-fold cross-validation (seed {config.seed}{', stratified by class' if schema.classes else ''}): "
+            f"each of the {len(frame)} rows validated once; the final model trained on all of them with {result.best_iteration + 1} trees"
+        )
+        print(f"Validation: {validation_source}.")
+    elif validation_dir.is_dir():
         valid, _ = fitting.drop_unlabelled(dataset.read_channel(validation_dir, string_columns), schema)
         _check_validation_columns(valid, schema)
         data_files += [paths.relative_to_data(file) for file in dataset.channel_files(validation_dir)]
@@ -92,9 +105,17 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
         unlabelled,
         warnings,
         by_period,
+        **_cross_validated(result),
     )
     print(f"Report: {training_report.write(paths.output_data_dir, described)}")
     return result
+
+
+def _cross_validated(result: fitting.TrainingResult) -> dict:
+    """What the report takes from cross-validation: the folds' learning curves and out-of-fold predictions."""
+    if not isinstance(result, cross_validation.CrossValidated):
+        return {}
+    return {"history": result.history, "best_iteration": result.best_iteration, "scored": result.scored}
 
 
 def _held_out(frame: pd.DataFrame, schema: schema_module.Schema, config: config_module.Config):

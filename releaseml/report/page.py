@@ -67,9 +67,9 @@ def _metrics_table(metrics: dict[str, dict[str, float]]) -> str:
     rows = []
     for name in names:
         meaning, direction = METRIC_WORDS.get(name, ("", ""))
-        values = "".join(
-            f"<td class='number'>{metrics.get(split, {}).get(name, float('nan')):.4g}</td>" for split in ("validation", "train")
-        )
+        spread = metrics.get("validation_std", {}).get(name)  # with folds: the folds' standard deviation
+        values = f"<td class='number'>{metrics['validation'][name]:.4g}" + (f" ± {spread:.2g}" if spread is not None else "") + "</td>"
+        values += f"<td class='number'>{metrics.get('train', {}).get(name, float('nan')):.4g}</td>"
         rows.append(f"<tr><th>{escape(name)}</th>{values}<td>{escape(meaning)} ({escape(direction)})</td></tr>")
     return (
         "<table><tr><th>metric</th><th>validation rows</th><th>training rows</th><th>what it means</th></tr>" + "".join(rows) + "</table>"

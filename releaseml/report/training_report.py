@@ -38,6 +38,10 @@ class TrainingRun:
     unlabelled: int = 0  # rows left out for having no target value
     warnings: list[str] = field(default_factory=list)  # found while training (columns that order rows as the target does)
     periods: list[PeriodScores] = field(default_factory=list)  # validation scored per period (with `time:`)
+    # With `folds:`, the folds' mean learning curves and chosen tree count, and out-of-fold predictions.
+    history: dict | None = None
+    best_iteration: int | None = None
+    scored: evaluation.Scored | None = None
 
 
 def write(out_dir: Path, run: TrainingRun) -> Path:
@@ -45,11 +49,11 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
     figure_dir = out_dir / FIGURES_DIR
     figure_dir.mkdir(parents=True, exist_ok=True)
     schema = run.schema
-    scored = evaluation.score(run.model, run.valid, schema)
+    scored = run.scored or evaluation.score(run.model, run.valid, schema)
     importance = dict(zip(schema.features, (float(v) for v in run.model.get_feature_importance())))
-    history = run.model.get_evals_result()
+    history = run.history or run.model.get_evals_result()
     loss = next(iter(history["validation"]))  # training always watches the validation rows; the loss comes first
-    best = run.model.get_best_iteration()
+    best = run.best_iteration if run.history else run.model.get_best_iteration()
     whole = run.data
 
     shown = [
