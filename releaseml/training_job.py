@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,36 +50,9 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
     # The profile is taken before training, so that during training no more than the data, the
     # validation rows and CatBoost's pools are held (benchmarks/training.py measures the peak).
     data_profile = profile.build(schema_module.model_frame(frame, schema), schema)
-    validation_dir = paths.channel(VALIDATION_CHANNEL)
-    checkpoints = paths.checkpoints if paths.checkpoints.is_dir() else None  # SageMaker made it: a job with checkpoints
-    params = fitting.catboost_params(config, schema)
-    if config.folds and validation_dir.is_dir():
-        raise UserError(
-            "folds: cross-validation validates on the training rows in turn, and validation data was given too; "
-            "remove `folds:` to score on the validation data, or leave the validation data out"
-        )
-    if config.folds:
-        result = cross_validation.run(frame, schema, params, config.folds, config.seed)
-        valid = frame
-        validation_source = (
-            f"{config.folds}-fold cross-validation (seed {config.seed}{', stratified by class' if schema.classes else ''}): "
-            f"each of the {len(frame)} rows validated once; the final model trained on all of them with {result.best_iteration + 1} trees"
-        )
-        print(f"Validation: {validation_source}.")
-    elif validation_dir.is_dir():
-        valid, _ = fitting.drop_unlabelled(dataset.read_channel(validation_dir, string_columns), schema)
-        _check_validation_columns(valid, schema)
-        data_files += [paths.relative_to_data(file) for file in dataset.channel_files(validation_dir)]
-        print(f"Validation: the {len(valid)} rows of the validation channel.")
-        result = fitting.fit(frame, valid, schema, params, checkpoints)
-        frame = pd.concat([frame, valid], ignore_index=True)
-        validation_source = f"the {len(valid)} rows of the validation channel"
-    else:
-        train_rows, valid_rows, validation_source = _held_out(frame, schema, config)
-        valid = frame.iloc[valid_rows]
-        print(f"Validation: {validation_source}.")
-        # The training rows are a copy only `fit` holds: freed once their pool is built.
-        result = fitting.fit(frame.iloc[train_rows], valid, schema, params, checkpoints)
+    fitted = _fit_and_validate(frame, schema, config, paths)
+    result, valid, frame = fitted.result, fitted.valid, fitted.data
+    data_files += fitted.validation_files
     by_period = time_validation.score_periods(result.model, valid, schema, config.time) if config.time else []
     for period in by_period:
         print(f"Validation, {period.label} ({period.rows} rows): " + ", ".join(f"{k} {v:.4g}" for k, v in period.metrics.items()))
@@ -99,7 +73,7 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
         frame,
         valid,
         data_files,
-        validation_source,
+        fitted.source,
         started,
         datetime.now(timezone.utc),
         unlabelled,
@@ -109,6 +83,49 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
     )
     print(f"Report: {training_report.write(paths.output_data_dir, described)}")
     return result
+
+
+@dataclass
+class _Fitted:
+    result: fitting.TrainingResult
+    valid: pd.DataFrame  # the rows the metrics' "validation" describes
+    data: pd.DataFrame  # every labelled row, training and validation
+    source: str  # how the validation rows were chosen, in words
+    validation_files: list[str]
+
+
+def _fit_and_validate(frame: pd.DataFrame, schema: schema_module.Schema, config: config_module.Config, paths: MLPaths) -> _Fitted:
+    """Train and validate by the config's way: folds, a validation channel, the latest rows by time, or a random share."""
+    validation_dir = paths.channel(VALIDATION_CHANNEL)
+    checkpoints = paths.checkpoints if paths.checkpoints.is_dir() else None  # SageMaker made it: a job with checkpoints
+    params = fitting.catboost_params(config, schema)
+    if config.folds and validation_dir.is_dir():
+        raise UserError(
+            "folds: cross-validation validates on the training rows in turn, and validation data was given too; "
+            "remove `folds:` to score on the validation data, or leave the validation data out"
+        )
+    if config.folds:
+        result = cross_validation.run(frame, schema, params, config.folds, config.seed)
+        source = (
+            f"{config.folds}-fold cross-validation (seed {config.seed}{', stratified by class' if schema.classes else ''}): "
+            f"each of the {len(frame)} rows validated once; the final model trained on all of them with {result.best_iteration + 1} trees"
+        )
+        print(f"Validation: {source}.")
+        return _Fitted(result, frame, frame, source, [])
+    if validation_dir.is_dir():
+        valid, _ = fitting.drop_unlabelled(dataset.read_channel(validation_dir, config.categorical), schema)
+        _check_validation_columns(valid, schema)
+        source = f"the {len(valid)} rows of the validation channel"
+        print(f"Validation: {source}.")
+        result = fitting.fit(frame, valid, schema, params, checkpoints)
+        files = [paths.relative_to_data(file) for file in dataset.channel_files(validation_dir)]
+        return _Fitted(result, valid, pd.concat([frame, valid], ignore_index=True), source, files)
+    train_rows, valid_rows, source = _held_out(frame, schema, config)
+    valid = frame.iloc[valid_rows]
+    print(f"Validation: {source}.")
+    # The training rows are a copy only `fit` holds: freed once their pool is built.
+    result = fitting.fit(frame.iloc[train_rows], valid, schema, params, checkpoints)
+    return _Fitted(result, valid, frame, source, [])
 
 
 def _cross_validated(result: fitting.TrainingResult) -> dict:
