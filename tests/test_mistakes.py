@@ -489,3 +489,23 @@ def test_parquet_instance_count_and_spot_mistakes(tmp_path, args, message):
     (tmp_path / "releaseml.yaml").write_text("target: species\naws: {role: arn:aws:iam::123456789012:role/r, region: eu-west-1}\n")
     (tmp_path / "text.parquet").write_text("species,island\nAdelie,Dream\n")
     refused(invoke(*args, cwd=tmp_path), message)
+
+
+@pytest.mark.parametrize(
+    "yaml_text,message",
+    [
+        ("target: species\ntime: island\n", "time: the column 'island' must hold dates or numbers, but 344 row(s) hold other text ("),
+        ("target: species\ntime: when\n", "time: column 'when' is not in the data"),
+        ("target: species\nfolds: 1\n", "folds: got 1; Input should be greater than or equal to 2"),
+        ("target: species\nfolds: 500\n", "folds: got 500; Input should be less than or equal to 100"),
+        ("target: species\nfolds: 5\ntime: year\n", "`folds` and `time` do not go together"),
+    ],
+    ids=["time-text", "time-missing", "folds-1", "folds-500", "folds-and-time"],
+)
+def test_train_local_with_a_validation_setting_that_cannot_work(tmp_path, penguins, yaml_text, message):
+    """`time:` and `folds:` mistakes, made through the task a newcomer runs: one message, exit 1, no model."""
+    (tmp_path / "releaseml.yaml").write_text(yaml_text + "catboost: {iterations: 5}\n")
+    penguins.to_csv(tmp_path / "penguins.csv", index=False)
+    result = invoke("train-local", "--data", "penguins.csv", "--ml-root", "ml", "--engine", "process", cwd=tmp_path)
+    refused(result, message)
+    assert not (tmp_path / "ml" / "model" / "model.cbm").exists()
