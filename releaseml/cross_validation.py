@@ -126,8 +126,12 @@ def run(frame: pd.DataFrame, schema: Schema, params: dict[str, Any], count: int,
 
 def _learning_rate(pool: Pool, params: dict[str, Any], fold: tuple[np.ndarray, np.ndarray], scratch: str) -> float:
     """The learning rate CatBoost chooses for one fold with its held-out rows (read after one tree)."""
-    probe = CatBoost({**params, "train_dir": scratch, "verbose": False})
-    probe.fit(pool.slice(fold[0]), eval_set=pool.slice(fold[1]), callbacks=[_StopAtOnce()])
+    quiet = {key: value for key, value in params.items() if key not in ("verbose", "logging_level", "silent", "verbose_eval")}
+    probe = CatBoost({**quiet, "train_dir": scratch, "logging_level": "Silent"})
+    try:
+        probe.fit(pool.slice(fold[0]), eval_set=pool.slice(fold[1]), callbacks=[_StopAtOnce()])
+    except CatBoostError as exc:
+        raise UserError(f"CatBoost could not train with these settings: {exc}. Check the `catboost:` section of the config.") from None
     return float(probe.learning_rate_)
 
 
