@@ -143,3 +143,20 @@ def test_a_binary_target_sorted_by_one_column_alone_is_a_leak_warning():
     schema = schema_module.infer(frame, config.validate({"target": "label"}, source="test"))
     found = time_validation.ordering_leaks(frame, schema)
     assert len(found) == 1 and found[0].startswith("The column score orders the rows almost exactly as label does (1.000")
+
+
+def test_deploy_refuses_a_time_column_of_text_before_anything_is_uploaded(tmp_path):
+    """`deploy` reads the training data here first; a time column that is not dates would fail the paid job."""
+    from releaseml.aws import workflows
+
+    frame = trend()
+    frame.to_csv(tmp_path / "sales.csv", index=False)
+    with pytest.raises(UserError) as error:
+        workflows._check_training_data(
+            config.validate({"target": "sales", "time": "region"}, source="test"), {"training": {"sales.csv": tmp_path / "sales.csv"}}
+        )
+    assert "time: the column 'region' must hold dates or numbers" in str(error.value)
+    rows, columns = workflows._check_training_data(
+        config.validate({"target": "sales", "time": "date"}, source="test"), {"training": {"sales.csv": tmp_path / "sales.csv"}}
+    )
+    assert (rows, columns) == (len(frame), len(frame.columns))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from releaseml import config as config_module
-from releaseml import dataset, media, progress
+from releaseml import dataset, media, progress, time_validation
 from releaseml import schema as schema_module
 from releaseml.aws import (
     async_inference,
@@ -150,6 +150,8 @@ def _check_training_data(config: Config, channels: dict[str, dict[str, Path]]) -
     for path in training.values():
         frame = dataset.read_channel(path, config.categorical)
         schema_module.infer(frame, config)
+        if config.time:
+            time_validation.times_of(frame, config.time)  # dates or numbers: else the job would fail on it
         rows, columns = rows + len(frame), max(columns, len(frame.columns))
     return rows, columns
 
