@@ -79,6 +79,38 @@ def train_local(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, e
     print(json.dumps(outcome.metrics, indent=2))
 
 
+@task(
+    help={
+        "config": f"config file with a `tune:` section (default {CONFIG})",
+        "data": "training data, as for train-local (default: `data:` in the config, else what the ML root holds)",
+        "validation": "optional validation data; replaces the random hold-out split",
+        "ml_root": f"the local /opt/ml the best model is trained into (default {ML_ROOT})",
+        "local": "tune on this machine with Optuna (tuning on SageMaker is not built yet)",
+        "engine": ENGINE_HELP,
+        "image": IMAGE_HELP,
+        "quiet": "no log, only the result",
+        "json_": AWS_HELP["json_"],
+    }
+)
+@_user_errors_exit
+def tune(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, local=False, engine="auto", image=None, quiet=False, json_=False):
+    """Search the config's `tune:` ranges for a better model, and train the best into the ML root."""
+    from releaseml import tuning
+
+    if not local:
+        raise UserError("tuning on SageMaker is not built yet; `invoke tune --local` tunes on this machine")
+    with _log_stream(quiet, json_):
+        outcome = tuning.run(Path(config), _path(data), _path(validation), Path(ml_root), engine, image)
+    if json_:
+        print(cli.as_json(outcome.summary()))
+        return
+    print(
+        f"\nBest: trial {outcome.best['trial']}, {outcome.objective} {outcome.best['value']:.6g} (the config as it is: {outcome.defaults:.6g})"
+    )
+    print(f"Model: {outcome.training.model_dir}")
+    print(f"Report: {outcome.training.report or '-'}; tuning page: {outcome.page}")
+
+
 @contextlib.contextmanager
 def _log_stream(quiet: bool, json_: bool):
     """Where logs go: nowhere (--quiet), stderr (--json, so stdout holds only the JSON), or stdout."""

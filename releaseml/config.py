@@ -112,6 +112,109 @@ class AwsSection(_Strict):
         return self
 
 
+# What `tune.ranges` may search, by flattened key: its kind and the values CatBoost accepts.
+# (kind, low, high) for numbers (None: no bound; a float bound is exclusive only for learning_rate/rsm/subsample at 0),
+# or ("choice", values) for names.
+TUNABLE = {
+    "catboost.depth": ("int", 1, 16),
+    "catboost.learning_rate": ("float", 0.0, 1.0),
+    "catboost.l2_leaf_reg": ("float", 0.0, None),
+    "catboost.iterations": ("int", 1, 100_000),
+    "catboost.border_count": ("int", 1, 65_535),
+    "catboost.bagging_temperature": ("float", 0.0, None),
+    "catboost.random_strength": ("float", 0.0, None),
+    "catboost.rsm": ("float", 0.0, 1.0),
+    "catboost.subsample": ("float", 0.0, 1.0),
+    "catboost.min_data_in_leaf": ("int", 1, None),
+    "catboost.max_leaves": ("int", 2, 64),
+    "catboost.one_hot_max_size": ("int", 0, 255),
+    "catboost.leaf_estimation_iterations": ("int", 1, 100),
+    "catboost.grow_policy": ("choice", ["SymmetricTree", "Depthwise", "Lossguide"]),
+    "catboost.bootstrap_type": ("choice", ["Bayesian", "Bernoulli", "MVS", "No"]),
+}
+
+
+class Range(_Strict):
+    """A span of numbers to search: `{min: 4, max: 10}`, `{min: 0.01, max: 0.3, scale: log}`."""
+
+    min: float
+    max: float
+    scale: Literal["linear", "log"] = "linear"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Range":
+        if self.min > self.max:
+            raise ValueError(f"min {self.min:g} is more than max {self.max:g}")
+        if self.scale == "log" and self.min <= 0:
+            raise ValueError(f"a log scale needs min above 0 (got {self.min:g}); use scale: linear, or a positive min")
+        return self
+
+
+class TuneSection(_Strict):
+    """What `invoke tune` searches: how many models, how many at once, by which score, over which keys."""
+
+    trials: int = Field(20, ge=1, le=1000, description="How many models to train (the first with the config as it is).")
+    parallel: int = Field(1, ge=1, le=64, description="How many train at once (locally: processes, at most the CPU count).")
+    objective: Optional[str] = Field(
+        None, description="split:metric to optimise, e.g. validation:r2 (default: the task's loss, validation:logloss or validation:rmse)."
+    )
+    ranges: dict[str, Any] = Field(..., min_length=1, description="Flattened config key: {min, max, scale} or a list of values.")
+
+    @field_validator("objective")
+    @classmethod
+    def _known_objective(cls, value: Optional[str]) -> Optional[str]:
+        from releaseml.metrics import TASK_METRICS
+
+        if value is None:
+            return value
+        known = sorted({name for names in TASK_METRICS.values() for name in names})
+        split, _, name = value.partition(":")
+        if split != "validation" or name not in known:
+            raise ValueError(f"{value!r} is not a validation metric: use validation:<metric>, the metric one of {', '.join(known)}")
+        return value
+
+    @field_validator("ranges")
+    @classmethod
+    def _tunable_ranges(cls, ranges: dict[str, Any]) -> dict[str, Any]:
+        return {key: _tunable(key, value) for key, value in ranges.items()}
+
+
+def _tunable(key: str, value: Any) -> Any:
+    """A range or a list of values that the key can take, or a ValueError saying what it takes."""
+    if key not in TUNABLE:
+        close = difflib.get_close_matches(key, list(TUNABLE), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"{key!r} cannot be tuned.{hint} Keys that can: {', '.join(TUNABLE)}")
+    kind, *bounds = TUNABLE[key]
+    if kind == "choice":
+        values = value if isinstance(value, list) else None
+        if not values or any(v not in bounds[0] for v in values):
+            raise ValueError(f"{key} takes a list of some of {', '.join(bounds[0])}; got {value!r}")
+        return values
+    if isinstance(value, list):
+        if not value or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+            raise ValueError(f"{key} takes numbers: a list of them, or {{min, max}}; got {value!r}")
+        if kind == "int" and any(float(v) != int(v) for v in value):
+            raise ValueError(f"{key} takes whole numbers; got {value!r}")
+        _within(key, kind, bounds, min(value), max(value))
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} takes {{min: .., max: ..}} (optionally scale: log) or a list of values; got {value!r}")
+    span = Range.model_validate(value)
+    if kind == "int" and (span.min != int(span.min) or span.max != int(span.max)):
+        raise ValueError(f"{key} takes whole numbers; got min {span.min:g}, max {span.max:g}")
+    _within(key, kind, bounds, span.min, span.max)
+    return span
+
+
+def _within(key: str, kind: str, bounds: list, low: float, high: float) -> None:
+    floor, ceiling = bounds
+    exclusive = kind == "float" and floor == 0.0 and key.rsplit(".", 1)[-1] in ("learning_rate", "rsm", "subsample")
+    if (floor is not None and (low < floor or (exclusive and low <= floor))) or (ceiling is not None and high > ceiling):
+        shown = f"{'above' if exclusive else 'at least'} {floor:g}" + (f" and at most {ceiling:g}" if ceiling is not None else "")
+        raise ValueError(f"{key} takes values {shown}; got {low:g} to {high:g}")
+
+
 class Config(_Strict):
     target: str = Field(..., min_length=1, description="The column to predict.")
     task: Literal["auto", "regression", "binary", "multiclass"] = "auto"
@@ -133,6 +236,7 @@ class Config(_Strict):
     seed: int = Field(42, ge=0, lt=2**32, description="Random seed for the split and for CatBoost.")
     catboost: dict[str, Any] = Field(default_factory=dict, description="CatBoost parameters, for those who know them.")
     data: Optional[DataPaths] = None
+    tune: Optional[TuneSection] = None
     aws: AwsSection = Field(default_factory=AwsSection)
 
     @field_validator("data", mode="before")

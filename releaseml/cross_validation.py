@@ -69,7 +69,8 @@ def run(frame: pd.DataFrame, schema: Schema, params: dict[str, Any], count: int,
     with tempfile.TemporaryDirectory(prefix="catboost-") as scratch:
         learning_rate = float(params.get("learning_rate") or _learning_rate(pool, params, folds[0], scratch))
         settings = {
-            **{key: value for key, value in params.items() if key not in _NOT_FOR_CV},
+            # cv() refuses thread_count -1 ("every core"), which is its default anyway
+            **{key: value for key, value in params.items() if key not in _NOT_FOR_CV and not (key == "thread_count" and value == -1)},
             "learning_rate": learning_rate,
             "custom_metric": [spec for spec in specs.values() if spec != params["loss_function"]],
             "train_dir": scratch,

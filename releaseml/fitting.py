@@ -116,7 +116,12 @@ def drop_unlabelled(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, 
 
 
 def fit(
-    train: pd.DataFrame, valid: pd.DataFrame, schema: Schema, params: dict[str, Any], checkpoints: Path | None = None
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    schema: Schema,
+    params: dict[str, Any],
+    checkpoints: Path | None = None,
+    callbacks: tuple = (),
 ) -> TrainingResult:
     """Fit on `train`, watch `valid` for early stopping, and measure both.
 
@@ -132,7 +137,7 @@ def fit(
     with tempfile.TemporaryDirectory(prefix="catboost-") as scratch:
         model = CatBoost({**params, "train_dir": scratch, **_snapshots(checkpoints)})
         try:
-            model.fit(pools["train"], eval_set=pools["validation"], callbacks=[_Progress(int(params.get("iterations", 1000)))])
+            model.fit(pools["train"], eval_set=pools["validation"], callbacks=[_Progress(int(params.get("iterations", 1000))), *callbacks])
         except CatBoostError as exc:
             raise UserError(f"CatBoost could not train with these settings: {exc}. Check the `catboost:` section of the config.") from None
         metrics = {name: evaluate(model, pool, schema.task) for name, pool in pools.items()}

@@ -26,8 +26,9 @@ MAX_VALUE_LENGTH = 2500
 _SAGEMAKER_KEY_PREFIXES = ("_", "sagemaker_")
 
 
-# Config sections that describe this machine or the AWS account, not the model: never sent to training.
-WORKSTATION_SECTIONS = {"data", "aws"}
+# Config sections that describe this machine, the AWS account or the search for a model, not the
+# model itself: never sent to training (a tuning job sends each trial's values as its own keys).
+WORKSTATION_SECTIONS = {"data", "aws", "tune"}
 
 
 def for_training(config) -> dict[str, str]:

@@ -120,7 +120,7 @@ def _fit_and_validate(frame: pd.DataFrame, schema: schema_module.Schema, config:
         result = fitting.fit(frame, valid, schema, params, checkpoints)
         files = [paths.relative_to_data(file) for file in dataset.channel_files(validation_dir)]
         return _Fitted(result, valid, pd.concat([frame, valid], ignore_index=True), source, files)
-    train_rows, valid_rows, source = _held_out(frame, schema, config)
+    train_rows, valid_rows, source = held_out(frame, schema, config)
     valid = frame.iloc[valid_rows]
     print(f"Validation: {source}.")
     # The training rows are a copy only `fit` holds: freed once their pool is built.
@@ -135,7 +135,7 @@ def _cross_validated(result: fitting.TrainingResult) -> dict:
     return {"history": result.history, "best_iteration": result.best_iteration, "scored": result.scored}
 
 
-def _held_out(frame: pd.DataFrame, schema: schema_module.Schema, config: config_module.Config):
+def held_out(frame: pd.DataFrame, schema: schema_module.Schema, config: config_module.Config):
     """Training and validation row positions, and the sentence that says how they were chosen."""
     if config.time:
         split = time_validation.hold_out_latest(frame, config.time, config.validation_fraction)

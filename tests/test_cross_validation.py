@@ -106,3 +106,9 @@ def test_more_folds_than_rows_and_folds_with_validation_data_are_one_message_eac
     paths = make_ml_root(tmp_path / "both", {"target": "species", "folds": 3}, penguins, penguins.sample(40, random_state=0))
     assert run_train(paths) == 1
     assert "folds: cross-validation validates on the training rows in turn, and validation data was given too" in paths.failure.read_text()
+
+
+def test_folds_with_every_core_asked_for_train(tmp_path, run_train, penguins):
+    """cv() refuses thread_count -1 (its own default); the config may still say it."""
+    paths = make_ml_root(tmp_path, {"target": "species", "folds": 3, "catboost": {"iterations": 20, "thread_count": -1}}, penguins)
+    assert run_train(paths) == 0, paths.failure.read_text() if paths.failure.exists() else ""
