@@ -61,6 +61,9 @@ def test_ctrl_c_while_waiting_leaves_the_job_running(holding_player, built_image
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as in a terminal: a test run started in the background (`cmd &` in a script) passes
+        # SIGINT ignored to its children, and Python then never raises KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not set(player.jobs) - known and time.monotonic() < deadline and child.poll() is None:
