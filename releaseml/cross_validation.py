@@ -39,7 +39,6 @@ class CrossValidated(fitting.TrainingResult):
     history: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # mean loss per tree, training and validation folds
     best_iteration: int = 0
     scored: Scored | None = None  # out-of-fold predictions of every row
-    folds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 def make_folds(frame: pd.DataFrame, schema: Schema, count: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -49,8 +48,7 @@ def make_folds(frame: pd.DataFrame, schema: Schema, count: int, seed: int) -> li
         raise UserError(
             f"folds: {count} folds need at least {count} rows with a target, and the data has {rows}; use fewer folds (5 is usual)"
         )
-    truth = labels(frame, schema).to_numpy()
-    groups = [np.arange(rows)] if schema.task == REGRESSION else [np.flatnonzero(truth == label) for label in schema.classes]
+    groups = fitting.class_groups(labels(frame, schema), schema)
     rng = np.random.default_rng(seed)
     fold_of = np.empty(rows, dtype=int)
     dealt = 0
@@ -121,7 +119,6 @@ def run(frame: pd.DataFrame, schema: Schema, params: dict[str, Any], count: int,
         history=history,
         best_iteration=best,
         scored=_out_of_fold(models, folds, pool, frame, schema, best + 1),
-        folds=folds,
     )
 
 

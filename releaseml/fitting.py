@@ -35,7 +35,7 @@ class TrainingResult:
 def split(labels: pd.Series, schema: Schema, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Row positions for training and validation; classes keep their shares (stratified)."""
     rng = np.random.default_rng(seed)
-    groups = [np.arange(len(labels))] if schema.task == REGRESSION else [np.flatnonzero(labels.to_numpy() == c) for c in schema.classes]
+    groups = class_groups(labels, schema)
     train, valid = [], []
     for group, n_valid in zip(groups, _validation_counts([len(g) for g in groups], fraction)):
         shuffled = rng.permutation(group)
@@ -57,6 +57,14 @@ def split(labels: pd.Series, schema: Schema, fraction: float, seed: int) -> tupl
     if len(valid_rows) == 0 or len(train_rows) == 0 or lacking:
         raise UserError(f"{total} rows are too few to hold out a validation split; add rows or give validation data")
     return train_rows, valid_rows
+
+
+def class_groups(labels: pd.Series, schema: Schema) -> list[np.ndarray]:
+    """Row positions of each class (all rows as one group for regression): what stratified splits deal from."""
+    if schema.task == REGRESSION:
+        return [np.arange(len(labels))]
+    truth = labels.to_numpy()
+    return [np.flatnonzero(truth == label) for label in schema.classes]
 
 
 def _validation_counts(sizes: list[int], fraction: float) -> list[int]:
