@@ -82,23 +82,68 @@ def train_local(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, e
 @task(
     help={
         "config": f"config file with a `tune:` section (default {CONFIG})",
-        "data": "training data, as for train-local (default: `data:` in the config, else what the ML root holds)",
-        "validation": "optional validation data; replaces the random hold-out split",
-        "ml_root": f"the local /opt/ml the best model is trained into (default {ML_ROOT})",
-        "local": "tune on this machine with Optuna (tuning on SageMaker is not built yet)",
-        "engine": ENGINE_HELP,
-        "image": IMAGE_HELP,
-        "quiet": "no log, only the result",
-        "json_": AWS_HELP["json_"],
+        "data": "training data, as for train-local and deploy (default: `data:` in the config)",
+        "local": "tune on this machine with Optuna instead of a SageMaker tuning job",
+        "validation": "--local: optional validation data; replaces the random hold-out split",
+        "ml_root": f"--local: the local /opt/ml the best model is trained into (default {ML_ROOT})",
+        "engine": "--local: " + ENGINE_HELP,
+        "image": f"image: --local's docker engine, or the one pushed to ECR (default {defaults.IMAGE})",
+        "out": f"SageMaker: where to write the outcome naming the best training job (default {defaults.TUNING_OUTPUT})",
+        "wait": "SageMaker: wait for the tuning job, showing its trials (--no-wait returns once it is created)",
+        "attach": "SageMaker: follow a tuning job started before (by name) instead of starting one",
+        "instance_type": "SageMaker: training instance type of each trial (default: aws.training_instance_type)",
+        "spot": "SageMaker: trials on managed spot capacity (aws.spot)",
+        "force": "SageMaker: start even when the data looks too large for the instance's memory",
+        **AWS_HELP,
     }
 )
 @_user_errors_exit
-def tune(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, local=False, engine="auto", image=None, quiet=False, json_=False):
-    """Search the config's `tune:` ranges for a better model, and train the best into the ML root."""
+def tune(
+    c,
+    config=CONFIG,
+    data=None,
+    local=False,
+    validation=None,
+    ml_root=ML_ROOT,
+    engine="auto",
+    image=None,
+    out=defaults.TUNING_OUTPUT,
+    wait=True,
+    attach=None,
+    timeout=None,
+    region=None,
+    role=None,
+    bucket=None,
+    instance_type=None,
+    spot=False,
+    force=False,
+    quiet=False,
+    json_=False,
+):
+    """Search the config's `tune:` ranges for a better model: a SageMaker tuning job, or --local with Optuna."""
+    if local:
+        _tune_here(config, data, validation, ml_root, engine, image, quiet, json_)
+        return
+    if validation or ml_root != ML_ROOT or engine != "auto":
+        raise UserError("--validation, --ml-root and --engine are for `invoke tune --local`; on SageMaker, --data names all the data")
+    from releaseml import progress
+    from releaseml.aws import sagemaker_tuning, workflows
+
+    progress.set_quiet(quiet)
+    ctx = _aws_context(config, region=region, role=role, bucket=bucket, training_instance_type=instance_type, spot=spot or None)
+    if attach:
+        outcome = sagemaker_tuning.attach(ctx.aws, attach, Path(out), cli.seconds(timeout), reports=Path(defaults.REPORTS_DIR))
+    else:
+        outcome = workflows.tune(ctx, _path(data), image or defaults.IMAGE, Path(out), wait, cli.seconds(timeout), force=force)
+    if json_:
+        print(cli.as_json(outcome))
+        return
+    print("\n".join(outcome.said(Path(out))))
+
+
+def _tune_here(config, data, validation, ml_root, engine, image, quiet, json_) -> None:
     from releaseml import tuning
 
-    if not local:
-        raise UserError("tuning on SageMaker is not built yet; `invoke tune --local` tunes on this machine")
     with _log_stream(quiet, json_):
         outcome = tuning.run(Path(config), _path(data), _path(validation), Path(ml_root), engine, image)
     if json_:
@@ -331,7 +376,7 @@ def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False
     help={
         "data": "what to predict: a CSV file without header row, a JSON Lines or Parquet file, or a directory of them (default data/predict)",
         "job": "training job whose model predicts (default: the one in --from)",
-        "from_": "outcome file written by `invoke deploy` (default training_output.txt)",
+        "from_": f"outcome file written by `invoke deploy` (default {defaults.TRAINING_OUTPUT}) or `invoke tune` ({defaults.TUNING_OUTPUT})",
         "out": "directory for the predictions (default predictions/)",
         "join": "put each input row before its prediction on one line",
         "explain": "add the K strongest reasons (SHAP contributions) to each prediction (set in the transform's environment)",
@@ -446,7 +491,7 @@ API_HELP = {
     help={
         "name": "endpoint name (default: aws.repository, releaseml)",
         "job": "training job whose model serves (default: the one in --from)",
-        "from_": "outcome file written by `invoke deploy` (default training_output.txt)",
+        "from_": f"outcome file written by `invoke deploy` (default {defaults.TRAINING_OUTPUT}) or `invoke tune` ({defaults.TUNING_OUTPUT})",
         "delete": "delete the endpoint and all that hangs on it (public API, keys, usage plan, autoscaling, config)",
         "status": "print the endpoint's status instead",
         "public": "also make a public HTTPS API with an API key, callable with curl (prints the URL and the key once)",

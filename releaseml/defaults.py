@@ -12,5 +12,6 @@ PORT = 8080  # SageMaker's serving port
 SERVER_URL = f"http://localhost:{PORT}"
 REPORTS_DIR = "reports"  # deploy and logs unpack each job's report into reports/JOB/
 TRAINING_OUTPUT = "training_output.txt"  # deploy's outcome; batch-predict and endpoint read the job from it
+TUNING_OUTPUT = "tuning_output.txt"  # tune's outcome on SageMaker: names the best training job, for `--from`
 PREDICT_DIR = "data/predict"
 PREDICTIONS_DIR = "predictions"

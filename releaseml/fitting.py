@@ -16,7 +16,7 @@ from releaseml import environment
 from releaseml.config import Config
 from releaseml.errors import UserError
 from releaseml.layout import SNAPSHOT_FILE
-from releaseml.metrics import TASK_METRICS
+from releaseml.metrics import TASK_METRICS, format_line
 from releaseml.schema import BINARY, MULTICLASS, REGRESSION, Schema, labels, model_frame
 
 LOSS_FUNCTIONS = {REGRESSION: "RMSE", BINARY: "Logloss", MULTICLASS: "MultiClass"}
@@ -164,6 +164,30 @@ def _snapshots(checkpoints: Path | None) -> dict[str, Any]:
         "snapshot_interval": environment.CHECKPOINT_SECONDS.get(),
         "allow_writing_files": True,  # CatBoost writes snapshots only then; its other files stay in the scratch directory
     }
+
+
+class ObjectiveLines:
+    """CatBoost callback for a trial of a SageMaker tuning job: the objective's metric line ten times
+    while training, so the tuning job's early stopping (TrainingJobEarlyStoppingType Auto) can
+    compare trials part-way. CatBoost measures only its loss tree by tree: lines come when the
+    objective is that loss (logloss, rmse, mae: the default objectives); the final line, from the
+    finished model, is printed after training as always and is the one the tuning job keeps."""
+
+    LOSSES = {"logloss": "logloss", "multiclass": "logloss", "rmse": "rmse", "mae": "mae"}  # CatBoost's name -> ours
+    LINES = 10
+
+    def __init__(self, objective: str, iterations: int):
+        self.split, _, self.name = objective.partition(":")
+        self.every = max(1, iterations // self.LINES)
+
+    def after_iteration(self, info) -> bool:
+        if self.split != "validation" or (info.iteration + 1) % self.every:
+            return True
+        for catboost_name, values in info.metrics.get("validation", {}).items():
+            if self.LOSSES.get(catboost_name.lower()) == self.name:
+                print(format_line("validation", self.name, values[-1]), flush=True)
+                break
+        return True
 
 
 class _Progress:

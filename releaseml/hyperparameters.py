@@ -26,6 +26,15 @@ MAX_VALUE_LENGTH = 2500
 _SAGEMAKER_KEY_PREFIXES = ("_", "sagemaker_")
 
 
+TUNING_OBJECTIVE = "_tuning_objective_metric"  # what a tuning job adds: the MetricDefinition it optimises
+
+
+def tuning_objective(flat: dict[str, str]) -> str | None:
+    """The objective of the tuning job this training job is a trial of (None: not a trial)."""
+    value = flat.get(TUNING_OBJECTIVE)
+    return value if isinstance(value, str) and value else None
+
+
 # Config sections that describe this machine, the AWS account or the search for a model, not the
 # model itself: never sent to training (a tuning job sends each trial's values as its own keys).
 WORKSTATION_SECTIONS = {"data", "aws", "tune"}

@@ -19,6 +19,10 @@ from releaseml.metrics import format_line
 
 def read_config(paths: MLPaths) -> config_module.Config:
     """The config as SageMaker hands it over: flattened into hyperparameters.json."""
+    return config_module.validate(hyperparameters.unflatten(_hyperparameters(paths)), source="hyperparameters")
+
+
+def _hyperparameters(paths: MLPaths) -> dict:
     try:
         flat = json.loads(paths.hyperparameters.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -29,7 +33,7 @@ def read_config(paths: MLPaths) -> config_module.Config:
         raise UserError(f"{paths.hyperparameters} is not valid JSON: {exc}") from None
     if not isinstance(flat, dict):
         raise UserError(f"{paths.hyperparameters} must hold a JSON object of hyperparameters")
-    return config_module.validate(hyperparameters.unflatten(flat), source="hyperparameters")
+    return flat
 
 
 def run(paths: MLPaths) -> fitting.TrainingResult:
@@ -99,6 +103,12 @@ def _fit_and_validate(frame: pd.DataFrame, schema: schema_module.Schema, config:
     validation_dir = paths.channel(VALIDATION_CHANNEL)
     checkpoints = paths.checkpoints if paths.checkpoints.is_dir() else None  # SageMaker made it: a job with checkpoints
     params = fitting.catboost_params(config, schema)
+    # A trial of a SageMaker tuning job: its objective while training, for the tuning job's early stopping.
+    callbacks = (
+        (fitting.ObjectiveLines(objective, int(params.get("iterations", 1000))),)
+        if (objective := hyperparameters.tuning_objective(_hyperparameters(paths)))
+        else ()
+    )
     if config.folds and validation_dir.is_dir():
         raise UserError(
             "folds: cross-validation validates on the training rows in turn, and validation data was given too; "
@@ -117,14 +127,14 @@ def _fit_and_validate(frame: pd.DataFrame, schema: schema_module.Schema, config:
         _check_validation_columns(valid, schema)
         source = f"the {len(valid)} rows of the validation channel"
         print(f"Validation: {source}.")
-        result = fitting.fit(frame, valid, schema, params, checkpoints)
+        result = fitting.fit(frame, valid, schema, params, checkpoints, callbacks)
         files = [paths.relative_to_data(file) for file in dataset.channel_files(validation_dir)]
         return _Fitted(result, valid, pd.concat([frame, valid], ignore_index=True), source, files)
     train_rows, valid_rows, source = held_out(frame, schema, config)
     valid = frame.iloc[valid_rows]
     print(f"Validation: {source}.")
     # The training rows are a copy only `fit` holds: freed once their pool is built.
-    result = fitting.fit(frame.iloc[train_rows], valid, schema, params, checkpoints)
+    result = fitting.fit(frame.iloc[train_rows], valid, schema, params, checkpoints, callbacks)
     return _Fitted(result, valid, frame, source, [])
 
 

@@ -62,6 +62,13 @@ class TuningOutcome:
         }
 
 
+def missing_section_message(config_path: Path) -> str:
+    return (
+        f"{config_path} has no `tune:` section; add one, e.g.\n  tune:\n    trials: 20\n    ranges:\n"
+        "      catboost.depth: {min: 4, max: 10}\n      catboost.learning_rate: {min: 0.01, max: 0.3, scale: log}"
+    )
+
+
 def objective_of(config: config_module.Config, task: str) -> tuple[str, str]:
     """The metric to optimise (`validation:<name>`) and its direction, checked against the task."""
     from releaseml.metrics import TASK_METRICS
@@ -87,10 +94,7 @@ def run(
 
     config = config_module.load(config_path)
     if config.tune is None:
-        raise UserError(
-            f"{config_path} has no `tune:` section; add one, e.g.\n  tune:\n    trials: 20\n    ranges:\n"
-            "      catboost.depth: {min: 4, max: 10}\n      catboost.learning_rate: {min: 0.01, max: 0.3, scale: log}"
-        )
+        raise UserError(missing_section_message(config_path))
     if ml_root.exists() and not ml_root.is_dir():
         raise UserError(f"--ml-root {str(ml_root)!r} is a file; give a directory (it is created if missing)")
     paths = MLPaths(ml_root)

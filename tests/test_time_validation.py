@@ -156,7 +156,7 @@ def test_deploy_refuses_a_time_column_of_text_before_anything_is_uploaded(tmp_pa
             config.validate({"target": "sales", "time": "region"}, source="test"), {"training": {"sales.csv": tmp_path / "sales.csv"}}
         )
     assert "time: the column 'region' must hold dates or numbers" in str(error.value)
-    rows, columns = workflows._check_training_data(
+    rows, columns, _ = workflows._check_training_data(
         config.validate({"target": "sales", "time": "date"}, source="test"), {"training": {"sales.csv": tmp_path / "sales.csv"}}
     )
     assert (rows, columns) == (len(frame), len(frame.columns))

@@ -123,7 +123,11 @@ def test_tuning_by_the_folds_mean(tmp_path):
             ["--local"],
             "tune.objective validation:r2: a multiclass model is measured by logloss, accuracy, f1_weighted, f1_macro",
         ),
-        ("target: species\ntune:\n  ranges:\n    catboost.depth: [4, 6]\n", [], "tuning on SageMaker is not built yet"),
+        (
+            "target: species\ntune:\n  ranges:\n    catboost.depth: [4, 6]\n",
+            [],
+            "--validation, --ml-root and --engine are for `invoke tune --local`",
+        ),
     ],
     ids=[
         "no-section",

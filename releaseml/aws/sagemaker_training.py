@@ -153,9 +153,25 @@ def describe(aws: Aws, name: str) -> dict:
         except sagemaker.exceptions.ClientError as exc:  # SageMaker says ValidationException "Could not find"
             if not is_missing(exc):
                 raise
+            if _is_tuning_job(aws, name):
+                raise UserError(
+                    f"{name} is a tuning job, not a training job: `invoke tune --attach {name}` follows it and names its best training job"
+                ) from None
             raise UserError(
                 f"no training job {name!r} in {aws.region}: check the name (the SageMaker console's Training jobs page lists them) and the region"
             ) from None
+
+
+def _is_tuning_job(aws: Aws, name: str) -> bool:
+    """Whether a name that is not a training job's is a tuning job's (people pass one where the other goes)."""
+    sagemaker = aws.client("sagemaker")
+    if len(name) > 32:  # longer than any tuning job name may be
+        return False
+    try:
+        sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    except sagemaker.exceptions.ClientError:
+        return False
+    return True
 
 
 def attach(
@@ -267,15 +283,20 @@ def outcome_of(aws: Aws, description: dict, log: list[str]) -> TrainingJobOutcom
 
 
 def job_from_outcome_file(path: Path) -> str:
-    """The job name in an outcome file written by `deploy` (the .json beside it, or the text file)."""
+    """The job name in an outcome file written by `deploy`, or the best one in `tune`'s (the .json beside it, or the text)."""
     json_path = path.with_suffix(".json")
     if json_path.exists():
         try:
-            return json.loads(json_path.read_text(encoding="utf-8"))["job_name"]
-        except (ValueError, KeyError):
-            raise UserError(f"{json_path} is not an outcome file written by `invoke deploy`") from None
+            outcome = json.loads(json_path.read_text(encoding="utf-8"))
+            name = outcome["job_name"]
+        except (ValueError, KeyError, TypeError):
+            raise UserError(f"{json_path} is not an outcome file written by `invoke deploy` or `invoke tune`") from None
+        if name is None and outcome.get("tuning_job_name"):
+            tuning = outcome["tuning_job_name"]
+            raise UserError(f"tuning job {tuning} has no best training job yet: `invoke tune --attach {tuning}` follows it")
+        return name
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
-            if line.startswith("Training job: "):
+            if line.startswith("Training job: ") and line.removeprefix("Training job: ").strip() != "-":
                 return line.removeprefix("Training job: ").strip()
-    raise UserError(f"no training outcome at {path}: run `invoke deploy` first, or pass --job NAME")
+    raise UserError(f"no training outcome at {path}: run `invoke deploy` (or `invoke tune`) first, or pass --job NAME")

@@ -62,12 +62,14 @@ def is_missing(exc) -> bool:
     return error.get("Code") == "ResourceNotFound" or error.get("Message", "").startswith("Could not find")
 
 
-def unique_name(base: str) -> str:
-    """A SageMaker resource name (63 characters at most, letters, digits and dashes) that is new each time."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+def unique_name(base: str, limit: int = 63) -> str:
+    """A SageMaker resource name (`limit` characters at most, letters, digits and dashes) that is new each time.
+
+    Tuning jobs allow only 32 characters: their names leave out the year."""
+    stamp = time.strftime("%Y%m%d-%H%M%S" if limit >= 48 else "%m%d-%H%M%S", time.gmtime())
     suffix = f"-{stamp}-{secrets.token_hex(2)}"
     cleaned = "".join(ch if ch.isalnum() else "-" for ch in base).strip("-") or "releaseml"
-    return cleaned[: 63 - len(suffix)] + suffix
+    return cleaned[: limit - len(suffix)].rstrip("-") + suffix
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from releaseml.aws import (
     public_api,
     registry,
     sagemaker_training,
+    sagemaker_tuning,
     scaling,
     settings,
     sizing,
@@ -80,30 +81,8 @@ def deploy(
 
     `data` None: the config's `data:` (relative to the config file).
     """
-    if data is None and ctx.config.data and ctx.config.data.training:
-        data = Path(ctx.config.data.training).expanduser()
-        data = data if data.is_absolute() else ctx.config_path.parent / data
-    if data is None:
-        raise UserError("no training data: pass --data DIR or set `data:` in the config")
-    channels = channel_files(data)
-    rows, columns = _check_training_data(ctx.config, channels)
-    if not force and (why := sizing.too_small(rows, columns, ctx.section.training_instance_type)):
-        raise UserError(why)
-    # Everything that can be checked is checked before anything is made or paid for.
-    registry.local_image_of(image)
-    role, bucket = ctx.role, ctx.bucket
-    settings.check_role(ctx.aws, role)
-    storage.check_bucket(ctx.aws, bucket)
-    image_uri = registry.push(ctx.aws, image, ctx.section.repository, ctx.tags)
-    progress.echo(f"Image: {image_uri}")
-    storage.ensure_bucket(ctx.aws, bucket)
     name = unique_name(ctx.section.repository)
-    channel_uris = {channel: upload_channel(ctx, bucket, name, channel, files) for channel, files in channels.items()}
-    formats = {channel: dataset.content_type(list(files.values())) for channel, files in channels.items()}
-    checkpoints = storage.uri(bucket, ctx.key("checkpoints", name) + "/")
-    job = sagemaker_training.request(
-        name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags, formats, checkpoints
-    )
+    job, _ = _training_request(ctx, data, image, force, name)
     with errors(f"creating training job {name}"):
         ctx.aws.client("sagemaker").create_training_job(**job)
     progress.echo(f"Training job {name} created: {ctx.aws.console_url('jobs', name)}")
@@ -113,6 +92,72 @@ def deploy(
             outcome.write(out)
         return outcome
     return sagemaker_training.attach(ctx.aws, name, out, timeout, poll_seconds, reports)
+
+
+def tune(
+    ctx: Project,
+    data: Optional[Path],
+    image: str,
+    out: Optional[Path],
+    wait: bool = True,
+    timeout: Optional[float] = None,
+    poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+    reports: Optional[Path] = REPORTS_DIR,
+    force: bool = False,
+) -> sagemaker_tuning.TuningJobOutcome:
+    """The config's `tune:` search as a SageMaker tuning job: the image and data as `deploy` sends them,
+    SageMaker training the trials in parallel; wait, show the trials, and name the best training job."""
+    from releaseml import tuning
+
+    if ctx.config.tune is None:
+        raise UserError(tuning.missing_section_message(ctx.config_path))
+    sagemaker_tuning.check(ctx.config.tune)
+    name = unique_name(ctx.section.repository, sagemaker_tuning.NAME_LIMIT)
+    training, task = _training_request(ctx, data, image, force, name)
+    objective, direction = tuning.objective_of(ctx.config, task)
+    job = sagemaker_tuning.request(name, ctx.config.tune, objective, direction.capitalize(), training, ctx.config.seed)
+    with errors(f"creating tuning job {name}"):
+        ctx.aws.client("sagemaker").create_hyper_parameter_tuning_job(**job)
+    progress.echo(
+        f"Tuning job {name} created: {ctx.config.tune.trials} trials by {objective} ({direction}), "
+        f"{job['HyperParameterTuningJobConfig']['ResourceLimits']['MaxParallelTrainingJobs']} at once: "
+        f"{ctx.aws.console_url('hyper-tuning-jobs', name)}"
+    )
+    if not wait:
+        outcome = sagemaker_tuning.outcome_of(ctx.aws, sagemaker_tuning.describe(ctx.aws, name), [])
+        if out is not None:
+            outcome.write(out)
+        return outcome
+    return sagemaker_tuning.attach(ctx.aws, name, out, timeout, poll_seconds, reports)
+
+
+def _training_request(ctx: Project, data: Optional[Path], image: str, force: bool, name: str) -> tuple[dict, str]:
+    """Check the data, push the image and upload the data for a job called `name`: CreateTrainingJob's
+    request and the model's task (as the data shows it). Everything that can be checked is checked
+    before anything is made or paid for."""
+    if data is None and ctx.config.data and ctx.config.data.training:
+        data = Path(ctx.config.data.training).expanduser()
+        data = data if data.is_absolute() else ctx.config_path.parent / data
+    if data is None:
+        raise UserError("no training data: pass --data DIR or set `data:` in the config")
+    channels = channel_files(data)
+    rows, columns, task = _check_training_data(ctx.config, channels)
+    if not force and (why := sizing.too_small(rows, columns, ctx.section.training_instance_type)):
+        raise UserError(why)
+    registry.local_image_of(image)
+    role, bucket = ctx.role, ctx.bucket
+    settings.check_role(ctx.aws, role)
+    storage.check_bucket(ctx.aws, bucket)
+    image_uri = registry.push(ctx.aws, image, ctx.section.repository, ctx.tags)
+    progress.echo(f"Image: {image_uri}")
+    storage.ensure_bucket(ctx.aws, bucket)
+    channel_uris = {channel: upload_channel(ctx, bucket, name, channel, files) for channel, files in channels.items()}
+    formats = {channel: dataset.content_type(list(files.values())) for channel, files in channels.items()}
+    checkpoints = storage.uri(bucket, ctx.key("checkpoints", name) + "/")
+    job = sagemaker_training.request(
+        name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags, formats, checkpoints
+    )
+    return job, task
 
 
 def upload_channel(ctx: Project, bucket: str, job_name: str, channel: str, files: dict[str, Path]) -> str:
@@ -141,19 +186,19 @@ def channel_files(data: Path) -> dict[str, dict[str, Path]]:
     return found.channels
 
 
-def _check_training_data(config: Config, channels: dict[str, dict[str, Path]]) -> tuple[int, int]:
+def _check_training_data(config: Config, channels: dict[str, dict[str, Path]]) -> tuple[int, int, str]:
     """Read the training files here first: a wrong column name costs seconds, not a SageMaker job.
 
-    Returns the training table's rows and columns (for `sizing`)."""
+    Returns the training table's rows and columns (for `sizing`) and the model's task."""
     training = next(files for name, files in channels.items() if name in TRAINING_CHANNELS)
     rows = columns = 0
     for path in training.values():
         frame = dataset.read_channel(path, config.categorical)
-        schema_module.infer(frame, config)
+        task = schema_module.infer(frame, config).task
         if config.time:
             time_validation.times_of(frame, config.time)  # dates or numbers: else the job would fail on it
         rows, columns = rows + len(frame), max(columns, len(frame.columns))
-    return rows, columns
+    return rows, columns, task
 
 
 if TYPE_CHECKING:

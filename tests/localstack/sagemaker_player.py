@@ -38,6 +38,18 @@ forwards each call to moto, records what was sent, and then does what SageMaker 
   OutputLocation `<S3OutputPath>/<id>.out` / FailureLocation `<S3FailurePath>/<id>-error.out`, then
   reads InputLocation from S3, posts it to /invocations, and writes the answer (or the model's error)
   there;
+- hyperparameter tuning job: trains MaxNumberOfTrainingJobs trials, at most MaxParallelTrainingJobs
+  at once, each a training job named `<tuning job>-<NNN>-<8 hex>` played as above, with the
+  StaticHyperParameters, `_tuning_objective_metric` and one value per ParameterRange (Integer and
+  Continuous drawn on the range's ScalingType, Logarithmic on a log scale; Categorical one of the
+  Values), drawn from a generator seeded by RandomSeed. This is not SageMaker's Bayesian search
+  (nothing is learnt from earlier trials) and it stops no trial early: what it plays is the contract
+  around the search: the values reach the container as hyperparameters, the objective is read from
+  each trial's log with the objective's MetricDefinition (the last match), and BestTrainingJob is the
+  trial with the best objective in its Type's direction. ListTrainingJobsForHyperParameterTuningJob
+  (which moto lacks) is answered here; DescribeHyperParameterTuningJob gets the status, the
+  counters and the best job. Like SageMaker, it refuses an objective that no MetricDefinition names
+  and a tuned key that is also static;
 - ECR: repository URIs and the login endpoint point at a real registry on a loopback port;
 - API Gateway's control plane passes through to moto (recorded); moto drops CreateRestApi's
   binaryMediaTypes, so they are set on the stored API right after. Its data plane is played by
@@ -50,13 +62,16 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import random
 import re
 import secrets
 import shutil
 import tarfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -89,11 +104,21 @@ class Job:
     released: threading.Event = field(default_factory=threading.Event)
 
 
+@dataclass
+class TuningJob:
+    request: dict
+    status: str = "InProgress"
+    trials: list[str] = field(default_factory=list)  # training job names, in launch order
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # trial -> tuned hyperparameters
+
+
 class SageMakerPlayer:
     def __init__(self, emulator_url: str, registry: str, docker, work_dir: Path, region: str):
         self.emulator_url, self.registry, self.docker, self.work_dir, self.region = emulator_url, registry, docker, work_dir, region
         self.sent: list[tuple[str, dict]] = []  # (operation, request) for every SageMaker call
         self.jobs: dict[str, Job] = {}
+        self.trial_requests: dict[str, dict] = {}  # CreateTrainingJob requests of tuning trials (sent by the player itself)
+        self.tuning_jobs: dict[str, TuningJob] = {}
         self.endpoints: dict[str, dict] = {}  # name -> {"url", "container", "status"}
         self.hold_jobs = False  # when set, jobs wait in InProgress until release()
         self.runtime_calls: list[dict] = []
@@ -109,6 +134,12 @@ class SageMakerPlayer:
     def requests_for(self, operation: str) -> list[dict]:
         return [body for name, body in self.sent if name == operation]
 
+    def training_request(self, name: str) -> dict:
+        """The CreateTrainingJob request of a job: sent by releaseml, or by the player for a tuning trial."""
+        if name in self.trial_requests:
+            return self.trial_requests[name]
+        return next(r for r in self.requests_for("CreateTrainingJob") if r["TrainingJobName"] == name)
+
     def release(self) -> None:
         for job in self.jobs.values():
             job.released.set()
@@ -118,6 +149,7 @@ class SageMakerPlayer:
         for endpoint in self.endpoints.values():
             endpoint["container"].remove(force=True)
         self.sent.clear(), self.jobs.clear(), self.endpoints.clear(), self.runtime_calls.clear()
+        self.trial_requests.clear(), self.tuning_jobs.clear()
         self.hold_jobs = False
 
     def close(self) -> None:
@@ -158,6 +190,10 @@ class SageMakerPlayer:
             return self._update_endpoint(request)
         if operation == "CreateEndpointConfig" and (refused := _refuse_serverless_config(request)):
             return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ValidationException"}, refused
+        if operation == "CreateHyperParameterTuningJob" and (refused := _refuse_tuning_job(request)):
+            return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ValidationException"}, refused
+        if operation == "ListTrainingJobsForHyperParameterTuningJob":  # moto 5 lacks it
+            return self._list_trials(request)
         if not target:
             self.sent.append((f"apigateway {method} {path.split('?')[0]}", request))
         forwarded = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
@@ -192,6 +228,13 @@ class SageMakerPlayer:
     def _play_sagemaker(self, operation: str, request: dict, answer: dict) -> bytes:
         if operation == "CreateTrainingJob":
             self._start(request["TrainingJobName"], self._train, request)
+        elif operation == "CreateHyperParameterTuningJob":
+            tuning = self.tuning_jobs[request["HyperParameterTuningJobName"]] = TuningJob(request)
+            threading.Thread(target=self._tune, args=(request["HyperParameterTuningJobName"], tuning), daemon=True).start()
+        elif operation == "DescribeHyperParameterTuningJob" and request["HyperParameterTuningJobName"] in self.tuning_jobs:
+            for canned in ("BestTrainingJob", "OverallBestTrainingJob", "HyperParameterTuningEndTime"):  # moto's, made up at once
+                answer.pop(canned, None)
+            answer.update(self._describe_tuning(self.tuning_jobs[request["HyperParameterTuningJobName"]]))
         elif operation == "CreateTransformJob":
             self._start(request["TransformJobName"], self._transform, request)
         elif operation == "CreateEndpoint":
@@ -202,7 +245,7 @@ class SageMakerPlayer:
             self.endpoints.pop(request["EndpointName"])["container"].remove(force=True)
         elif operation == "DescribeTrainingJob" and request["TrainingJobName"] in self.jobs:
             job = self.jobs[request["TrainingJobName"]]
-            sent = next(r for r in self.requests_for("CreateTrainingJob") if r["TrainingJobName"] == request["TrainingJobName"])
+            sent = self.training_request(request["TrainingJobName"])
             answer.update(
                 TrainingJobStatus=job.status, SecondaryStatus=job.secondary, AlgorithmSpecification=sent["AlgorithmSpecification"]
             )
@@ -349,6 +392,106 @@ class SageMakerPlayer:
             directory.mkdir(parents=True)
         self._download_channel("S3Prefix", checkpoint["S3Uri"], local)
         job.secondary = "Training"
+
+    # -- hyperparameter tuning --------------------------------------------------------------------
+
+    def _tune(self, name: str, tuning: TuningJob) -> None:
+        config = tuning.request["HyperParameterTuningJobConfig"]
+        limits = config["ResourceLimits"]
+        draw = random.Random(config.get("RandomSeed", 0))
+        definition = tuning.request["TrainingJobDefinition"]
+        objective = config["HyperParameterTuningJobObjective"]["MetricName"]
+        trials = []
+        for index in range(1, limits["MaxNumberOfTrainingJobs"] + 1):
+            trial = f"{name}-{index:03d}-{secrets.token_hex(4)}"
+            tuning.values[trial] = _draw(config.get("ParameterRanges", {}), draw)
+            hyperparameters = {**definition.get("StaticHyperParameters", {}), "_tuning_objective_metric": objective, **tuning.values[trial]}
+            request = {
+                "TrainingJobName": trial,
+                "HyperParameters": hyperparameters,
+                **{key: value for key, value in definition.items() if key not in ("StaticHyperParameters", "HyperParameterRanges")},
+            }
+            trials.append(request)
+        with ThreadPoolExecutor(max_workers=limits["MaxParallelTrainingJobs"]) as pool:
+            for request in trials:
+                pool.submit(self._train_trial, tuning, request)
+        tuning.status = "Completed"
+
+    def _train_trial(self, tuning: TuningJob, request: dict) -> None:
+        name = request["TrainingJobName"]
+        self.trial_requests[name] = request
+        # Known to moto too (created by the player, so not in `sent`): Describe/List see the job.
+        self.client("sagemaker").create_training_job(**request)
+        job = self.jobs[name] = Job()
+        tuning.trials.append(name)
+        try:
+            self._train(name, job, request)
+        except Exception as exc:
+            job.status, job.failure_reason = "Failed", f"InternalServerError: test player: {exc!r}"
+
+    def _objective(self, tuning: TuningJob, trial: str) -> float | None:
+        objective = tuning.request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"]
+        return next((m["Value"] for m in self.jobs[trial].metrics if m["MetricName"] == objective), None)
+
+    def _best(self, tuning: TuningJob) -> str | None:
+        objective = tuning.request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+        scored = [(self._objective(tuning, t), t) for t in tuning.trials if self.jobs[t].status == "Completed"]
+        scored = [(value, t) for value, t in scored if value is not None and math.isfinite(value)]
+        if not scored:
+            return None
+        pick = max if objective["Type"] == "Maximize" else min
+        return pick(scored, key=lambda pair: pair[0])[1]
+
+    def _summary(self, tuning: TuningJob, trial: str) -> dict:
+        job = self.jobs[trial]
+        value = self._objective(tuning, trial)
+        objective = tuning.request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+        return {
+            "TrainingJobName": trial,
+            "TrainingJobArn": f"arn:aws:sagemaker:{self.region}:123456789012:training-job/{trial}",
+            "TuningJobName": tuning.request["HyperParameterTuningJobName"],
+            "CreationTime": time.time(),
+            "TrainingJobStatus": job.status,
+            "TunedHyperParameters": tuning.values[trial],
+            **({"FailureReason": job.failure_reason} if job.failure_reason else {}),
+            **({"FinalHyperParameterTuningJobObjectiveMetric": {**objective, "Value": value}} if value is not None else {}),
+            "ObjectiveStatus": "Succeeded" if value is not None else ("Pending" if job.status == "InProgress" else "Failed"),
+        }
+
+    def _describe_tuning(self, tuning: TuningJob) -> dict:
+        statuses = [self.jobs[t].status for t in tuning.trials]
+        summaries = [self._summary(tuning, t) for t in tuning.trials]
+        best = self._best(tuning)
+        return {
+            "HyperParameterTuningJobStatus": tuning.status,
+            "TrainingJobStatusCounters": {
+                "Completed": statuses.count("Completed"),
+                "InProgress": statuses.count("InProgress"),
+                "RetryableError": 0,
+                "NonRetryableError": statuses.count("Failed"),
+                "Stopped": statuses.count("Stopped"),
+            },
+            "ObjectiveStatusCounters": {
+                status: sum(s["ObjectiveStatus"] == status for s in summaries) for status in ("Succeeded", "Pending", "Failed")
+            },
+            **({"BestTrainingJob": next(s for s in summaries if s["TrainingJobName"] == best)} if best else {}),
+        }
+
+    def _list_trials(self, request: dict) -> tuple[int, dict, bytes]:
+        tuning = self.tuning_jobs.get(request["HyperParameterTuningJobName"])
+        headers = {"Content-Type": "application/x-amz-json-1.1"}
+        if tuning is None:
+            message = f"Could not find hyper parameter tuning job '{request['HyperParameterTuningJobName']}'."
+            return (
+                400,
+                {**headers, "x-amzn-ErrorType": "ResourceNotFound"},
+                json.dumps({"__type": "ResourceNotFound", "message": message}).encode(),
+            )
+        summaries = [self._summary(tuning, t) for t in list(tuning.trials)]
+        start = int(request.get("NextToken") or 0)
+        page = summaries[start : start + request.get("MaxResults", 10)]
+        answer = {"TrainingJobSummaries": page, **({"NextToken": str(start + len(page))} if start + len(page) < len(summaries) else {})}
+        return 200, headers, json.dumps(answer, default=str).encode()
 
     # -- batch transform ---------------------------------------------------------------------------
 
@@ -666,6 +809,37 @@ def _refuse_serverless_config(request: dict) -> bytes | None:
             message = f"Invalid ServerlessConfig {serverless}: MemorySizeInMB is 1024-6144 in 1024 steps, MaxConcurrency 1-200"
             return json.dumps({"__type": "ValidationException", "message": message}).encode()
     return None
+
+
+def _refuse_tuning_job(request: dict) -> bytes | None:
+    """Two of CreateHyperParameterTuningJob's checks: the objective is a defined metric, and no tuned key is static."""
+    config, definition = request["HyperParameterTuningJobConfig"], request["TrainingJobDefinition"]
+    objective = config["HyperParameterTuningJobObjective"]["MetricName"]
+    defined = [m["Name"] for m in definition["AlgorithmSpecification"].get("MetricDefinitions", [])]
+    tuned = [r["Name"] for ranges in config.get("ParameterRanges", {}).values() for r in ranges]
+    message = None
+    if objective not in defined:
+        message = f"The objective metric {objective} is not among the MetricDefinitions {defined}"
+    elif static := set(tuned) & set(definition.get("StaticHyperParameters", {})):
+        message = f"Hyperparameters {sorted(static)} are both tuned and static"
+    return None if message is None else json.dumps({"__type": "ValidationException", "message": message}).encode()
+
+
+def _draw(ranges: dict, draw: random.Random) -> dict[str, str]:
+    """One trial's values: each range's ScalingType as SageMaker documents it (Logarithmic: uniform in log space)."""
+    values = {}
+    for kind, items in ranges.items():
+        for item in items:
+            if kind == "CategoricalParameterRanges":
+                values[item["Name"]] = draw.choice(item["Values"])
+                continue
+            low, high = float(item["MinValue"]), float(item["MaxValue"])
+            if item.get("ScalingType") == "Logarithmic":
+                value = math.exp(draw.uniform(math.log(low), math.log(high)))
+            else:
+                value = draw.uniform(low, high)
+            values[item["Name"]] = str(min(int(high), max(int(low), round(value)))) if kind == "IntegerParameterRanges" else repr(value)
+    return values
 
 
 def _final_metrics(definitions: list[dict], log: str) -> list[dict]:

@@ -106,7 +106,10 @@ def test_a_bucket_in_another_region_is_refused_before_anything_is_made(project, 
         (("endpoint", "--delete", "--name", "no-such-endpoint"), "no endpoint 'no-such-endpoint' in"),
         (("endpoint", "--status", "--name", "no-such-endpoint"), "no endpoint 'no-such-endpoint' in"),
         (("predict", "data/predict/penguins.csv", "--endpoint", "no-such-endpoint"), "no endpoint 'no-such-endpoint' in"),
-        (("batch-predict",), "no training outcome at training_output.txt: run `invoke deploy` first, or pass --job NAME"),
+        (
+            ("batch-predict",),
+            "no training outcome at training_output.txt: run `invoke deploy` (or `invoke tune`) first, or pass --job NAME",
+        ),
         (("endpoint",), "no training outcome at training_output.txt"),
     ],
 )
@@ -127,7 +130,7 @@ def test_aws_task_inputs_that_are_not_there(project, built_image):
     (project / "empty").mkdir()
     refused(run(project, "batch-predict", "--job", "any", "--data", "empty"), "empty holds no files to predict")
     (project / "training_output.json").write_text("{not json")
-    refused(run(project, "batch-predict"), "training_output.json is not an outcome file written by `invoke deploy`")
+    refused(run(project, "batch-predict"), "training_output.json is not an outcome file written by `invoke deploy` or `invoke tune`")
 
 
 def test_an_aws_endpoint_that_does_not_answer(project):
