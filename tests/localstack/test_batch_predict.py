@@ -91,9 +91,10 @@ def test_batch_predict_checks_the_data_first_and_stops_on_errors_before_any_job(
     )
 
 
-def test_a_file_well_over_6_mb_goes_through_in_line_split_mini_batches(deployed, player, tmp_path):
+def test_a_file_well_over_6_mb_goes_through_in_line_split_mini_batches(deployed, player, tmp_path, monkeypatch):
     """The proof of concept sent whole files and failed above 6 MB; with SplitType Line any size goes."""
     project, _ = deployed
+    monkeypatch.chdir(tmp_path)  # batch-predict keeps the job's model in .releaseml/ where it runs, as a user's project would
     rows = (project / "data/predict/penguins.csv").read_text().splitlines()
     big = tmp_path / "big" / "penguins.csv"
     big.parent.mkdir()
