@@ -174,6 +174,12 @@ def report(results: dict) -> None:
             f"  {name}: single-row /invocations is {ours['single']['of_ping']:.0%} of its /ping rate (median of rounds), "
             f"{ours['single']['rps'] / naive['single']['rps']:.2f}x the naive handler"
         )
+    # The ceiling of that share: a server that called CatBoost once per request and spent nothing on
+    # HTTP would still answer no faster than CatBoost predicts one row in-process.
+    print(
+        f"  in-process CatBoost predicts single rows at {ceiling['single']['rps'] / results['releaseml, 1 worker']['ping']['rps']:.0%} "
+        "of the 1-worker /ping rate: the most one CatBoost call per request allows"
+    )
     one, two = results["releaseml, 1 worker"], results["releaseml, 2 workers"]
     print(
         f"  2 workers against 1: {two['single']['rps'] / one['single']['rps']:.2f}x single rows, "

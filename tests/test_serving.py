@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import requests
 
-from helpers import Server
+from helpers import Server, free_port
 from releaseml import bundle
 from releaseml.schema import model_frame
 
@@ -304,3 +304,22 @@ def test_line_answers_have_no_trailing_newline_for_batch_assembly(species_server
     # Batch transform (AssembleWith=Line) adds a newline after each response: one more would be a blank line.
     text = post(species_server, ROWS, accept=accept).text
     assert not text.endswith("\n") and text.count("\n") == 2
+
+
+def test_waitress_sends_short_answers_from_its_io_thread_as_set_and_without_a_deprecation_warning():
+    """`send_bytes` (serving/server.py says why): set, honoured by this waitress, and its warning kept out of the log."""
+    import warnings
+
+    import falcon
+
+    from releaseml.serving import server as server_module
+
+    settings = server_module.settings_from_env({"RELEASEML_HOST": "127.0.0.1", "SAGEMAKER_BIND_TO_PORT": str(free_port())})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        made = server_module._server(falcon.App(), settings)
+    try:
+        assert made.adj.send_bytes == server_module.SEND_BYTES == 18_000
+        assert not [w for w in caught if "send_bytes" in str(w.message)]
+    finally:
+        made.close()
