@@ -143,7 +143,7 @@ def fit(
     # CatBoost's scratch files (eval_metrics writes some even with allow_writing_files off) go to a
     # temporary directory: the working directory of a container may not be writable.
     with tempfile.TemporaryDirectory(prefix="catboost-") as scratch:
-        model = CatBoost({**params, "train_dir": scratch, **_snapshots(checkpoints)})
+        model = CatBoost({**params, "train_dir": scratch, **_snapshots(checkpoints, params)})
         try:
             model.fit(pools["train"], eval_set=pools["validation"], callbacks=[_Progress(int(params.get("iterations", 1000))), *callbacks])
         except CatBoostError as exc:
@@ -152,10 +152,20 @@ def fit(
     return TrainingResult(model=model, metrics=metrics, params=params, rows=rows)
 
 
-def _snapshots(checkpoints: Path | None) -> dict[str, Any]:
+def snapshot_name(params: dict[str, Any]) -> str:
+    """The snapshot's file name for these CatBoost parameters: the same for a restarted job, another for a
+    tuning job's other trials, whose checkpoints may share an S3 prefix."""
+    import hashlib
+    import json
+
+    key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return SNAPSHOT_FILE.format(key=key)
+
+
+def _snapshots(checkpoints: Path | None, params: dict[str, Any]) -> dict[str, Any]:
     if checkpoints is None:
         return {}
-    snapshot = checkpoints / SNAPSHOT_FILE
+    snapshot = checkpoints / snapshot_name(params)
     if snapshot.is_file():
         print(f"Resuming from the checkpoint {snapshot} (a restarted job): iterations done before are not done again.", flush=True)
     return {

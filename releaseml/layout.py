@@ -25,7 +25,9 @@ REPORT_FILE = "report.html"
 FIGURES_DIR = "figures"
 # SageMaker's CheckpointConfig.LocalPath (its default): present only for jobs with checkpoints.
 CHECKPOINTS_DIR = "checkpoints"
-SNAPSHOT_FILE = "catboost.snapshot"  # CatBoost's own snapshot, from which a restarted job resumes
+# CatBoost's own snapshot, from which a restarted job resumes; named by the CatBoost parameters
+# (`fitting.snapshot_name`), so trials of a tuning job never resume from one another's.
+SNAPSHOT_FILE = "catboost-{key}.snapshot"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Training that resumes from CatBoost snapshots in /opt/ml/checkpoints, as a restarted spot job does."""
 
+import json
 import os
 import re
 import signal
@@ -10,8 +11,8 @@ import time
 import numpy as np
 
 from helpers import make_ml_root
-from releaseml import bundle
-from releaseml.layout import ML_ROOT_ENV, SNAPSHOT_FILE
+from releaseml import bundle, hyperparameters
+from releaseml.layout import ML_ROOT_ENV
 from releaseml.schema import model_frame
 
 CONFIG = {"target": "species", "catboost": {"iterations": 3000, "learning_rate": 0.003}}  # long enough to stop part-way
@@ -39,7 +40,7 @@ def test_a_job_stopped_part_way_resumes_from_its_checkpoint_and_makes_the_same_m
 
     first = start_training(spot.root, RELEASEML_CHECKPOINT_SECONDS="1")
     deadline = time.monotonic() + 120
-    while not (spot.checkpoints / SNAPSHOT_FILE).exists() and first.poll() is None and time.monotonic() < deadline:
+    while not list(spot.checkpoints.glob("*.snapshot")) and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(1.5)
     first.send_signal(signal.SIGTERM)  # a spot reclaim
@@ -65,3 +66,23 @@ def test_without_a_checkpoints_directory_nothing_is_written_there(tmp_path, peng
     log = done.communicate(timeout=300)[0]
     assert done.returncode == 0, log
     assert not paths.checkpoints.exists() and "Resuming" not in log and paths.model_file.is_file()
+
+
+def test_trials_with_other_parameters_sharing_a_checkpoint_directory_never_resume_from_each_other(tmp_path, penguins, run_train, capsys):
+    """A tuning job's trials may share one checkpoint prefix: a snapshot is named by the CatBoost parameters."""
+    paths = make_ml_root(tmp_path, {"target": "species", "catboost": {"iterations": 40, "depth": 4}}, penguins)
+    paths.checkpoints.mkdir()
+    assert run_train(paths) == 0
+    first = {p.name for p in paths.checkpoints.glob("*.snapshot")}
+    assert len(first) == 1 and "Resuming" not in capsys.readouterr().out
+
+    other = {"target": "species", "catboost": {"iterations": 40, "depth": 5}}  # another trial, same directory
+    paths.hyperparameters.write_text(json.dumps(hyperparameters.flatten(other)))
+    assert run_train(paths) == 0
+    assert "Resuming" not in capsys.readouterr().out
+    assert len(set(p.name for p in paths.checkpoints.glob("*.snapshot")) - first) == 1
+
+    again = {"target": "species", "catboost": {"iterations": 40, "depth": 4}}  # the first one restarted
+    paths.hyperparameters.write_text(json.dumps(hyperparameters.flatten(again)))
+    assert run_train(paths) == 0
+    assert "Resuming from the checkpoint" in capsys.readouterr().out
