@@ -81,8 +81,9 @@ def deploy(
 
     `data` None: the config's `data:` (relative to the config file).
     """
+    channels, _ = _checked_data(ctx, data, force)
     name = unique_name(ctx.section.repository)
-    job, _ = _training_request(ctx, data, image, force, name)
+    job = _training_request(ctx, channels, image, name)
     with errors(f"creating training job {name}"):
         ctx.aws.client("sagemaker").create_training_job(**job)
     progress.echo(f"Training job {name} created: {ctx.aws.console_url('jobs', name)}")
@@ -112,9 +113,10 @@ def tune(
     if ctx.config.tune is None:
         raise UserError(tuning.missing_section_message(ctx.config_path))
     sagemaker_tuning.check(ctx.config.tune)
-    name = unique_name(ctx.section.repository, sagemaker_tuning.NAME_LIMIT)
-    training, task = _training_request(ctx, data, image, force, name)
+    channels, task = _checked_data(ctx, data, force)
     objective, direction = tuning.objective_of(ctx.config, task)
+    name = unique_name(ctx.section.repository, sagemaker_tuning.NAME_LIMIT)
+    training = _training_request(ctx, channels, image, name)
     job = sagemaker_tuning.request(name, ctx.config.tune, objective, direction.capitalize(), training, ctx.config.seed)
     with errors(f"creating tuning job {name}"):
         ctx.aws.client("sagemaker").create_hyper_parameter_tuning_job(**job)
@@ -131,10 +133,9 @@ def tune(
     return sagemaker_tuning.attach(ctx.aws, name, out, timeout, poll_seconds, reports)
 
 
-def _training_request(ctx: Project, data: Optional[Path], image: str, force: bool, name: str) -> tuple[dict, str]:
-    """Check the data, push the image and upload the data for a job called `name`: CreateTrainingJob's
-    request and the model's task (as the data shows it). Everything that can be checked is checked
-    before anything is made or paid for."""
+def _checked_data(ctx: Project, data: Optional[Path], force: bool) -> tuple[dict[str, dict[str, Path]], str]:
+    """The channels' files, read and checked here (columns, time, size against the instance), and the
+    model's task as the data shows it: what can be checked is checked before anything is made or paid for."""
     if data is None and ctx.config.data and ctx.config.data.training:
         data = Path(ctx.config.data.training).expanduser()
         data = data if data.is_absolute() else ctx.config_path.parent / data
@@ -144,6 +145,11 @@ def _training_request(ctx: Project, data: Optional[Path], image: str, force: boo
     rows, columns, task = _check_training_data(ctx.config, channels)
     if not force and (why := sizing.too_small(rows, columns, ctx.section.training_instance_type)):
         raise UserError(why)
+    return channels, task
+
+
+def _training_request(ctx: Project, channels: dict[str, dict[str, Path]], image: str, name: str) -> dict:
+    """Push the image and upload the channels for a job called `name`: CreateTrainingJob's request."""
     registry.local_image_of(image)
     role, bucket = ctx.role, ctx.bucket
     settings.check_role(ctx.aws, role)
@@ -154,10 +160,9 @@ def _training_request(ctx: Project, data: Optional[Path], image: str, force: boo
     channel_uris = {channel: upload_channel(ctx, bucket, name, channel, files) for channel, files in channels.items()}
     formats = {channel: dataset.content_type(list(files.values())) for channel, files in channels.items()}
     checkpoints = storage.uri(bucket, ctx.key("checkpoints", name) + "/")
-    job = sagemaker_training.request(
+    return sagemaker_training.request(
         name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags, formats, checkpoints
     )
-    return job, task
 
 
 def upload_channel(ctx: Project, bucket: str, job_name: str, channel: str, files: dict[str, Path]) -> str:

@@ -137,4 +137,5 @@ def test_tune_mistakes_get_one_message_and_start_nothing(tuning_project, player,
     (project / "r2.yaml").write_text(yaml.safe_dump(regression))
     wrong = invoke(project, "tune", "--config", "r2.yaml", image=built_image)
     assert wrong.returncode == 1 and "tune.objective validation:r2: a multiclass model is measured by" in wrong.stderr
+    assert "Image:" not in wrong.stderr  # said before the image was pushed or the data uploaded
     assert len(player.requests_for("CreateHyperParameterTuningJob")) == before
