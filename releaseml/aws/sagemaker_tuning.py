@@ -248,10 +248,13 @@ def attach(
     if out is not None:
         outcome.write(out)
     if outcome.job_name is None:
+        failed = next((t for t in outcome.trials if t.failure_reason), None)
+        why = outcome.failure_reason or (
+            f"trial {failed.job_name} failed: {failed.failure_reason}" if failed else "no trial reported the objective"
+        )
         raise UserError(
-            f"tuning job {name} {outcome.status.lower()} without a best training job: "
-            + (outcome.failure_reason or "no trial reported the objective")
-            + (f" (trials in {out}; `invoke logs TRAINING_JOB` shows one's log)" if out else "")
+            f"tuning job {name} {outcome.status.lower()} without a best training job; {why}"
+            + (f" (every trial in {out}; `invoke logs TRAINING_JOB` shows a trial's log)" if out else "")
         )
     return outcome
 

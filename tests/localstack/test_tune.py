@@ -139,3 +139,19 @@ def test_tune_mistakes_get_one_message_and_start_nothing(tuning_project, player,
     assert wrong.returncode == 1 and "tune.objective validation:r2: a multiclass model is measured by" in wrong.stderr
     assert "Image:" not in wrong.stderr  # said before the image was pushed or the data uploaded
     assert len(player.requests_for("CreateHyperParameterTuningJob")) == before
+
+
+def test_a_tuning_job_whose_trials_all_fail_says_why_with_a_trials_reason(tuning_project, player, built_image):
+    """max_leaves needs grow_policy Lossguide: CatBoost refuses every trial, so no trial reports the objective."""
+    project = tuning_project
+    config = yaml.safe_load((project / "releaseml.yaml").read_text())
+    config["tune"] = {"trials": 2, "parallel": 2, "ranges": {"catboost.max_leaves": [8, 16]}}
+    (project / "failing.yaml").write_text(yaml.safe_dump(config))
+    result = invoke(project, "tune", "--config", "failing.yaml", "--out", "failing.txt", image=built_image)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    name = json.loads((project / "failing.json").read_text())["tuning_job_name"]
+    assert f"error: tuning job {name} completed without a best training job; trial {name}-00" in result.stderr
+    assert "max_leaves option works only with lossguide tree growing" in result.stderr
+    assert "(every trial in failing.txt; `invoke logs TRAINING_JOB` shows a trial's log)" in result.stderr
+    outcome = json.loads((project / "failing.json").read_text())
+    assert outcome["job_name"] is None and [t["status"] for t in outcome["trials"]] == ["Failed", "Failed"]
