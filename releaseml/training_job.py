@@ -17,12 +17,9 @@ from releaseml.layout import VALIDATION_CHANNEL, MLPaths
 from releaseml.metrics import format_line
 
 
-def read_config(paths: MLPaths) -> config_module.Config:
-    """The config as SageMaker hands it over: flattened into hyperparameters.json."""
-    return config_module.validate(hyperparameters.unflatten(_hyperparameters(paths)), source="hyperparameters")
-
-
-def _hyperparameters(paths: MLPaths) -> dict:
+def read_hyperparameters(paths: MLPaths) -> dict:
+    """hyperparameters.json as SageMaker hands it over: the config, flattened (and, in a tuning job's
+    trial, the keys SageMaker adds)."""
     try:
         flat = json.loads(paths.hyperparameters.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -38,7 +35,8 @@ def _hyperparameters(paths: MLPaths) -> dict:
 
 def run(paths: MLPaths) -> fitting.TrainingResult:
     started = datetime.now(timezone.utc)
-    config = read_config(paths)
+    flat = read_hyperparameters(paths)
+    config = config_module.validate(hyperparameters.unflatten(flat), source="hyperparameters")
     string_columns = config.categorical
     frame = dataset.read_channel(paths.training_channel(), string_columns)
     data_files = [paths.relative_to_data(file) for file in dataset.channel_files(paths.training_channel())]
@@ -54,7 +52,7 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
     # The profile is taken before training, so that during training no more than the data, the
     # validation rows and CatBoost's pools are held (benchmarks/training.py measures the peak).
     data_profile = profile.build(schema_module.model_frame(frame, schema), schema)
-    fitted = _fit_and_validate(frame, schema, config, paths)
+    fitted = _fit_and_validate(frame, schema, config, paths, hyperparameters.tuning_objective(flat))
     result, valid, frame = fitted.result, fitted.valid, fitted.data
     data_files += fitted.validation_files
     by_period = time_validation.score_periods(result.model, valid, schema, config.time) if config.time else []
@@ -98,17 +96,17 @@ class _Fitted:
     validation_files: list[str]
 
 
-def _fit_and_validate(frame: pd.DataFrame, schema: schema_module.Schema, config: config_module.Config, paths: MLPaths) -> _Fitted:
-    """Train and validate by the config's way: folds, a validation channel, the latest rows by time, or a random share."""
+def _fit_and_validate(
+    frame: pd.DataFrame, schema: schema_module.Schema, config: config_module.Config, paths: MLPaths, objective: str | None = None
+) -> _Fitted:
+    """Train and validate by the config's way: folds, a validation channel, the latest rows by time, or a random share.
+
+    `objective`: the tuning job's, when this is one of its trials."""
     validation_dir = paths.channel(VALIDATION_CHANNEL)
     checkpoints = paths.checkpoints if paths.checkpoints.is_dir() else None  # SageMaker made it: a job with checkpoints
     params = fitting.catboost_params(config, schema)
     # A trial of a SageMaker tuning job: its objective while training, for the tuning job's early stopping.
-    callbacks = (
-        (fitting.ObjectiveLines(objective, int(params.get("iterations", 1000))),)
-        if (objective := hyperparameters.tuning_objective(_hyperparameters(paths)))
-        else ()
-    )
+    callbacks = (fitting.ObjectiveLines(objective, int(params.get("iterations", 1000))),) if objective else ()
     if config.folds and validation_dir.is_dir():
         raise UserError(
             "folds: cross-validation validates on the training rows in turn, and validation data was given too; "

@@ -47,8 +47,6 @@ class TrainingJobOutcome:
 
     def write(self, text_path: Path) -> Path:
         """Write `text_path` and the JSON beside it (same name, .json); returns the JSON path."""
-        text_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path = text_path.with_suffix(".json")
         lines = [
             f"Training job: {self.job_name}",
             f"Status: {self.status}",
@@ -67,9 +65,17 @@ class TrainingJobOutcome:
             "Log:",
             *self.log,
         ]
-        text_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        json_path.write_text(json.dumps(asdict(self), indent=2, default=str) + "\n", encoding="utf-8")
-        return json_path
+        return write_outcome(text_path, lines, self)
+
+
+def write_outcome(text_path: Path, lines: list[str], outcome) -> Path:
+    """An outcome file for people (`lines`) and the JSON beside it for scripts (the dataclass `outcome`,
+    whole); `job_from_outcome_file` reads either. Returns the JSON path."""
+    text_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path = text_path.with_suffix(".json")
+    text_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    json_path.write_text(json.dumps(asdict(outcome), indent=2, default=str) + "\n", encoding="utf-8")
+    return json_path
 
 
 def request(

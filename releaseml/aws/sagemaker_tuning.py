@@ -9,8 +9,7 @@ fall behind (TrainingJobEarlyStoppingType Auto, from the objective's values whil
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -84,8 +83,6 @@ class TuningJobOutcome:
 
     def write(self, text_path: Path) -> Path:
         """Write `text_path` and the JSON beside it (same name, .json); returns the JSON path."""
-        text_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path = text_path.with_suffix(".json")
         lines = [
             f"Tuning job: {self.tuning_job_name}",
             f"Status: {self.status}",
@@ -102,9 +99,7 @@ class TuningJobOutcome:
             "Trials (best first):",
             *table(self.trials, self.objective),
         ]
-        text_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        json_path.write_text(json.dumps(asdict(self), indent=2, default=str) + "\n", encoding="utf-8")
-        return json_path
+        return sagemaker_training.write_outcome(text_path, lines, self)
 
 
 def check(tune: TuneSection) -> None:
@@ -169,14 +164,6 @@ def describe(aws: Aws, name: str) -> dict:
                 f"no tuning job {name!r} in {aws.region}: check the name (the SageMaker console's Hyperparameter tuning jobs page "
                 "lists them) and the region"
             ) from None
-
-
-def exists(aws: Aws, name: str) -> bool:
-    try:
-        describe(aws, name)
-    except UserError:
-        return False
-    return True
 
 
 def trials(aws: Aws, name: str) -> list[Trial]:
