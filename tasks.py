@@ -15,8 +15,9 @@ from invoke import Exit, task
 
 # Only modules that import nothing heavy: `invoke --list` and `--help` load this file (the
 # test in tests/test_command_line.py checks that CatBoost, pandas, boto3 and docker stay out).
-from releaseml import cli, defaults
-from releaseml.errors import UserError
+from releaseml.common import arguments as cli
+from releaseml.common import defaults
+from releaseml.common.errors import UserError
 
 CONFIG = defaults.CONFIG_FILE
 ML_ROOT = defaults.LOCAL_ML_ROOT
@@ -40,7 +41,7 @@ def _user_errors_exit(function):
         try:
             return function(*args, **kwargs)
         except UserError as exc:
-            from releaseml.errors import StillRunning
+            from releaseml.common.errors import StillRunning
 
             raise Exit(str(exc) if isinstance(exc, StillRunning) else f"error: {exc}", code=exc.exit_code) from None
 
@@ -65,7 +66,7 @@ def train_local(c, config=CONFIG, data=None, validation=None, ml_root=ML_ROOT, e
     """Train a model on local data, in the SageMaker layout; print its metrics and where its report is."""
     import json
 
-    from releaseml import local
+    from releaseml.local import runner as local
 
     with _log_stream(quiet, json_):
         outcome = local.train(Path(config), _path(data), _path(validation), Path(ml_root), engine, image)
@@ -126,8 +127,8 @@ def tune(
         return
     if validation or ml_root != ML_ROOT or engine != "auto":
         raise UserError("--validation, --ml-root and --engine are for `invoke tune --local`; on SageMaker, --data names all the data")
-    from releaseml import progress
     from releaseml.aws import sagemaker_tuning, workflows
+    from releaseml.common import progress
 
     progress.set_quiet(quiet)
     ctx = _aws_context(config, region=region, role=role, bucket=bucket, training_instance_type=instance_type, spot=spot or None)
@@ -142,7 +143,7 @@ def tune(
 
 
 def _tune_here(config, data, validation, ml_root, engine, image, quiet, json_) -> None:
-    from releaseml import tuning
+    from releaseml.local import tuning
 
     with _log_stream(quiet, json_):
         outcome = tuning.run(Path(config), _path(data), _path(validation), Path(ml_root), engine, image)
@@ -159,7 +160,7 @@ def _tune_here(config, data, validation, ml_root, engine, image, quiet, json_) -
 @contextlib.contextmanager
 def _log_stream(quiet: bool, json_: bool):
     """Where logs go: nowhere (--quiet), stderr (--json, so stdout holds only the JSON), or stdout."""
-    from releaseml import progress
+    from releaseml.common import progress
 
     progress.set_quiet(quiet)
     if quiet:
@@ -209,7 +210,7 @@ def _path(value):
 @_user_errors_exit
 def serve_local(c, ml_root=ML_ROOT, port=str(defaults.PORT), engine="auto", image=None):
     """Serve the trained model on http://localhost:PORT until Ctrl-C (/ping, /invocations)."""
-    from releaseml import local
+    from releaseml.local import runner as local
 
     raise Exit(code=local.serve(Path(ml_root), cli.port(port), engine, image))
 
@@ -223,7 +224,7 @@ def serve_local(c, ml_root=ML_ROOT, port=str(defaults.PORT), engine="auto", imag
 @_user_errors_exit
 def build(c, name=defaults.IMAGE, base_image=defaults.BASE_IMAGE):
     """Build the container image (container/Dockerfile) with the Docker engine."""
-    from releaseml import image
+    from releaseml.image import build as image
 
     image_id = image.build(name, base_image)
     print(f"Built {name} ({image_id[:19]}).")
@@ -270,7 +271,7 @@ def predict(
 
         print(endpoints.invoke(_aws_context(config, region=region).aws, endpoint, Path(payload), content_type, accept, reasons))
     else:
-        from releaseml import client
+        from releaseml.serving import client
 
         print(client.predict(Path(payload), content_type, accept, cli.server_url(url), cli.seconds(timeout) or 60, reasons))
 
@@ -316,8 +317,8 @@ def deploy(
     json_=False,
 ):
     """Train on SageMaker: push the image to ECR, upload the data to S3, run a training job, write its outcome and fetch its report."""
-    from releaseml import progress
     from releaseml.aws import workflows
+    from releaseml.common import progress
 
     progress.set_quiet(quiet)
     ctx = _aws_context(
@@ -362,8 +363,8 @@ def _print_training_outcome(outcome, json_: bool) -> None:
 @_user_errors_exit
 def logs(c, job, out=None, timeout=None, config=CONFIG, region=None, quiet=False, json_=False):
     """Attach to a SageMaker training job: stream its log until it ends, fetch its report, print its outcome."""
-    from releaseml import progress
     from releaseml.aws import sagemaker_training
+    from releaseml.common import progress
 
     progress.set_quiet(quiet)
     outcome = sagemaker_training.attach(
@@ -411,8 +412,8 @@ def batch_predict(
     json_=False,
 ):
     """Batch-predict files with a SageMaker batch transform, and download the predictions."""
-    from releaseml import progress
     from releaseml.aws import sagemaker_training, transform, workflows
+    from releaseml.common import progress
 
     progress.set_quiet(quiet)
     ctx = _aws_context(
@@ -445,8 +446,8 @@ def batch_predict(
 @_user_errors_exit
 def check_data(c, data, ml_root=ML_ROOT, job=None, out="check", strict=False, config=CONFIG, region=None, json_=False):
     """Check scoring data against the model before predicting: errors the server would answer, unseen categories, drift."""
-    from releaseml import data_check
-    from releaseml.layout import MLPaths
+    from releaseml.checking import data_check
+    from releaseml.common.layout import MLPaths
     from releaseml.report import check_page
 
     if job:
@@ -637,6 +638,6 @@ def api(c, name=None, status=False, rotate_key=False, delete=False, api_role=Non
 @_user_errors_exit
 def demo(c, config=CONFIG, ml_root=ML_ROOT, port=str(defaults.PORT), engine="auto"):
     """Train on the demo data, serve the model, predict the test payloads, stop the server."""
-    from releaseml import local
+    from releaseml.local import runner as local
 
     local.demo(Path(config), Path(ml_root), cli.port(port), engine)

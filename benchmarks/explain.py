@@ -29,9 +29,11 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from serving import BIG_ROWS, timed, train, wrk  # noqa: E402
 
-from releaseml import bundle, client, engines  # noqa: E402
-from releaseml.layout import ML_ROOT_ENV  # noqa: E402
-from releaseml.schema import model_frame  # noqa: E402
+from releaseml.common.layout import ML_ROOT_ENV  # noqa: E402
+from releaseml.data.schema import model_frame  # noqa: E402
+from releaseml.local import engines  # noqa: E402
+from releaseml.model import bundle  # noqa: E402
+from releaseml.serving import client  # noqa: E402
 
 REASONS = 3
 PORT = 18090

@@ -28,8 +28,9 @@ sys.path.insert(0, str(REPO))
 
 from serving import train  # noqa: E402
 
-from releaseml import client, engines  # noqa: E402
-from releaseml.layout import ML_ROOT_ENV  # noqa: E402
+from releaseml.common.layout import ML_ROOT_ENV  # noqa: E402
+from releaseml.local import engines  # noqa: E402
+from releaseml.serving import client  # noqa: E402
 
 MB = 1024 * 1024
 CONTENT_TYPES = {"csv": "text/csv", "json": "application/json", "jsonlines": "application/jsonlines"}

@@ -31,9 +31,11 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from releaseml import bundle, client, engines  # noqa: E402
-from releaseml.layout import ML_ROOT_ENV  # noqa: E402
-from releaseml.schema import model_frame  # noqa: E402
+from releaseml.common.layout import ML_ROOT_ENV  # noqa: E402
+from releaseml.data.schema import model_frame  # noqa: E402
+from releaseml.local import engines  # noqa: E402
+from releaseml.model import bundle  # noqa: E402
+from releaseml.serving import client  # noqa: E402
 
 BIG_ROWS = 10_000
 

@@ -1,5 +1,5 @@
 import sys
 
-from releaseml.container import main
+from releaseml.job.entrypoints import main
 
 sys.exit(main())

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from helpers import Server, train_model
-from releaseml.layout import ML_ROOT_ENV, MLPaths
+from releaseml.common.layout import ML_ROOT_ENV, MLPaths
 
 # Shared machines are slow at times: judge properties, not generation speed.
 settings.register_profile("releaseml", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -24,7 +24,7 @@ def penguins() -> pd.DataFrame:
 @pytest.fixture
 def run_train(monkeypatch):
     """Run the container's `train` entry point in this process on an ML root; returns its exit code."""
-    from releaseml import container
+    from releaseml.job import entrypoints as container
 
     def run(paths: MLPaths) -> int:
         monkeypatch.setenv(ML_ROOT_ENV, str(paths.root))
@@ -62,8 +62,8 @@ TEST_IMAGE = "releaseml-integration-test"
 def built_image() -> str:
     import os
 
-    from releaseml import image
-    from releaseml.errors import UserError
+    from releaseml.common.errors import UserError
+    from releaseml.image import build as image
 
     try:
         image.docker_client()

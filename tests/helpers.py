@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from releaseml import hyperparameters
-from releaseml.layout import ML_ROOT_ENV, MLPaths
+from releaseml.common.layout import ML_ROOT_ENV, MLPaths
+from releaseml.config import hyperparameters
 
 
 def make_ml_root(root: Path, config: dict, training=None, validation=None) -> MLPaths:
@@ -61,7 +61,7 @@ def train_model(root: Path, config: dict, frame: pd.DataFrame) -> MLPaths:
     """Train through the container's entry point (in this process) and return the ML root."""
     import os
 
-    from releaseml import container
+    from releaseml.job import entrypoints as container
 
     paths = make_ml_root(root, config, frame)
     previous = os.environ.get(ML_ROOT_ENV)
@@ -81,7 +81,7 @@ class Server:
         import subprocess
         import sys
 
-        from releaseml import client
+        from releaseml.serving import client
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -95,7 +95,7 @@ class Server:
         client.wait_until_ready(self.url, timeout=60, is_alive=lambda: self.process.poll() is None)
 
     def stop(self) -> int:
-        from releaseml import engines
+        from releaseml.local import engines
 
         return engines.stop(self.process, timeout=10)
 

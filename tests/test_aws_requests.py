@@ -8,11 +8,12 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from releaseml import config as config_module
-from releaseml import hyperparameters, metrics
 from releaseml.aws import sagemaker_training, settings, transform, workflows
 from releaseml.aws.session import errors, unique_name
-from releaseml.errors import UserError
+from releaseml.common.errors import UserError
+from releaseml.config import config_file as config_module
+from releaseml.config import hyperparameters
+from releaseml.training import metrics
 
 
 def test_flags_beat_environment_beats_the_config_file():

@@ -11,9 +11,10 @@ import time
 import numpy as np
 
 from helpers import make_ml_root
-from releaseml import bundle, hyperparameters
-from releaseml.layout import ML_ROOT_ENV
-from releaseml.schema import model_frame
+from releaseml.common.layout import ML_ROOT_ENV
+from releaseml.config import hyperparameters
+from releaseml.data.schema import model_frame
+from releaseml.model import bundle
 
 CONFIG = {"target": "species", "catboost": {"iterations": 3000, "learning_rate": 0.003}}  # long enough to stop part-way
 

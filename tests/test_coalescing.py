@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from helpers import Server
-from releaseml import bundle
-from releaseml.schema import model_frame
+from releaseml.data.schema import model_frame
+from releaseml.model import bundle
 from releaseml.serving.coalescing import Coalescer
 
 FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]

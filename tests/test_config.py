@@ -1,7 +1,7 @@
 import pytest
 
-from releaseml import config
-from releaseml.errors import UserError
+from releaseml.common.errors import UserError
+from releaseml.config import config_file as config
 
 
 def problems(raw) -> str:

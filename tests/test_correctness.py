@@ -19,9 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import Server, flags_frame, train_model
-from releaseml import bundle, dataset
-from releaseml.errors import UserError
-from releaseml.schema import model_frame
+from releaseml.common.errors import UserError
+from releaseml.data import dataset
+from releaseml.data.schema import model_frame
+from releaseml.model import bundle
 
 PENGUIN_FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
 FLAG_FEATURES = ["flag", "x", "colour"]

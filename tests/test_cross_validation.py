@@ -12,10 +12,12 @@ import pytest
 from catboost import Pool, cv
 
 from helpers import make_ml_root
-from releaseml import config, cross_validation, dataset, fitting
-from releaseml import schema as schema_module
-from releaseml.errors import UserError
-from releaseml.metrics import TASK_METRICS
+from releaseml.common.errors import UserError
+from releaseml.config import config_file as config
+from releaseml.data import dataset
+from releaseml.data import schema as schema_module
+from releaseml.training import cross_validation, fitting
+from releaseml.training.metrics import TASK_METRICS
 
 
 def trained(tmp_path, run_train, cfg, frame):

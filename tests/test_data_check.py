@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from helpers import run_task, train_model
-from releaseml import profile
-from releaseml.layout import PROFILE_FILE
-from releaseml.schema import model_frame
+from releaseml.common.layout import PROFILE_FILE
+from releaseml.data import profile
+from releaseml.data.schema import model_frame
 
 FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"]
 
@@ -128,7 +128,7 @@ def test_check_data_mistakes(trained, tmp_path):
 
 def test_json_lines_are_checked_like_csv(trained, penguins, tmp_path):
     frame = scoring(penguins)
-    typed_ok = model_frame(frame, __import__("releaseml.bundle", fromlist=["load"]).load(trained.model_dir).schema)
+    typed_ok = model_frame(frame, __import__("releaseml.model.bundle", fromlist=["load"]).load(trained.model_dir).schema)
     assert len(typed_ok) == len(frame)
     path = tmp_path / "rows.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in json.loads(frame.to_json(orient="records"))))

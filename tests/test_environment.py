@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from releaseml import environment
-from releaseml.errors import UserError
+from releaseml.common import environment
+from releaseml.common.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 

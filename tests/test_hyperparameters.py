@@ -4,9 +4,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from releaseml import config, hyperparameters
-from releaseml.errors import UserError
-from releaseml.hyperparameters import flatten, unflatten
+from releaseml.common.errors import UserError
+from releaseml.config import config_file as config
+from releaseml.config import hyperparameters
+from releaseml.config.hyperparameters import flatten, unflatten
 
 # JSON-like leaves, including strings that look like numbers, booleans, null or JSON.
 tricky_text = st.sampled_from(["6", "0.1", "true", "null", "[1]", '"quoted"', "{}", "", " ", "a.b", "1e5", "NaN", "-"])

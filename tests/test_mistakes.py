@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from helpers import free_port, make_ml_root, run_task
-from releaseml.layout import ML_ROOT_ENV
+from releaseml.common.layout import ML_ROOT_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 ROW = "Dream,46.7,17.9,195,3300,female\n"
@@ -386,8 +386,8 @@ def test_a_container_without_a_usable_hyperparameters_file(tmp_path, run_train, 
     ],
 )
 def test_hyperparameters_that_cannot_be_a_config(flat, message):
-    from releaseml import hyperparameters
-    from releaseml.errors import UserError
+    from releaseml.common.errors import UserError
+    from releaseml.config import hyperparameters
 
     with pytest.raises(UserError, match=message):
         hyperparameters.unflatten(flat)
@@ -428,8 +428,8 @@ def test_demo_says_why_training_failed(tmp_path):
 
 
 def test_a_poll_interval_that_is_not_one(tmp_path):
-    from releaseml import environment
-    from releaseml.errors import UserError
+    from releaseml.common import environment
+    from releaseml.common.errors import UserError
 
     with pytest.raises(UserError, match="RELEASEML_AWS_POLL_SECONDS='0' must be at least 0.01"):
         environment.AWS_POLL_SECONDS.get({"RELEASEML_AWS_POLL_SECONDS": "0"})

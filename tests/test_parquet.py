@@ -12,8 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import Server, run_task
-from releaseml import bundle, client, data_check, dataset, parquet
-from releaseml.schema import model_frame
+from releaseml.checking import data_check
+from releaseml.data import dataset, parquet
+from releaseml.data.schema import model_frame
+from releaseml.model import bundle
+from releaseml.serving import client
 
 REPO = Path(__file__).resolve().parents[1]
 

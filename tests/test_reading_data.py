@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from helpers import make_ml_root, run_task
-from releaseml import config, csvrows, dataset
 from releaseml.aws import workflows
-from releaseml.errors import UserError
+from releaseml.common.errors import UserError
+from releaseml.config import config_file as config
+from releaseml.data import csvrows, dataset
 
 REPO = Path(__file__).resolve().parents[1]
 

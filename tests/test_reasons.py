@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from helpers import Server, flags_frame, run_task, train_model
-from releaseml import bundle
-from releaseml.schema import model_frame
+from releaseml.data.schema import model_frame
+from releaseml.model import bundle
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from catboost.utils import eval_metric
 from hypothesis import given
 from hypothesis import strategies as st
 
-from releaseml.report import FIGURES_DIR, REPORT_FILE, evaluation
+from releaseml.report import FIGURES_DIR, REPORT_FILE
+from releaseml.training import evaluation
 
 CLASSIFICATION_FIGURES = {
     "learning_curves",
@@ -53,10 +54,11 @@ def test_each_run_writes_a_self_contained_report_with_the_figures_of_its_task(tr
 
 def validation_rows(paths, config: dict):
     """The trained model and its validation rows, split again exactly as training split them."""
-    from releaseml import bundle, dataset
-    from releaseml.config import validate
-    from releaseml.fitting import split
-    from releaseml.schema import labels
+    from releaseml.config.config_file import validate
+    from releaseml.data import dataset
+    from releaseml.data.schema import labels
+    from releaseml.model import bundle
+    from releaseml.training.fitting import split
 
     model = bundle.load(paths.model_dir)
     frame = dataset.read_channel(paths.training_channel())

@@ -74,7 +74,7 @@ def test_the_report_loads_without_errors_and_shows_every_figure(browser, trained
 
 
 def test_the_data_check_page_loads_without_errors_and_shows_each_drifted_column(browser, trained_reports, penguins, tmp_path):
-    from releaseml import data_check
+    from releaseml.checking import data_check
     from releaseml.report import check_page
 
     paths = trained_reports["demo-species"]

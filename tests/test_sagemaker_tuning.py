@@ -8,9 +8,11 @@ import json
 import pytest
 
 from helpers import make_ml_root
-from releaseml import config, hyperparameters, metrics
 from releaseml.aws import sagemaker_tuning
-from releaseml.errors import UserError
+from releaseml.common.errors import UserError
+from releaseml.config import config_file as config
+from releaseml.config import hyperparameters
+from releaseml.training import metrics
 
 
 def tune_section(**ranges) -> config.TuneSection:

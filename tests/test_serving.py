@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from helpers import Server, free_port
-from releaseml import bundle
-from releaseml.schema import model_frame
+from releaseml.data.schema import model_frame
+from releaseml.model import bundle
 
 FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
 ROWS = "Torgersen,39.1,18.7,181,3750,male\nDream,46.7,17.9,195,3300,female\nBiscoe,50,15.2,218,5700,male\n"

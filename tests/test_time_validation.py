@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 from helpers import make_ml_root
-from releaseml import config, time_validation
-from releaseml import schema as schema_module
-from releaseml.errors import UserError
+from releaseml.common.errors import UserError
+from releaseml.config import config_file as config
+from releaseml.data import schema as schema_module
+from releaseml.training import time_validation
 
 
 def trend(rows: int = 1200, seed: int = 3) -> pd.DataFrame:

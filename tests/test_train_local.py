@@ -8,9 +8,11 @@ import pytest
 import requests
 
 from helpers import run_task
-from releaseml import hyperparameters, local, staging
-from releaseml.errors import UserError
-from releaseml.layout import MLPaths
+from releaseml.common.errors import UserError
+from releaseml.common.layout import MLPaths
+from releaseml.config import hyperparameters
+from releaseml.local import runner as local
+from releaseml.local import staging
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,7 +71,7 @@ def test_staging_never_deletes_files_it_did_not_put_there(tmp_path):
     own.mkdir(parents=True)
     (own / "precious.csv").write_text("a,b\n1,2\n")
     (tmp_path / "new.csv").write_text("a,b\n3,4\n")
-    from releaseml.config import validate
+    from releaseml.config.config_file import validate
 
     with pytest.raises(UserError, match="did not put there, and will not delete them"):
         staging.stage_training(paths, validate({"target": "b"}), tmp_path / "new.csv", None)

@@ -11,8 +11,9 @@ import pytest
 from catboost import CatBoostClassifier, CatBoostRegressor
 
 from helpers import make_ml_root
-from releaseml import bundle, metrics
-from releaseml.layout import ML_ROOT_ENV
+from releaseml.common.layout import ML_ROOT_ENV
+from releaseml.model import bundle
+from releaseml.training import metrics
 
 ITERATIONS = 150
 

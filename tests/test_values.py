@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from releaseml import csvrows, values
-from releaseml.errors import BadValue
+from releaseml.common.errors import BadValue
+from releaseml.data import csvrows, values
 
 TRICKY = [
     "", " ", "NA", "NA ", " na", "nAn", "NAN", "-NaN", "+nan", "null", "NULL", "None", "none", "N/A", "#N/A", "<NA>", "1.#IND",

@@ -15,8 +15,8 @@ import time
 import requests
 
 from helpers import Server, free_port, run_task
-from releaseml import bundle
-from releaseml.schema import typed_row
+from releaseml.data.schema import typed_row
+from releaseml.model import bundle
 
 ROW = b"Dream,46.7,17.9,195,3300,female\n"  # the species model of conftest drops year
 

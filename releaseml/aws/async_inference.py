@@ -12,11 +12,11 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from releaseml import client as local_client
-from releaseml import media, progress
 from releaseml.aws import endpoints, storage, waiting
 from releaseml.aws.session import Aws, errors
-from releaseml.errors import UserError
+from releaseml.common import media, progress
+from releaseml.common.errors import UserError
+from releaseml.serving import client as local_client
 
 ASYNC_LIMIT_BYTES = 1024**3  # SageMaker's cap on an async payload
 INVOCATION_TIMEOUT_SECONDS = 3600  # SageMaker's most for one async call
@@ -43,7 +43,7 @@ def invoke(
     """Upload the payload, call the endpoint, wait for its answer in S3 and return it; `explain`: reasons per row."""
     content_type = content_type or local_client.content_type_for(payload)
     if content_type == media.PARQUET:  # sent as CSV with a header row, like a real-time request
-        from releaseml import parquet
+        from releaseml.data import parquet
 
         with tempfile.TemporaryDirectory(prefix="releaseml-async-") as directory:
             converted = Path(directory) / f"{payload.stem}.csv"

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from releaseml import client as local_client
 from releaseml.aws import waiting
 from releaseml.aws.session import Aws, errors, is_missing, unique_name
-from releaseml.config import AwsSection
-from releaseml.errors import UserError
+from releaseml.common.errors import UserError
+from releaseml.config.config_file import AwsSection
+from releaseml.serving import client as local_client
 
 REALTIME_LIMIT_BYTES = 6 * 1024 * 1024  # SageMaker's cap on a real-time request body
 FINAL_STATES = {"InService", "Failed", "OutOfService"}

@@ -15,9 +15,9 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Optional
 
-from releaseml import media
 from releaseml.aws.session import Aws, errors
-from releaseml.config import AwsSection
+from releaseml.common import media
+from releaseml.config.config_file import AwsSection
 
 STAGE = "live"
 RESOURCE = "predict"

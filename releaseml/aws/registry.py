@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 from urllib.parse import urlparse
 
-from releaseml import progress
 from releaseml.aws.session import Aws, errors
-from releaseml.errors import UserError
-from releaseml.image import docker_client
+from releaseml.common import progress
+from releaseml.common.errors import UserError
+from releaseml.image.build import docker_client
 
 
 def push(aws: Aws, local_image: str, repository: str, tags: list[dict[str, str]]) -> str:

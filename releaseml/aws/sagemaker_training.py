@@ -7,12 +7,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from releaseml import environment, hyperparameters, media, metrics, progress
 from releaseml.aws import logs, waiting
 from releaseml.aws.session import Aws, errors, is_missing
-from releaseml.config import AwsSection, Config
-from releaseml.errors import UserError
-from releaseml.layout import CHECKPOINTS_DIR
+from releaseml.common import environment, media, progress
+from releaseml.common.errors import UserError
+from releaseml.common.layout import CHECKPOINTS_DIR
+from releaseml.config import hyperparameters
+from releaseml.config.config_file import AwsSection, Config
+from releaseml.training import metrics
 
 FINAL_STATES = {"Completed", "Failed", "Stopped"}
 CHECKPOINT_LOCAL_PATH = f"/opt/ml/{CHECKPOINTS_DIR}"  # where the container finds them (layout.MLPaths.checkpoints)
@@ -241,7 +243,7 @@ def require_completed(description: dict) -> dict:
 
 def download_model(aws: Aws, name: str, directory: Path) -> Path:
     """The job's model (model.tar.gz: model.cbm, schema.json, profile.json) unpacked into `directory`, once."""
-    from releaseml.layout import SCHEMA_FILE
+    from releaseml.common.layout import SCHEMA_FILE
 
     if (directory / SCHEMA_FILE).is_file():
         return directory

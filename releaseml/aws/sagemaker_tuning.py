@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from releaseml import hyperparameters, progress
 from releaseml.aws import sagemaker_training, waiting
 from releaseml.aws.session import Aws, errors, is_missing
-from releaseml.config import TUNABLE, TuneSection
-from releaseml.errors import UserError
+from releaseml.common import progress
+from releaseml.common.errors import UserError
+from releaseml.config import hyperparameters
+from releaseml.config.config_file import TUNABLE, TuneSection
 
 FINAL_STATES = {"Completed", "Failed", "Stopped"}
 NAME_LIMIT = 32  # HyperParameterTuningJobName's maximum length

@@ -11,7 +11,7 @@ from typing import Optional
 
 from releaseml.aws.endpoints import VARIANT
 from releaseml.aws.session import Aws, errors
-from releaseml.config import AwsSection
+from releaseml.config.config_file import AwsSection
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"

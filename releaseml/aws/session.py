@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import Iterator, Optional
 
-from releaseml import __version__, environment
-from releaseml.errors import UserError
+from releaseml import __version__
+from releaseml.common import environment
+from releaseml.common.errors import UserError
 
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 # The credentials themselves are wrong (no such key, a bad secret) or too old: no permission would help.

@@ -12,10 +12,10 @@ from typing import Any, Mapping
 
 from pydantic import ValidationError
 
-from releaseml import environment
 from releaseml.aws.session import Aws
-from releaseml.config import AwsSection, problems
-from releaseml.errors import UserError
+from releaseml.common import environment
+from releaseml.common.errors import UserError
+from releaseml.config.config_file import AwsSection, problems
 
 ENV_PREFIX = environment.AWS_SETTING_PREFIX
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from releaseml import progress
 from releaseml.aws.session import Aws, errors
-from releaseml.errors import UserError
+from releaseml.common import progress
+from releaseml.common.errors import UserError
 
 CHECKSUM_KEY = "releaseml-sha256"  # object metadata: the file's SHA-256, to skip uploading it again
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from releaseml import client as local_client
-from releaseml import dataset, environment, media, progress
 from releaseml.aws import logs, storage, waiting
 from releaseml.aws.session import Aws, errors
-from releaseml.config import AwsSection
-from releaseml.errors import UserError
+from releaseml.common import environment, media, progress
+from releaseml.common.errors import UserError
+from releaseml.config.config_file import AwsSection
+from releaseml.data import dataset
+from releaseml.serving import client as local_client
 
 FINAL_STATES = {"Completed", "Failed", "Stopped"}
 MIN_PART_BYTES = 1024 * 1024  # smaller parts would cost more in requests than they save in time
@@ -59,7 +60,7 @@ def input_files(directory: Path) -> tuple[dict[str, Path], str]:
 def parquet_as_lines(files: dict[str, Path], features: list[str], directory: Path) -> dict[str, Path]:
     """Parquet inputs written as CSV lines of the model's features (batch transform splits files into
     lines), converted a batch of rows at a time: `x.parquet` becomes `x.csv`, its output `x.csv.out`."""
-    from releaseml import parquet
+    from releaseml.data import parquet
 
     converted = {}
     for name, path in files.items():

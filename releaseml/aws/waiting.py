@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
-from releaseml import environment, progress
-from releaseml.errors import StillRunning, UserError  # noqa: F401 (StillRunning: raised here)
+from releaseml.common import environment, progress
+from releaseml.common.errors import StillRunning, UserError  # noqa: F401 (StillRunning: raised here)
 
 DEFAULT_POLL_SECONDS = environment.AWS_POLL_SECONDS.get()
 

@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from releaseml import config as config_module
-from releaseml import dataset, media, progress, time_validation
-from releaseml import schema as schema_module
 from releaseml.aws import (
     async_inference,
     endpoints,
@@ -26,9 +23,14 @@ from releaseml.aws import (
     waiting,
 )
 from releaseml.aws.session import Aws, errors, unique_name
-from releaseml.config import AwsSection, Config
-from releaseml.errors import StillRunning, UserError
-from releaseml.layout import TRAINING_CHANNELS
+from releaseml.common import media, progress
+from releaseml.common.errors import StillRunning, UserError
+from releaseml.common.layout import TRAINING_CHANNELS
+from releaseml.config import config_file as config_module
+from releaseml.config.config_file import AwsSection, Config
+from releaseml.data import dataset
+from releaseml.data import schema as schema_module
+from releaseml.training import time_validation
 
 REPORTS_DIR = Path("reports")  # deploy unpacks each job's report into reports/JOB/
 
@@ -108,7 +110,7 @@ def tune(
 ) -> sagemaker_tuning.TuningJobOutcome:
     """The config's `tune:` search as a SageMaker tuning job: the image and data as `deploy` sends them,
     SageMaker training the trials in parallel; wait, show the trials, and name the best training job."""
-    from releaseml import tuning
+    from releaseml.local import tuning
 
     if ctx.config.tune is None:
         raise UserError(tuning.missing_section_message(ctx.config_path))
@@ -207,7 +209,7 @@ def _check_training_data(config: Config, channels: dict[str, dict[str, Path]]) -
 
 
 if TYPE_CHECKING:
-    from releaseml.data_check import CheckResult
+    from releaseml.checking.data_check import CheckResult
 
 MODELS_DIR = Path(".releaseml") / "models"  # training jobs' models, downloaded once to check data against
 BATCH_INPUTS_DIR = Path(".releaseml") / "batch-inputs"  # Parquet inputs converted to CSV lines, per job
@@ -215,7 +217,7 @@ BATCH_INPUTS_DIR = Path(".releaseml") / "batch-inputs"  # Parquet inputs convert
 
 def check_data(ctx: Project, data: Path, job_name: str) -> CheckResult:
     """Check scoring data here against a training job's model (downloaded once into .releaseml/models/JOB/)."""
-    from releaseml import data_check
+    from releaseml.checking import data_check
 
     return data_check.check(data, sagemaker_training.download_model(ctx.aws, job_name, MODELS_DIR / job_name))
 
@@ -256,7 +258,7 @@ def batch_predict(
     if content_type == media.CSV:
         transform.refuse_header_rows(files, _column_names(ctx))
     if content_type == media.PARQUET:
-        from releaseml import bundle
+        from releaseml.model import bundle
 
         model = bundle.load(sagemaker_training.download_model(ctx.aws, job_name, MODELS_DIR / job_name))
         converted = BATCH_INPUTS_DIR / job_name

@@ -6,12 +6,12 @@ finds it in the local ML root. Everything shown is computed from the validation 
 
 from pathlib import Path
 
-from releaseml.layout import FIGURES_DIR, REPORT_FILE  # noqa: F401 (where they live: layout, with every /opt/ml path)
+from releaseml.common.layout import FIGURES_DIR, REPORT_FILE  # noqa: F401 (where they live: layout, with every /opt/ml path)
 
 
 def latest(candidates: list[Path]) -> Path:
     """The newest report among files and directories of reports (searched for report.html)."""
-    from releaseml.errors import UserError
+    from releaseml.common.errors import UserError
 
     found = [p for c in candidates for p in ([c] if c.name == REPORT_FILE else c.rglob(REPORT_FILE)) if p.is_file()]
     if not found:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from releaseml.data_check import CheckResult, ColumnCheck
+from releaseml.checking.data_check import CheckResult, ColumnCheck
 from releaseml.report import FIGURES_DIR, figures, page
 
 CHECK_FILE = "check.html"

@@ -11,7 +11,7 @@ matplotlib.rcParams["text.parse_math"] = False  # column names and labels are da
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 
-from releaseml.report import evaluation  # noqa: E402
+from releaseml.training import evaluation  # noqa: E402
 
 DPI = 110
 TRAIN_COLOR, VALIDATION_COLOR = "#4C72B0", "#DD8452"

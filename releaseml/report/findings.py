@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from releaseml.report.evaluation import Scored
-from releaseml.schema import CATEGORICAL, REGRESSION, Schema
+from releaseml.data.schema import CATEGORICAL, REGRESSION, Schema
+from releaseml.training.evaluation import Scored
 
 SMALL_DATA_ROWS = 1000
 MINORITY_SHARE = 0.10

@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoost
 
-from releaseml import __version__, bundle
-from releaseml.config import Config
-from releaseml.report import FIGURES_DIR, REPORT_FILE, evaluation, figures, findings, page
-from releaseml.schema import REGRESSION, Schema, model_frame
-from releaseml.time_validation import PeriodScores
-from releaseml.values import NUMERIC
+from releaseml import __version__
+from releaseml.config.config_file import Config
+from releaseml.data.schema import REGRESSION, Schema, model_frame
+from releaseml.data.values import NUMERIC
+from releaseml.model import bundle
+from releaseml.report import FIGURES_DIR, REPORT_FILE, figures, findings, page
+from releaseml.training import evaluation
+from releaseml.training.time_validation import PeriodScores
 
 
 @dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from releaseml.layout import FIGURES_DIR
+from releaseml.common.layout import FIGURES_DIR
 from releaseml.report import figures, page
 
 TUNING_PAGE = "tuning.html"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import falcon
 import orjson
 
-from releaseml import media
-from releaseml.bundle import Bundle
+from releaseml.common import media
+from releaseml.model.bundle import Bundle
 from releaseml.serving import codecs
 from releaseml.serving.coalescing import Coalescer
 

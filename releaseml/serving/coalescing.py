@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from releaseml.bundle import Prediction
+from releaseml.model.bundle import Prediction
 
 Rows = list[list[Any]]
 

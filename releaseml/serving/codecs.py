@@ -25,10 +25,11 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from releaseml import csvrows, media
-from releaseml.bundle import Prediction
-from releaseml.errors import BadValue, UserError
-from releaseml.schema import NUMERIC, Schema, model_frame, typed_row
+from releaseml.common import media
+from releaseml.common.errors import BadValue, UserError
+from releaseml.data import csvrows
+from releaseml.data.schema import NUMERIC, Schema, model_frame, typed_row
+from releaseml.model.bundle import Prediction
 
 CSV, JSON, JSONLINES = media.CSV, media.JSON, media.JSONLINES
 # Below this many bytes (CSV) or rows (JSON), plain Python beats building a pandas frame.

@@ -1,6 +1,6 @@
 """Run the app under waitress, configured from the environment, stopping cleanly on SIGTERM or SIGINT.
 
-Settings: the container variables of `releaseml.environment` (port, host, threads, body limits,
+Settings: the container variables of `releaseml.common.environment` (port, host, threads, body limits,
 batch transform hints, stop grace).
 """
 
@@ -19,10 +19,10 @@ import waitress
 import waitress.channel
 import waitress.task
 
-from releaseml import bundle as bundle_module
-from releaseml import environment
-from releaseml.errors import UserError
-from releaseml.layout import MLPaths
+from releaseml.common import environment
+from releaseml.common.errors import UserError
+from releaseml.common.layout import MLPaths
+from releaseml.model import bundle as bundle_module
 from releaseml.serving.app import Limits, create_app
 
 # SageMaker: MaxConcurrentTransforms x MaxPayloadInMB may not exceed 100 MB.

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from helpers import free_port, run_task
-from releaseml import client, engines, local
-from releaseml.layout import MLPaths
+from releaseml.common.layout import MLPaths
+from releaseml.local import engines
+from releaseml.local import runner as local
+from releaseml.serving import client
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -62,8 +64,8 @@ def test_the_image_trains_on_parquet_to_the_same_model_as_on_csv(tmp_path, train
         tmp_path / "releaseml.yaml", tmp_path / "penguins.parquet", ml_root=tmp_path / "ml", engine="docker", image=built_image
     )
     assert outcome.exit_code == 0, outcome.failure
-    from releaseml import bundle
-    from releaseml.schema import model_frame
+    from releaseml.data.schema import model_frame
+    from releaseml.model import bundle
 
     from_csv, from_parquet = bundle.load(work / "opt_ml/model"), bundle.load(tmp_path / "ml/model")
     rows = model_frame(pd.read_csv(REPO / "data/predict/penguins.csv", header=None, names=from_csv.schema.features), from_csv.schema)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from releaseml import bundle, hyperparameters
-from releaseml.schema import model_frame
+from releaseml.config import hyperparameters
+from releaseml.data.schema import model_frame
+from releaseml.model import bundle
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

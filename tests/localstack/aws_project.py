@@ -16,9 +16,9 @@ import pandas as pd
 import yaml
 
 from emulator_settings import ACCOUNT, REGION, ROLE
-from releaseml import bundle
 from releaseml.aws import storage
-from releaseml.schema import model_frame
+from releaseml.data.schema import model_frame
+from releaseml.model import bundle
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = f"sagemaker-{REGION}-{ACCOUNT}"  # SageMaker's default bucket, as releaseml derives it

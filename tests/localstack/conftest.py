@@ -108,7 +108,7 @@ def player(emulator, registry, built_image, tmp_path_factory):
     Names of jobs, models and endpoints are unique, so tests share one emulator and see
     every request sent in `player.sent`.
     """
-    from releaseml.image import docker_client
+    from releaseml.image.build import docker_client
 
     player = SageMakerPlayer(emulator, registry, docker_client(), tmp_path_factory.mktemp("sagemaker"), REGION)
     endpoints = {

@@ -80,8 +80,8 @@ import boto3
 import requests
 
 from helpers import free_port
-from releaseml.client import wait_until_ready
-from releaseml.errors import UserError
+from releaseml.common.errors import UserError
+from releaseml.serving.client import wait_until_ready
 
 MB = 1024 * 1024
 # Spot jobs: BillableTimeInSeconds as this share of TrainingTimeInSeconds (the spot discount is

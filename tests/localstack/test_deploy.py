@@ -17,11 +17,12 @@ import yaml
 
 from aws_project import BUCKET, REPO, artifact_model, invoke, make_project
 from emulator_settings import REGION, ROLE
-from releaseml import hyperparameters, metrics
 from releaseml.aws import sizing, storage, workflows
 from releaseml.aws.session import Aws
-from releaseml.errors import UserError
-from releaseml.schema import model_frame
+from releaseml.common.errors import UserError
+from releaseml.config import hyperparameters
+from releaseml.data.schema import model_frame
+from releaseml.training import metrics
 
 pytestmark = pytest.mark.aws
 

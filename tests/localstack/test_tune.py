@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from aws_project import BUCKET, artifact_model, invoke, make_project
-from releaseml import hyperparameters, metrics
+from releaseml.config import hyperparameters
+from releaseml.training import metrics
 
 pytestmark = pytest.mark.aws
 

@@ -1,0 +1,257 @@
+"""Read training data: which files a data path holds, and each CSV or Parquet file read strictly.
+
+One rule for what a data path holds (`data_channels`), used by train-local and deploy alike:
+- a file: the training channel is that file;
+- a directory with a `training/` (or `train/`) subdirectory, and maybe `validation/`: those
+  channels, each every data file below it;
+- any other directory: the data files directly in it (subdirectories such as `predict/` are left
+  alone).
+Data files are `.csv` or `.parquet`, one format per channel. Hidden files and other files are never
+data; the ones left out are named.
+
+A CSV file's rows are split by `csvrows` and its values typed by `values`, the rules serving uses
+too; a Parquet file's columns keep the types it declares (`parquet`).
+The header names every column once; a row with more or fewer fields than the header is an error
+naming the file and line, never a guess.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from releaseml.common import media
+from releaseml.common.errors import BadValue, UserError
+from releaseml.common.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL
+from releaseml.data import csvrows, parquet, values
+
+DATA_SUFFIXES = (".csv", parquet.SUFFIX)
+
+
+@dataclass
+class DataChannels:
+    """The files of each channel found at a data path, and the files that were left out."""
+
+    channels: dict[str, dict[str, Path]]
+    left_out: list[Path] = field(default_factory=list)
+
+    def note(self) -> str | None:
+        if not self.left_out:
+            return None
+        shown = ", ".join(str(p) for p in self.left_out[:5]) + (" ..." if len(self.left_out) > 5 else "")
+        return f"Not data (only {' and '.join(DATA_SUFFIXES)} files are read): {shown}"
+
+
+def data_channels(path: Path) -> DataChannels:
+    """The channels at a data path by the one rule above, or a UserError saying what is missing."""
+    if path.is_file():
+        return DataChannels({TRAINING_CHANNELS[0]: {path.name: path}})
+    if not path.is_dir():
+        raise UserError(f"no data at {str(path)!r}: expected a CSV or Parquet file, or a directory of them")
+    named = [name for name in (*TRAINING_CHANNELS, VALIDATION_CHANNEL) if (path / name).is_dir()]
+    if named:
+        if not any(name in TRAINING_CHANNELS for name in named):
+            raise UserError(f"{path} has a validation/ directory but no training/ one: put the training files in {path / 'training'}")
+        if all(name in named for name in TRAINING_CHANNELS):
+            raise UserError(f"{path} has both training/ and train/: keep one of them")
+        found = {name: _data_files(path / name, recursive=True) for name in named}
+        for name, (files, _) in found.items():
+            if not files:
+                raise UserError(f"{path / name} holds no .csv or .parquet files")
+            check_one_format(list(files.values()), path / name)
+        return DataChannels({name: files for name, (files, _) in found.items()}, [p for _, (_, out) in found.items() for p in out])
+    files, left_out = _data_files(path, recursive=False)
+    if not files:
+        raise UserError(f"{path} holds no .csv or .parquet files (and no training/ directory)")
+    check_one_format(list(files.values()), path)
+    return DataChannels({TRAINING_CHANNELS[0]: files}, left_out)
+
+
+def _data_files(directory: Path, recursive: bool) -> tuple[dict[str, Path], list[Path]]:
+    found = visible_files(directory) if recursive else {p.name: p for p in sorted(directory.iterdir()) if _visible_file(p)}
+    data = {name: p for name, p in found.items() if p.suffix.lower() in DATA_SUFFIXES}
+    return data, [p for name, p in found.items() if name not in data]
+
+
+def check_one_format(files: list[Path], where: Path) -> None:
+    """A channel is CSV or Parquet, not both: they would be read by different rules into one table."""
+    kinds = {parquet.is_parquet(file) for file in files}
+    if len(kinds) > 1:
+        example_csv = next(file for file in files if not parquet.is_parquet(file))
+        example_parquet = next(file for file in files if parquet.is_parquet(file))
+        raise UserError(
+            f"{where} holds both Parquet and CSV files ({example_parquet.name}, {example_csv.name}): one data set is one format. "
+            "Convert one kind to the other, or keep one kind in this directory."
+        )
+
+
+def content_type(files: list[Path]) -> str:
+    """A channel's format (one per channel, `check_one_format`), as SageMaker names it."""
+    return media.PARQUET if parquet.is_parquet(files[0]) else media.CSV
+
+
+def channel_files(path: Path) -> list[Path]:
+    """The files of a channel as SageMaker laid it out: every visible file below the directory (or the one file)."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise UserError(f"no data at {str(path)!r}: expected a CSV file or a directory of CSV files")
+    files = list(visible_files(path).values())
+    if not files:
+        raise UserError(f"the data directory {str(path)!r} is empty: put one or more CSV files (with a header row) in it")
+    return files
+
+
+def read_channel(path: Path, string_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """All data files of a channel as one typed frame; `string_columns` are text, never numbers.
+
+    Number columns are float64 (NaN when missing); the others hold text (True/False for a
+    true/false column) or None when missing.
+    """
+    files = channel_files(path)
+    check_one_format(files, path)
+    string_columns = set(string_columns)
+    text_columns: set[str] = set()
+    if parquet.is_parquet(files[0]):
+        raw = []
+        for file in files:
+            frame, text = parquet.read_frame(file, string_columns)
+            raw.append(frame)
+            text_columns |= text
+    else:
+        raw = [read_raw(file, string_columns) for file in files]
+    _check_same_columns(raw, files)
+    frame = pd.concat(raw, ignore_index=True) if len(raw) > 1 else raw[0]
+    del raw
+    if frame.empty:
+        raise UserError(f"the data at {str(path)!r} has a header but no rows")
+    return typed_frame(frame, string_columns, text_columns)
+
+
+def read_raw(file: Path, string_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """One CSV file's rows by the row rule; the header must name every column once.
+
+    The columns whose first rows are all numbers come as float64 (the C parser reads them: fast, and
+    no text copy of every number is ever held); the others as text, for `typed_frame`.
+    """
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {file}: {exc.strerror or exc}") from None
+    try:
+        document = csvrows.Document(data, what=str(file), name_lines=True)
+        header = document.first_row()
+        if header is None:
+            raise UserError(f"{file} is empty: a CSV file needs a header row naming its columns")
+        names = _column_names(header, file)
+        numbers = _number_columns(document, names, string_columns)
+        try:
+            chunks = [chunk.frame for chunk in document.frames(len(names), skip_rows=1, numbers=numbers)]
+        except BadValue:  # a column of numbers in its first rows holds text further down: a text column
+            chunks = [chunk.frame for chunk in document.frames(len(names), skip_rows=1)]
+    except csvrows.CsvError as exc:
+        raise UserError(_in_file(file, exc, header if "header" in locals() else None)) from None
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else (chunks[0] if chunks else pd.DataFrame(columns=range(len(names))))
+    frame.columns = names
+    return frame
+
+
+def _number_columns(document: csvrows.Document, names: list[str], string_columns: Iterable[str]) -> dict[int, str]:
+    """The columns that hold only numbers in the document's first piece (and are not declared text)."""
+    first = next(document.frames(len(names), skip_rows=1), None)
+    if first is None:
+        return {}
+    text = set(string_columns)
+    return {
+        position: name
+        for position, name in enumerate(names)
+        if name not in text and values.numbers_at_once(first.frame[position].to_numpy(dtype=object)) is not None
+    }
+
+
+def typed_frame(raw: pd.DataFrame, string_columns: set[str], text_columns: set[str] = frozenset()) -> pd.DataFrame:
+    """Each column typed by its kind (`values.infer_kind`, or text for `string_columns`).
+
+    `text_columns` (a Parquet file's declared text) are never numbers but may be true/false.
+    A float64 column is a Parquet file's number column: a number as it is.
+    """
+    out = {}
+    for name in raw.columns:
+        if raw[name].dtype == np.float64 and name not in string_columns:
+            out[name] = raw[name].reset_index(drop=True)
+            continue
+        column = raw[name].to_numpy(dtype=object)
+        numbers = None if name in string_columns or name in text_columns else values.numbers_at_once(column)
+        if numbers is not None:
+            out[name] = pd.Series(numbers)
+            continue
+        kind = values.CATEGORICAL if name in string_columns else values.infer_kind(column)
+        if kind == values.NUMERIC and name in text_columns:
+            kind = values.CATEGORICAL
+        typed = values.column(column, kind, name)
+        if kind != values.NUMERIC:
+            typed = np.where(typed == values.MISSING_CATEGORY, None, typed)
+        out[name] = pd.Series(typed, dtype=np.float64 if kind == values.NUMERIC else object)
+    return pd.DataFrame(out)
+
+
+def _column_names(header: list[str], file: Path) -> list[str]:
+    names = [name.strip() for name in header]
+    empty = [position + 1 for position, name in enumerate(names) if not name]
+    if empty:
+        raise UserError(f"{file}: the header row has no name for column(s) {empty}; every column needs a name in the first row")
+    repeated = [name for name, count in Counter(names).items() if count > 1]
+    if repeated:
+        raise UserError(
+            f"{file}: the header names column(s) {repeated} more than once; give each column its own name "
+            "(a repeated target column would leak the answer into the features)"
+        )
+    return names
+
+
+def _in_file(file: Path, exc: csvrows.CsvError, header: list[str] | None) -> str:
+    """A row-rule error told about a file: its line, and which columns a short row lacks."""
+    message = str(exc).replace(f" in {file}", "").replace(str(file), "the file")
+    if exc.row is None:
+        return f"cannot read {file} as CSV: {message}. It must be comma-separated UTF-8 text with a header row."
+    line = f"line {exc.line}" if exc.line else f"data row {exc.row}"
+    found, width = exc.found, exc.expected
+    if header is not None and found is not None and found < width:
+        missing = [name.strip() for name in header[found:]]
+        return (
+            f"{file}, {line}: the row has {found} value(s) but the header names {width} columns, so {missing} have no value. "
+            "If those values are missing, leave them empty but keep the commas (a row needs a field for every column)."
+        )
+    if found is not None:
+        return (
+            f"{file}, {line}: the row has {found} value(s) but the header names {width} columns. "
+            "Look for a comma inside a value (put the value in double quotes) or a trailing comma."
+        )
+    return f"{file}, {line}: {message}"
+
+
+def _check_same_columns(frames: list[pd.DataFrame], files: list[Path]) -> None:
+    expected = list(frames[0].columns)
+    for frame, file in zip(frames[1:], files[1:]):
+        if list(frame.columns) != expected:
+            missing = [c for c in expected if c not in frame.columns]
+            extra = [c for c in frame.columns if c not in expected]
+            raise UserError(
+                f"{file} has different columns from {files[0]}: missing {missing}, extra {extra}. "
+                "All files of one data set need the same header."
+            )
+
+
+def visible_files(directory: Path) -> dict[str, Path]:
+    """Every file below a directory, by path relative to it, in name order; hidden files and folders left out."""
+    found = {str(p.relative_to(directory)): p for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {name: path for name, path in found.items() if not any(part.startswith(".") for part in Path(name).parts)}
+
+
+def _visible_file(path: Path) -> bool:
+    return path.is_file() and not path.name.startswith(".")

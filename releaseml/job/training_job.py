@@ -1,0 +1,200 @@
+"""One training job in the SageMaker layout: config and data in, model and metrics out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from releaseml.common.errors import UserError
+from releaseml.common.layout import VALIDATION_CHANNEL, MLPaths
+from releaseml.config import config_file as config_module
+from releaseml.config import hyperparameters
+from releaseml.data import dataset, profile
+from releaseml.data import schema as schema_module
+from releaseml.model import bundle
+from releaseml.training import cross_validation, fitting, time_validation
+from releaseml.training.metrics import format_line
+
+
+def read_hyperparameters(paths: MLPaths) -> dict:
+    """hyperparameters.json as SageMaker hands it over: the config, flattened (and, in a tuning job's
+    trial, the keys SageMaker adds)."""
+    try:
+        flat = json.loads(paths.hyperparameters.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(
+            f"{paths.hyperparameters} is missing: it holds the config (invoke train-local writes it from releaseml.yaml)"
+        ) from None
+    except ValueError as exc:
+        raise UserError(f"{paths.hyperparameters} is not valid JSON: {exc}") from None
+    if not isinstance(flat, dict):
+        raise UserError(f"{paths.hyperparameters} must hold a JSON object of hyperparameters")
+    return flat
+
+
+def run(paths: MLPaths) -> fitting.TrainingResult:
+    started = datetime.now(timezone.utc)
+    flat = read_hyperparameters(paths)
+    config = config_module.validate(hyperparameters.unflatten(flat), source="hyperparameters")
+    string_columns = config.categorical
+    frame = dataset.read_channel(paths.training_channel(), string_columns)
+    data_files = [paths.relative_to_data(file) for file in dataset.channel_files(paths.training_channel())]
+    schema = schema_module.infer(frame, config)
+    frame, unlabelled = fitting.drop_unlabelled(frame, schema)
+    if unlabelled:
+        print(f"Left out {unlabelled} row(s) with no value in the target column {schema.target!r}.")
+    _describe(frame, schema)
+    warnings = time_validation.ordering_leaks(frame, schema, config.time, config.seed)
+    for warning in warnings:
+        print(f"Warning: {warning}")
+
+    # The profile is taken before training, so that during training no more than the data, the
+    # validation rows and CatBoost's pools are held (benchmarks/training.py measures the peak).
+    data_profile = profile.build(schema_module.model_frame(frame, schema), schema)
+    fitted = _fit_and_validate(frame, schema, config, paths, hyperparameters.tuning_objective(flat))
+    result, valid, frame = fitted.result, fitted.valid, fitted.data
+    data_files += fitted.validation_files
+    by_period = time_validation.score_periods(result.model, valid, schema, config.time) if config.time else []
+    for period in by_period:
+        print(f"Validation, {period.label} ({period.rows} rows): " + ", ".join(f"{k} {v:.4g}" for k, v in period.metrics.items()))
+
+    details = {"metrics": result.metrics, "rows": result.rows, "catboost_params": result.params, "config": config.model_dump(mode="json")}
+    bundle.save(paths.model_dir, result.model, schema, details)
+    profile.save(paths.model_dir, data_profile)
+    _write_metrics(paths.metrics, result)
+    from releaseml.report import training_report  # matplotlib: loaded after training, not held through it
+
+    described = training_report.TrainingRun(
+        config,
+        schema,
+        result.model,
+        result.params,
+        result.metrics,
+        result.rows,
+        frame,
+        valid,
+        data_files,
+        fitted.source,
+        started,
+        datetime.now(timezone.utc),
+        unlabelled,
+        warnings,
+        by_period,
+        **_cross_validated(result),
+    )
+    print(f"Report: {training_report.write(paths.output_data_dir, described)}")
+    return result
+
+
+@dataclass
+class _Fitted:
+    result: fitting.TrainingResult
+    valid: pd.DataFrame  # the rows the metrics' "validation" describes
+    data: pd.DataFrame  # every labelled row, training and validation
+    source: str  # how the validation rows were chosen, in words
+    validation_files: list[str]
+
+
+def _fit_and_validate(
+    frame: pd.DataFrame, schema: schema_module.Schema, config: config_module.Config, paths: MLPaths, objective: str | None = None
+) -> _Fitted:
+    """Train and validate by the config's way: folds, a validation channel, the latest rows by time, or a random share.
+
+    `objective`: the tuning job's, when this is one of its trials."""
+    validation_dir = paths.channel(VALIDATION_CHANNEL)
+    checkpoints = paths.checkpoints if paths.checkpoints.is_dir() else None  # SageMaker made it: a job with checkpoints
+    params = fitting.catboost_params(config, schema)
+    # A trial of a SageMaker tuning job: its objective while training, for the tuning job's early stopping.
+    callbacks = (fitting.ObjectiveLines(objective, int(params.get("iterations", 1000))),) if objective else ()
+    if config.folds and validation_dir.is_dir():
+        raise UserError(
+            "folds: cross-validation validates on the training rows in turn, and validation data was given too; "
+            "remove `folds:` to score on the validation data, or leave the validation data out"
+        )
+    if config.folds:
+        result = cross_validation.run(frame, schema, params, config.folds, config.seed)
+        source = (
+            f"{config.folds}-fold cross-validation (seed {config.seed}{', stratified by class' if schema.classes else ''}): "
+            f"each of the {len(frame)} rows validated once; the final model trained on all of them with {result.best_iteration + 1} trees"
+        )
+        print(f"Validation: {source}.")
+        return _Fitted(result, frame, frame, source, [])
+    if validation_dir.is_dir():
+        valid, _ = fitting.drop_unlabelled(dataset.read_channel(validation_dir, config.categorical), schema)
+        _check_validation_columns(valid, schema)
+        source = f"the {len(valid)} rows of the validation channel"
+        print(f"Validation: {source}.")
+        result = fitting.fit(frame, valid, schema, params, checkpoints, callbacks)
+        files = [paths.relative_to_data(file) for file in dataset.channel_files(validation_dir)]
+        return _Fitted(result, valid, pd.concat([frame, valid], ignore_index=True), source, files)
+    train_rows, valid_rows, source = held_out(frame, schema, config)
+    valid = frame.iloc[valid_rows]
+    print(f"Validation: {source}.")
+    # The training rows are a copy only `fit` holds: freed once their pool is built.
+    result = fitting.fit(frame.iloc[train_rows], valid, schema, params, checkpoints, callbacks)
+    return _Fitted(result, valid, frame, source, [])
+
+
+def _cross_validated(result: fitting.TrainingResult) -> dict:
+    """What the report takes from cross-validation: the folds' learning curves and out-of-fold predictions."""
+    if not isinstance(result, cross_validation.CrossValidated):
+        return {}
+    return {"history": result.history, "best_iteration": result.best_iteration, "scored": result.scored}
+
+
+def held_out(frame: pd.DataFrame, schema: schema_module.Schema, config: config_module.Config):
+    """Training and validation row positions, and the sentence that says how they were chosen."""
+    if config.time:
+        split = time_validation.hold_out_latest(frame, config.time, config.validation_fraction)
+        return split.train_rows, split.valid_rows, split.describe()
+    train_rows, valid_rows = fitting.split(schema_module.labels(frame, schema), schema, config.validation_fraction, config.seed)
+    return (
+        train_rows,
+        valid_rows,
+        f"{len(valid_rows)} of {len(frame)} rows held out at random (validation_fraction {config.validation_fraction}, seed {config.seed})",
+    )
+
+
+def _describe(frame, schema: schema_module.Schema) -> None:
+    classes = schema.classes or []
+    shown = (
+        ""
+        if not classes
+        else f", classes {classes}"
+        if len(classes) <= 20
+        else f", {len(classes)} classes ({', '.join(map(str, classes[:5]))}, ...)"
+    )
+    print(f"Task: {schema.task} on {schema.target!r}{shown}.")
+    if len(classes) > 50 and len(classes) > 0.2 * len(frame):
+        print(
+            f"Warning: {schema.target!r} has {len(classes)} different values in {len(frame)} rows: it looks like an identifier or a "
+            "free-text column, not a class to predict. Training will be slow and the model will not generalise; check `target:`."
+        )
+    print(f"Features ({len(schema.features)}): " + ", ".join(f"{name} ({schema.kinds[name]})" for name in schema.features))
+    if schema.ignored:
+        print(f"Not used: {', '.join(schema.ignored)}.")
+
+
+def _check_validation_columns(valid, schema: schema_module.Schema) -> None:
+    missing = [c for c in [*schema.features, schema.target] if c not in valid.columns]
+    if missing:
+        raise UserError(f"the validation data lacks column(s) {missing} that the training data has")
+    if schema.classes is not None:
+        unknown = sorted(set(schema_module.labels(valid, schema).unique()) - set(schema.classes), key=str)
+        if unknown:
+            raise UserError(
+                f"the validation data has class(es) {unknown} in {schema.target!r} that the training data lacks; "
+                "put rows of every class in the training data"
+            )
+
+
+def _write_metrics(path: Path, result: fitting.TrainingResult) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.metrics, indent=2) + "\n", encoding="utf-8")
+    for split_name, values in result.metrics.items():
+        for name, value in values.items():
+            print(format_line(split_name, name, value))
