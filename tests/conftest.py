@@ -53,7 +53,7 @@ def species_server(species_model):
 
 
 # The image for container and AWS-emulator tests. RELEASEML_BASE_IMAGE names the base (default
-# python:3.11-slim); on machines that cannot pull images, container/make-test-base.sh makes one.
+# python:3.11-slim); on machines that cannot pull images, tests/tools/make-test-base.sh makes one.
 # No engine is a failure with the reason, not a skip.
 TEST_IMAGE = "releaseml-integration-test"
 
@@ -74,7 +74,7 @@ def built_image() -> str:
         image.build(TEST_IMAGE, base, echo=lambda line: None)
     except UserError as exc:
         pytest.fail(
-            f"{exc}\nWhere base image {base} cannot be pulled, make one with container/make-test-base.sh "
+            f"{exc}\nWhere base image {base} cannot be pulled, make one with tests/tools/make-test-base.sh "
             "and set RELEASEML_BASE_IMAGE=releaseml-test-base:bookworm.",
             pytrace=False,
         )

@@ -1,4 +1,4 @@
-"""`invoke check-data`: scoring data against the model and its training profile, run as a user runs it.
+"""`releaseml check-data`: scoring data against the model and its training profile, run as a user runs it.
 
 Files made from the demo data: an unshifted sample (no errors, every PSI below 0.1), one with a
 shifted number column and a new category (warnings that name exactly those columns), one with

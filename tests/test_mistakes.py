@@ -70,9 +70,7 @@ def test_serve_local_and_demo_on_a_port_another_program_holds(project, held_port
     """serve-local once talked to whatever answered on the port; now it says the port is taken."""
     message = f"port {held_port} is already in use by another program"
     refused(invoke("serve-local", "--ml-root", "ml", "--port", str(held_port), "--engine", "process", cwd=project), message)
-    shutil.copytree(REPO / "data", project / "data")
-    shutil.copy(REPO / "releaseml.yaml", project)
-    refused(invoke("demo", "--ml-root", "ml", "--port", str(held_port), "--engine", "process", cwd=project, timeout=300), message)
+    refused(invoke("demo", "--port", str(held_port), "--engine", "process", cwd=project, timeout=300), message)
 
 
 def serve(root: Path, **env) -> subprocess.CompletedProcess:
@@ -399,9 +397,12 @@ def test_serve_without_a_model(tmp_path):
 
 
 def test_tasks_in_a_directory_that_is_not_a_project(tmp_path):
-    (tmp_path / "releaseml.yaml").mkdir()
-    refused(invoke("train-local", "--engine", "process", cwd=tmp_path), "cannot read config file 'releaseml.yaml'")
-    refused(invoke("report", cwd=tmp_path), "no training report yet")
+    """Outside a project every task that needs one says how to make one, in one line."""
+    (tmp_path / "releaseml.yaml").mkdir()  # not a file: no config here
+    no_config = f"no releaseml.yaml in {tmp_path} or any folder above it: `releaseml init --data FILE --target COLUMN` makes one"
+    for task in (["train-local"], ["report"], ["serve-local"], ["runs"], ["score", "rows.csv"], ["check-data", "rows.csv"]):
+        refused(invoke(*task, cwd=tmp_path), no_config)
+    refused(invoke("train-local", "--config", "releaseml.yaml", cwd=tmp_path), "cannot read config file 'releaseml.yaml'")
     refused(invoke("predict", "rows.csv", "--url", "http://localhost:0", cwd=tmp_path), "port 0 is not a port")
 
 
@@ -424,7 +425,7 @@ def test_train_local_staging_mistakes(tmp_path, penguins):
 def test_demo_says_why_training_failed(tmp_path):
     (tmp_path / "releaseml.yaml").write_text("target: price\ndata: d.csv\n")
     (tmp_path / "d.csv").write_text("a,b\n1,2\n")
-    refused(invoke("demo", "--ml-root", "ml", "--engine", "process", "--port", str(free_port()), cwd=tmp_path), "target: column 'price'")
+    refused(invoke("demo", "--dir", ".", "--engine", "process", "--port", str(free_port()), cwd=tmp_path), "target: column 'price'")
 
 
 def test_a_poll_interval_that_is_not_one(tmp_path):

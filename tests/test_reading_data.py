@@ -1,7 +1,7 @@
 """Training data is read strictly, by the same rules as serving, and a data path means one thing.
 
 Each test makes a mistake in a file, a header or a data directory as a user would, runs what the
-user runs (the container's `train`, `invoke train-local`, the deploy's channel listing) and reads
+user runs (the container's `train`, `releaseml train-local`, the deploy's channel listing) and reads
 the message.
 """
 

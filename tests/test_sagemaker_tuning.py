@@ -96,7 +96,7 @@ def test_a_tuning_outcome_names_its_best_training_job_where_batch_predict_and_en
 
     outcome = sagemaker_tuning.TuningJobOutcome("t", "InProgress", "eu-west-1", "validation:rmse", "Minimize")
     outcome.write(tmp_path / "tuning_output.txt")
-    with pytest.raises(UserError, match="tuning job t has no best training job yet: `invoke tune --attach t` follows it"):
+    with pytest.raises(UserError, match="tuning job t has no best training job yet: `releaseml tune --attach t` follows it"):
         sagemaker_training.job_from_outcome_file(tmp_path / "tuning_output.txt")
     (tmp_path / "tuning_output.json").unlink()
     with pytest.raises(UserError, match="no training outcome at"):  # the text alone names no job yet either

@@ -1,4 +1,4 @@
-"""`invoke train-local` as a user runs it, on real files, with the process engine."""
+"""`releaseml train-local` as a user runs it, on real files, with the process engine."""
 
 import json
 import shutil
@@ -80,7 +80,7 @@ def test_staging_never_deletes_files_it_did_not_put_there(tmp_path):
 
 def test_unknown_engine_is_a_clear_error():
     with pytest.raises(UserError, match="unknown engine 'podman'; choose one of auto, docker, process"):
-        local.serve(engine="podman")
+        local.serve(Path("test_dir"), engine="podman")
 
 
 def test_train_local_json_mode_prints_one_document_and_logs_to_stderr(tmp_path):
@@ -96,17 +96,17 @@ def test_train_local_json_mode_prints_one_document_and_logs_to_stderr(tmp_path):
 
 
 def test_demo_trains_serves_predicts_and_stops(tmp_path):
+    """The demo makes its project from the package's own files, so it runs from any folder."""
     from helpers import free_port
 
-    shutil.copy(REPO / "releaseml.yaml", tmp_path)
-    shutil.copytree(REPO / "data", tmp_path / "data")
-    shutil.copytree(REPO / "test_dir/input/data/test", tmp_path / "opt_ml/input/data/test")
     port = free_port()
-    result = invoke("demo", "--ml-root", "opt_ml", "--engine", "process", "--port", str(port), cwd=tmp_path)
+    result = invoke("demo", "--dir", "demo", "--engine", "process", "--port", str(port), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Engine: process") == 1  # chosen once for training and serving
     csv_answer = result.stdout.split("test.csv to")[1].splitlines()[1:6]
     assert [line.split(",")[0] for line in csv_answer] == ["Adelie", "Adelie", "Adelie", "Chinstrap", "Chinstrap"]
-    assert '"predictions"' in result.stdout and "Training report: opt_ml/output/data/report.html" in result.stdout
+    (run,) = (tmp_path / "demo" / ".releaseml" / "runs").iterdir()
+    assert '"predictions"' in result.stdout and f".releaseml/runs/{run.name}/output/data/report.html" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [".releaseml", "penguins.csv", "releaseml.yaml", "test.csv", "test.json"]
     with pytest.raises(requests.ConnectionError):  # the server is gone
         requests.get(f"http://127.0.0.1:{port}/ping", timeout=5)

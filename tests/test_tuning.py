@@ -1,4 +1,4 @@
-"""`invoke tune --local`: Optuna searches the `tune:` ranges on this machine, as a user runs it.
+"""`releaseml tune --local`: Optuna searches the `tune:` ranges on this machine, as a user runs it.
 
 Each test runs the task (a real Optuna study, real CatBoost trials, the best trained into a real ML
 root with its report) on the demo penguins, and reads what the user reads: the JSON summary,
@@ -126,7 +126,7 @@ def test_tuning_by_the_folds_mean(tmp_path):
         (
             "target: species\ntune:\n  ranges:\n    catboost.depth: [4, 6]\n",
             [],
-            "--validation, --ml-root and --engine are for `invoke tune --local`",
+            "--validation, --ml-root and --engine are for `releaseml tune --local`",
         ),
     ],
     ids=[

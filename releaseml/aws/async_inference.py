@@ -51,7 +51,7 @@ def invoke(
             return invoke(aws, name, converted, bucket, prefix, media.CSV, accept, timeout, poll_seconds, explain)
     size = _size(payload)
     if endpoints.kind(aws, name, endpoints.check_in_service(aws, name)) != "async":
-        raise UserError(f"endpoint {name!r} is real-time: call it without --async (`invoke predict {payload} --endpoint {name}`)")
+        raise UserError(f"endpoint {name!r} is real-time: call it without --async (`releaseml predict {payload} --endpoint {name}`)")
     input_key = f"{prefix.strip('/')}/async/{name}/input/{secrets.token_hex(8)}"
     storage.upload(aws, {payload.name: payload}, bucket, input_key)
     input_uri = storage.uri(bucket, f"{input_key}/{payload.name}")
@@ -100,5 +100,5 @@ def _size(payload: Path) -> int:
     if not payload.is_file():
         raise UserError(f"payload {str(payload)!r} is not a file")
     if size > ASYNC_LIMIT_BYTES:
-        raise UserError(f"{payload} is {size:,} bytes; an async endpoint takes at most 1 GB per call. Use `invoke batch-predict`.")
+        raise UserError(f"{payload} is {size:,} bytes; an async endpoint takes at most 1 GB per call. Use `releaseml batch-predict`.")
     return size

@@ -94,7 +94,7 @@ def deploy(
         "EndpointStatus",
         FINAL_STATES,
         f"Endpoint {name}",
-        f"Check it with `invoke endpoint --status {name}`.",
+        f"Check it with `releaseml endpoint --status {name}`.",
         timeout=timeout,
         poll_seconds=poll_seconds,
     )
@@ -112,7 +112,7 @@ def check_same_kind(aws: Aws, name: str, config_name: str, kind: str) -> None:
     if current != kind:
         raise UserError(
             f"endpoint {name!r} is a{'n' if current[0] in 'ai' else ''} {current} endpoint and cannot become {kind} in place: "
-            f"delete it first (`invoke endpoint --delete --name {name}`), or give the new one another --name"
+            f"delete it first (`releaseml endpoint --delete --name {name}`), or give the new one another --name"
         )
 
 
@@ -132,7 +132,9 @@ def kind(aws: Aws, name: str, description: Optional[dict] = None) -> str:
 def describe(aws: Aws, name: str) -> dict:
     found = find(aws, name)
     if found is None:
-        raise UserError(f"no endpoint {name!r} in {aws.region}: `invoke endpoint --name {name}` creates it (check the name and the region)")
+        raise UserError(
+            f"no endpoint {name!r} in {aws.region}: `releaseml endpoint --name {name}` creates it (check the name and the region)"
+        )
     return found
 
 
@@ -153,11 +155,11 @@ def invoke(
     body, content_type = local_client.read_payload(payload, content_type or local_client.content_type_for(payload))
     if len(body) > REALTIME_LIMIT_BYTES:
         raise UserError(
-            f"{payload} is {len(body):,} bytes; a real-time endpoint takes at most 6 MB per request. Use `invoke batch-predict` for large files."
+            f"{payload} is {len(body):,} bytes; a real-time endpoint takes at most 6 MB per request. Use `releaseml batch-predict` for large files."
         )
     if kind(aws, name, check_in_service(aws, name)) == "async":
         raise UserError(
-            f"endpoint {name!r} is asynchronous: it answers through S3. Add --async: `invoke predict {payload} --endpoint {name} --async`"
+            f"endpoint {name!r} is asynchronous: it answers through S3. Add --async: `releaseml predict {payload} --endpoint {name} --async`"
         )
     runtime = aws.client("sagemaker-runtime")
     with errors(f"calling endpoint {name}"):
@@ -181,7 +183,7 @@ def check_in_service(aws: Aws, name: str) -> dict:
     description = describe(aws, name)
     status = description["EndpointStatus"]
     if status != "InService":
-        raise UserError(f"endpoint {name!r} is {status}, not InService: `invoke endpoint --status --name {name}` shows when it is ready")
+        raise UserError(f"endpoint {name!r} is {status}, not InService: `releaseml endpoint --status --name {name}` shows when it is ready")
     return description
 
 

@@ -40,7 +40,7 @@ def local_image_of(name: str):
     try:
         return engine, engine.images.get(name)
     except ImageNotFound:
-        raise UserError(f"no local image {name!r}: build it first with `invoke build`") from None
+        raise UserError(f"no local image {name!r}: build it first with `releaseml build`") from None
 
 
 def ensure_repository(aws: Aws, name: str, tags: list[dict[str, str]]) -> str:

@@ -163,7 +163,7 @@ def describe(aws: Aws, name: str) -> dict:
                 raise
             if _is_tuning_job(aws, name):
                 raise UserError(
-                    f"{name} is a tuning job, not a training job: `invoke tune --attach {name}` follows it and names its best training job"
+                    f"{name} is a tuning job, not a training job: `releaseml tune --attach {name}` follows it and names its best training job"
                 ) from None
             raise UserError(
                 f"no training job {name!r} in {aws.region}: check the name (the SageMaker console's Training jobs page lists them) and the region"
@@ -192,7 +192,7 @@ def attach(
 ) -> TrainingJobOutcome:
     """Wait for a training job while printing its log; download its report into `reports/JOB/`; write the outcome files; raise if it failed."""
     follower = logs.LogFollower(aws, logs.TRAINING_GROUP, name, progress.echo)
-    reattach = f"Re-attach with `invoke logs {name}`; stop it in the SageMaker console or with `aws sagemaker stop-training-job --training-job-name {name}`."
+    reattach = f"Re-attach with `releaseml logs {name}`; stop it in the SageMaker console or with `aws sagemaker stop-training-job --training-job-name {name}`."
     try:
         description = waiting.wait(
             lambda: describe(aws, name),
@@ -236,7 +236,7 @@ def require_completed(description: dict) -> dict:
     if description["TrainingJobStatus"] != "Completed":
         name = description["TrainingJobName"]
         raise UserError(
-            f"training job {name} is {description['TrainingJobStatus']}; predictions need a completed one (`invoke logs {name}` shows why)"
+            f"training job {name} is {description['TrainingJobStatus']}; predictions need a completed one (`releaseml logs {name}` shows why)"
         )
     return description
 
@@ -298,13 +298,13 @@ def job_from_outcome_file(path: Path) -> str:
             outcome = json.loads(json_path.read_text(encoding="utf-8"))
             name = outcome["job_name"]
         except (ValueError, KeyError, TypeError):
-            raise UserError(f"{json_path} is not an outcome file written by `invoke deploy` or `invoke tune`") from None
+            raise UserError(f"{json_path} is not an outcome file written by `releaseml deploy` or `releaseml tune`") from None
         if name is None and outcome.get("tuning_job_name"):
             tuning = outcome["tuning_job_name"]
-            raise UserError(f"tuning job {tuning} has no best training job yet: `invoke tune --attach {tuning}` follows it")
+            raise UserError(f"tuning job {tuning} has no best training job yet: `releaseml tune --attach {tuning}` follows it")
         return name
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.startswith("Training job: ") and line.removeprefix("Training job: ").strip() != "-":
                 return line.removeprefix("Training job: ").strip()
-    raise UserError(f"no training outcome at {path}: run `invoke deploy` (or `invoke tune`) first, or pass --job NAME")
+    raise UserError(f"no training outcome at {path}: run `releaseml deploy` (or `releaseml tune`) first, or pass --job NAME")

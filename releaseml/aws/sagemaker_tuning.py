@@ -67,19 +67,19 @@ class TuningJobOutcome:
     report: Optional[str] = None  # the best training job's report, downloaded
 
     def said(self, out: Path) -> list[str]:
-        """What `invoke tune` prints at the end."""
+        """What `releaseml tune` prints at the end."""
         lines = [f"Tuning job {self.tuning_job_name}: {self.status}"]
         if self.job_name:
             values = ", ".join(f"{key}={_value(value)}" for key, value in self.best_values.items())
             lines += [
                 f"Best training job: {self.job_name}, {self.objective} {_shown(self.best_objective)} ({values})",
-                f"Use it: `invoke endpoint --from {out}` or `invoke batch-predict --data DIR --from {out}`",
+                f"Use it: `releaseml endpoint --from {out}` or `releaseml batch-predict --data DIR --from {out}`",
             ]
         if self.report:
             lines.append(f"Report: {self.report}")
         lines.append(f"Outcome written to {out} and {out.with_suffix('.json')}")
         if self.status == "InProgress":
-            lines.append(f"The tuning job goes on; `invoke tune --attach {self.tuning_job_name}` follows it to the end.")
+            lines.append(f"The tuning job goes on; `releaseml tune --attach {self.tuning_job_name}` follows it to the end.")
         return lines
 
     def write(self, text_path: Path) -> Path:
@@ -209,7 +209,7 @@ def attach(
     """Wait for a tuning job, showing its trials (best first) whenever they change; fetch the best job's report; write the outcome."""
     watcher = _TrialWatcher(aws, name)
     reattach = (
-        f"Re-attach with `invoke tune --attach {name}`; stop it in the SageMaker console or with "
+        f"Re-attach with `releaseml tune --attach {name}`; stop it in the SageMaker console or with "
         f"`aws sagemaker stop-hyper-parameter-tuning-job --hyper-parameter-tuning-job-name {name}`."
     )
     try:
@@ -242,7 +242,7 @@ def attach(
         )
         raise UserError(
             f"tuning job {name} {outcome.status.lower()} without a best training job; {why}"
-            + (f" (every trial in {out}; `invoke logs TRAINING_JOB` shows a trial's log)" if out else "")
+            + (f" (every trial in {out}; `releaseml logs TRAINING_JOB` shows a trial's log)" if out else "")
         )
     return outcome
 

@@ -211,7 +211,7 @@ def attach(
 ) -> TransformOutcome:
     """Wait for a transform job, then download its results into `out_dir`."""
     follower = logs.LogFollower(aws, logs.TRANSFORM_GROUP, name, progress.echo)
-    reattach = f"Re-attach with `invoke batch-predict --attach {name}`."
+    reattach = f"Re-attach with `releaseml batch-predict --attach {name}`."
     description = waiting.wait(
         lambda: describe(aws, name),
         "TransformJobStatus",

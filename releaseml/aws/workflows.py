@@ -249,11 +249,11 @@ def batch_predict(
             raise UserError(
                 "the data has errors; no job was started:\n"
                 + "\n".join(f"  {e}" for e in checked.errors)
-                + "\n(`invoke check-data` writes the full check)"
+                + "\n(`releaseml check-data` writes the full check)"
             )
         if strict and checked.large_drift:
             raise UserError(
-                f"large drift in {', '.join(checked.large_drift)} and --strict: no job was started (`invoke check-data` shows it)"
+                f"large drift in {', '.join(checked.large_drift)} and --strict: no job was started (`releaseml check-data` shows it)"
             )
     if content_type == media.CSV:
         transform.refuse_header_rows(files, _column_names(ctx))
@@ -305,7 +305,7 @@ def _column_names(ctx: Project) -> set[str]:
 
 @dataclass
 class EndpointOutcome:
-    """What `invoke endpoint` made: the endpoint, its autoscaling, and its public API (with the new key)."""
+    """What `releaseml endpoint` made: the endpoint, its autoscaling, and its public API (with the new key)."""
 
     name: str
     kind: str
@@ -356,7 +356,7 @@ def create_endpoint(
         description = endpoints.deploy(ctx.aws, name, model_name, section, ctx.tags, async_paths, wait, timeout, poll_seconds)
     except StillRunning as exc:
         if had_scaling or section.max_instances is not None:
-            raise StillRunning(f"{exc} Autoscaling is set once it serves: run `invoke endpoint` again then.") from None
+            raise StillRunning(f"{exc} Autoscaling is set once it serves: run `releaseml endpoint` again then.") from None
         raise
     outcome = EndpointOutcome(name, section.endpoint_kind, description["EndpointStatus"])
     if wait:
@@ -398,7 +398,7 @@ def public_api_of(ctx: Project, name: Optional[str]) -> public_api.PublicApi:
     name = name or ctx.section.repository
     found = public_api.find(ctx.aws, name)
     if found is None:
-        raise UserError(f"endpoint {name!r} has no public API: `invoke api --name {name}` makes one")
+        raise UserError(f"endpoint {name!r} has no public API: `releaseml api --name {name}` makes one")
     return found
 
 

@@ -1,7 +1,7 @@
 """What the command line needs beyond the tasks: arguments read with a clear message for each
 mistake, and one JSON form for every result (`--json`).
 
-Kept free of heavy imports: `invoke --list` loads it.
+Kept free of heavy imports: `releaseml --list` loads it.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ ALIASES = {
     "application/jsonl": JSONLINES,
     "application/x-ndjson": JSONLINES,
 }
-# A payload file's type from its extension (invoke predict, batch-predict).
+# A payload file's type from its extension (releaseml predict, batch-predict).
 BY_EXTENSION = {".csv": CSV, ".json": JSON, ".jsonl": JSONLINES, ".jsonlines": JSONLINES, ".parquet": PARQUET}
 # Charsets that are UTF-8 (ASCII is a subset); any other is refused (415).
 UTF8_CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")

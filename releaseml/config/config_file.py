@@ -151,7 +151,7 @@ class Range(_Strict):
 
 
 class TuneSection(_Strict):
-    """What `invoke tune` searches: how many models, how many at once, by which score, over which keys."""
+    """What `releaseml tune` searches: how many models, how many at once, by which score, over which keys."""
 
     trials: int = Field(20, ge=1, le=1000, description="How many models to train (the first with the config as it is).")
     parallel: int = Field(1, ge=1, le=64, description="How many train at once (locally: processes, at most the CPU count).")
@@ -283,7 +283,7 @@ def load(path: str | Path = DEFAULT_CONFIG_FILE) -> Config:
             raw = _read_yaml(stream, str(path))
     except FileNotFoundError:
         raise UserError(
-            f"config file {str(path)!r} not found. Create it with at least one line, `target: <column to predict>`, or pass --config PATH."
+            f"config file {str(path)!r} not found: `releaseml init --data FILE --target COLUMN` makes one (or pass --config PATH)"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read config file {str(path)!r}: {exc}") from None

@@ -1,7 +1,13 @@
-"""Build the container image with the Docker SDK, streaming the build log."""
+"""Build the container image with the Docker SDK, streaming the build log.
+
+The Dockerfile and the entry point scripts ship inside the package (beside this module), and the
+build context is assembled from the installed package, so `releaseml build` works from any folder.
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from releaseml.common import defaults
@@ -9,7 +15,9 @@ from releaseml.common.errors import UserError
 
 DEFAULT_IMAGE = defaults.IMAGE
 DEFAULT_BASE_IMAGE = defaults.BASE_IMAGE
-REPO_ROOT = Path(__file__).resolve().parents[1]
+IMAGE_FILES = Path(__file__).resolve().parent  # Dockerfile, requirements.txt, train, serve
+PACKAGE_DIR = IMAGE_FILES.parent
+CONTEXT_FILES = ("Dockerfile", "requirements.txt", "train", "serve")
 
 
 def docker_client(hint: str = "start Docker (the engine, `dockerd`, or Docker Desktop)"):
@@ -36,20 +44,36 @@ def image_exists(client, name: str) -> bool:
     return True
 
 
-def build(name: str = DEFAULT_IMAGE, base_image: str = DEFAULT_BASE_IMAGE, context: Path = REPO_ROOT, echo=print) -> str:
-    """Build container/Dockerfile into image `name`; returns the image id."""
+def build(name: str = DEFAULT_IMAGE, base_image: str = DEFAULT_BASE_IMAGE, echo=print) -> str:
+    """Build the image from the packaged Dockerfile into image `name`; returns the image id."""
+    client = docker_client()
+    with tempfile.TemporaryDirectory(prefix="releaseml-build-") as context:
+        _assemble_context(Path(context))
+        stream = client.api.build(
+            path=context,
+            dockerfile="Dockerfile",
+            tag=name,
+            buildargs={"BASE_IMAGE": base_image},
+            network_mode="host",
+            rm=True,
+            decode=True,
+        )
+        return _follow(client, name, stream, echo)
+
+
+def _assemble_context(context: Path) -> None:
+    """The Dockerfile's files and a copy of the installed package, without byte code."""
+    for name in CONTEXT_FILES:
+        shutil.copy2(IMAGE_FILES / name, context / name)
+    for script in ("train", "serve"):  # SageMaker runs them by name; a wheel may not keep the mode
+        (context / script).chmod(0o755)
+    shutil.copytree(PACKAGE_DIR, context / "releaseml", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def _follow(client, name: str, stream, echo) -> str:
+    """Echo the build log; the image id, or a UserError with the build's own error."""
     import docker.errors
 
-    client = docker_client()
-    stream = client.api.build(
-        path=str(context),
-        dockerfile="container/Dockerfile",
-        tag=name,
-        buildargs={"BASE_IMAGE": base_image},
-        network_mode="host",
-        rm=True,
-        decode=True,
-    )
     image_id = None
     for chunk in stream:
         if "stream" in chunk:

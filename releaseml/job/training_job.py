@@ -27,7 +27,7 @@ def read_hyperparameters(paths: MLPaths) -> dict:
         flat = json.loads(paths.hyperparameters.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(
-            f"{paths.hyperparameters} is missing: it holds the config (invoke train-local writes it from releaseml.yaml)"
+            f"{paths.hyperparameters} is missing: it holds the config (releaseml train-local writes it from releaseml.yaml)"
         ) from None
     except ValueError as exc:
         raise UserError(f"{paths.hyperparameters} is not valid JSON: {exc}") from None

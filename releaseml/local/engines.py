@@ -11,11 +11,13 @@ import subprocess
 import sys
 from typing import Protocol
 
-from releaseml.common import environment
+from releaseml.common import defaults, environment
 from releaseml.common.errors import UserError
 from releaseml.common.layout import ML_ROOT_ENV, MLPaths
 
 PORT_ENV = environment.PORT.name
+HOST_ENV = environment.HOST.name
+LOCAL_HOST = defaults.LOCAL_HOST
 ENGINE_NAMES = ("auto", "docker", "process")
 
 
@@ -24,9 +26,9 @@ class Engine(Protocol):
 
     def train(self, paths: MLPaths) -> int: ...
 
-    def serve(self, paths: MLPaths, port: int) -> int: ...
+    def serve(self, paths: MLPaths, port: int, host: str = LOCAL_HOST) -> int: ...
 
-    def start_serving(self, paths: MLPaths, port: int) -> subprocess.Popen | "ContainerProcess": ...
+    def start_serving(self, paths: MLPaths, port: int, host: str = LOCAL_HOST) -> subprocess.Popen | "ContainerProcess": ...
 
 
 class ProcessEngine:
@@ -37,12 +39,12 @@ class ProcessEngine:
     def train(self, paths: MLPaths) -> int:
         return _wait_in_foreground(subprocess.Popen(self._command("train"), env=self._env(paths), stdout=_current_stdout()))
 
-    def serve(self, paths: MLPaths, port: int) -> int:
-        return _wait_in_foreground(self.start_serving(paths, port))
+    def serve(self, paths: MLPaths, port: int, host: str = LOCAL_HOST) -> int:
+        return _wait_in_foreground(self.start_serving(paths, port, host))
 
-    def start_serving(self, paths: MLPaths, port: int) -> subprocess.Popen:
+    def start_serving(self, paths: MLPaths, port: int, host: str = LOCAL_HOST) -> subprocess.Popen:
         """Start `serve` in the background; the caller stops it (SIGTERM)."""
-        return subprocess.Popen(self._command("serve"), env={**self._env(paths), PORT_ENV: str(port)})
+        return subprocess.Popen(self._command("serve"), env={**self._env(paths), PORT_ENV: str(port), HOST_ENV: host})
 
     @staticmethod
     def _command(entry_point: str) -> list[str]:
@@ -64,16 +66,17 @@ class DockerEngine:
         self.image = image
         self.client = client or docker_client("start Docker, or use --engine process")
         if not image_exists(self.client, image):  # else `docker run` would try to pull it from a public registry
-            raise UserError(f"no local image {image!r}: build it first with `invoke build` (or pass --image NAME, or --engine process)")
+            raise UserError(f"no local image {image!r}: build it first with `releaseml build` (or pass --image NAME, or --engine process)")
 
     def train(self, paths: MLPaths) -> int:
         return _wait_in_foreground(self._start("train", paths, {}))
 
-    def serve(self, paths: MLPaths, port: int) -> int:
-        return _wait_in_foreground(self.start_serving(paths, port))
+    def serve(self, paths: MLPaths, port: int, host: str = LOCAL_HOST) -> int:
+        return _wait_in_foreground(self.start_serving(paths, port, host))
 
-    def start_serving(self, paths: MLPaths, port: int) -> "ContainerProcess":
-        return self._start("serve", paths, {"8080/tcp": ("127.0.0.1", port)})
+    def start_serving(self, paths: MLPaths, port: int, host: str = LOCAL_HOST) -> "ContainerProcess":
+        """The container listens on 0.0.0.0 as SageMaker needs; the published port only on `host`."""
+        return self._start("serve", paths, {"8080/tcp": (host, port)})
 
     def _start(self, entry_point: str, paths: MLPaths, ports: dict) -> "ContainerProcess":
         import docker.errors
@@ -89,7 +92,7 @@ class DockerEngine:
                 ports=ports,
             )
         except docker.errors.ImageNotFound:
-            raise UserError(f"no image {self.image!r}: build it first with `invoke build`") from None
+            raise UserError(f"no image {self.image!r}: build it first with `releaseml build`") from None
         except docker.errors.APIError as exc:
             explanation = str(exc.explanation or exc)
             if "port is already allocated" in explanation or "address already in use" in explanation:
@@ -160,7 +163,10 @@ def choose(name: str, image: str | None = None) -> tuple[Engine, str]:
     except UserError:
         return ProcessEngine(), "Engine: process (auto: no Docker engine answers)."
     if not image_exists(client, image):
-        return ProcessEngine(), f"Engine: process (auto: a Docker engine answers, but there is no image {image}; `invoke build` makes it)."
+        return (
+            ProcessEngine(),
+            f"Engine: process (auto: a Docker engine answers, but there is no image {image}; `releaseml build` makes it).",
+        )
     return DockerEngine(image, client), f"Engine: docker, image {image} (auto: a Docker engine answers)."
 
 
@@ -172,12 +178,25 @@ def _current_stdout():
         return None
 
 
+class _Stopped(Exception):
+    """SIGTERM or SIGHUP reached the task: its child goes with it."""
+
+
 def _wait_in_foreground(child: subprocess.Popen) -> int:
-    """Wait for a child; Ctrl-C asks it to stop (SIGTERM) and waits for it."""
+    """Wait for a child; Ctrl-C, SIGTERM or SIGHUP to the task asks the child to stop and waits for it,
+    so no server (nor its workers) is left behind answering."""
+
+    def _raise(signum, frame):
+        raise _Stopped(signum)
+
+    previous = {signum: signal.signal(signum, _raise) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return child.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stopped):
         return stop(child)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def stop(child: subprocess.Popen, timeout: float = 30) -> int:

@@ -1,4 +1,6 @@
-"""Local runs of the container's jobs on a local /opt/ml (test_dir/ by default)."""
+"""Local runs of the container's jobs: each training a new run in the project's run store
+(`local.runs`), or on an ML root the user names (`--ml-root`, test_dir/ in this repository).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from releaseml.common import defaults
 from releaseml.common.errors import UserError
 from releaseml.common.layout import MLPaths
 from releaseml.config import config_file as config_module
-from releaseml.local import engines, staging
+from releaseml.config.config_file import Config
+from releaseml.data import dataset
+from releaseml.local import engines, runs, staging
 from releaseml.serving import client
 
 DEFAULT_ML_ROOT = Path(defaults.LOCAL_ML_ROOT)
@@ -25,27 +29,53 @@ class LocalTrainingRun:
     metrics: dict
     failure: Optional[str]
     report: Optional[Path] = None
+    run_id: Optional[str] = None  # None when trained on an --ml-root rather than into the run store
 
     def summary(self) -> dict:
         """What `train-local --json` prints."""
-        return {"model": str(self.model_dir), "report": str(self.report) if self.report else None, "metrics": self.metrics}
+        report = str(self.report) if self.report else None
+        return {"run": self.run_id, "model": str(self.model_dir), "report": report, "metrics": self.metrics}
 
 
 def train(
     config_path: Path,
     data: Optional[Path] = None,
     validation: Optional[Path] = None,
-    ml_root: Path = DEFAULT_ML_ROOT,
+    ml_root: Optional[Path] = None,
     engine: str | engines.Engine = "auto",
     image: Optional[str] = None,
+    config: Optional[Config] = None,
 ) -> LocalTrainingRun:
-    """Stage config and data like SageMaker would, then run the container's `train`."""
-    config = config_module.load(config_path)
-    if ml_root.exists() and not ml_root.is_dir():
+    """Stage config and data like SageMaker would, then run the container's `train`.
+
+    Without `ml_root` the run is a new folder in the project's run store, kept whatever happens;
+    `config` (already validated, from the Python API) stands in for reading `config_path`.
+    """
+    config = config or config_module.load(config_path)
+    if ml_root is not None and ml_root.exists() and not ml_root.is_dir():
         raise UserError(f"--ml-root {str(ml_root)!r} is a file; give a directory (it is created if missing), e.g. --ml-root test_dir")
     data = data or configured_path(config_path, config.data.training if config.data else None)
     validation = validation or configured_path(config_path, config.data.validation if config.data else None)
-    paths = MLPaths(ml_root)
+    if ml_root is not None:
+        return _train_in(MLPaths(ml_root), config, data, validation, engine, image)
+    if data is None:
+        raise UserError(f"no training data: set `data:` in {config_path} or pass --data FILE_OR_DIR")
+    store = runs.RunStore.of_config(config_path)
+    run = store.create(config_path, config.model_dump(mode="json", exclude_unset=True), data_files(data, validation))
+    print(f"Run {run.id} (in {store.root})", flush=True)
+    outcome = LocalTrainingRun(1, run.model_dir, {}, None, run_id=run.id)
+    try:
+        outcome = _train_in(run.paths, config, data, validation, engine, image)
+        outcome.run_id = run.id
+    except BaseException as exc:  # a mistake, Ctrl-C: the run is kept, marked failed
+        outcome.failure = str(exc) or type(exc).__name__
+        raise
+    finally:
+        store.finish(run, outcome.exit_code, outcome.metrics, outcome.failure)
+    return outcome
+
+
+def _train_in(paths: MLPaths, config: Config, data, validation, engine, image) -> LocalTrainingRun:
     staging.stage_training(paths, config, data, validation)
     runner = _runner(engine, image)
     exit_code = runner.train(paths)
@@ -58,16 +88,27 @@ def train(
     )
 
 
-def serve(ml_root: Path = DEFAULT_ML_ROOT, port: int = defaults.PORT, engine: str = "auto", image: Optional[str] = None) -> int:
-    """Run the container's `serve` in the foreground until Ctrl-C."""
+def data_files(*sources: Optional[Path]) -> list[Path]:
+    """The files a run trains on, for its fingerprint (a missing path is staging's to report)."""
+    files: list[Path] = []
+    for source in sources:
+        if source is not None and source.is_file():
+            files.append(source)
+        elif source is not None and source.is_dir():
+            files.extend(path for path in dataset.visible_files(source).values() if path.is_file())
+    return files
+
+
+def serve(
+    ml_root: Path, port: int = defaults.PORT, engine: str = "auto", image: Optional[str] = None, host: str = engines.LOCAL_HOST
+) -> int:
+    """Run the container's `serve` in the foreground until Ctrl-C (or SIGTERM, SIGHUP)."""
     _check_can_serve(ml_root, port, engine)
-    return _runner(engine, image).serve(MLPaths(ml_root), port)
+    return _runner(engine, image).serve(MLPaths(ml_root), port, host)
 
 
 @contextmanager
-def serving(
-    ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: "str | engines.Engine" = "auto", image: Optional[str] = None
-) -> Iterator[str]:
+def serving(ml_root: Path, port: int = 8080, engine: "str | engines.Engine" = "auto", image: Optional[str] = None) -> Iterator[str]:
     """A model server in the background for the duration of a `with` block; yields its URL."""
     _check_can_serve(ml_root, port, engine)
     runner = _runner(engine, image)
@@ -80,19 +121,44 @@ def serving(
         engines.stop(child)
 
 
-def demo(config_path: Path, ml_root: Path = DEFAULT_ML_ROOT, port: int = 8080, engine: str = "auto") -> None:
-    """Train on the configured data, serve, and predict the test payloads of the ML root."""
+DEMO_FILES = Path(__file__).resolve().parents[1] / "demo"  # shipped in the package: works from any folder
+DEMO_CONFIG = """\
+# releaseml demo: predict a penguin's species from its measurements.
+# Only `target` is required; `releaseml init` writes a config with every common key explained.
+target: species
+data: penguins.csv
+"""
+
+
+def demo(folder: Path, port: int = defaults.PORT, engine: str = "auto") -> None:
+    """Make (or reuse) a demo project in `folder`, train a run, serve it, predict the test payloads, stop."""
+    config_path = make_demo_project(folder)
     runner = _runner(engine, None)  # one choice (and one Docker probe) for both steps
-    outcome = train(config_path, ml_root=ml_root, engine=runner)
+    require_free_port(port)  # before training, so a taken port is said at once
+    outcome = train(config_path, engine=runner)
     if outcome.exit_code != 0:
         raise UserError(outcome.failure or f"training exited with code {outcome.exit_code}")
     print(f"\nValidation metrics: {json.dumps(outcome.metrics.get('validation', {}))}")
-    print(f"Training report: {outcome.report} (`invoke report --open` shows it)\n")
-    payloads = sorted((ml_root / "input" / "data" / "test").glob("test.*"))
-    with serving(ml_root, port, runner) as url:
-        for payload in payloads:
+    print(f"Training report: {outcome.report} (`releaseml report --open` in {folder} shows it)\n")
+    with serving(outcome.model_dir.parent, port, runner) as url:
+        for payload in sorted(folder.glob("test.*")):
             print(f"POST {payload} to {url}/invocations:")
             print(client.predict(payload, url=url))
+    print(f"\nThe demo project is {folder}: `cd {folder}` and try `releaseml runs` or `releaseml score penguins.csv`.")
+
+
+def make_demo_project(folder: Path) -> Path:
+    """The packaged demo data and a config in `folder`; files already there are left as they are."""
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"--dir {str(folder)!r} is a file; give a folder for the demo project (it is made if missing)")
+    folder.mkdir(parents=True, exist_ok=True)
+    config_path = folder / defaults.CONFIG_FILE
+    if not config_path.exists():
+        config_path.write_text(DEMO_CONFIG, encoding="utf-8")
+    for name in ("penguins.csv", "test.csv", "test.json"):
+        if not (folder / name).exists():
+            (folder / name).write_bytes((DEMO_FILES / name).read_bytes())
+    return config_path
 
 
 def _runner(engine, image: Optional[str]) -> engines.Engine:
@@ -130,7 +196,9 @@ def _check_model(ml_root: Path) -> None:
     paths = MLPaths(ml_root)
     missing = [path.name for path in (paths.model_file, paths.schema_file) if not path.is_file()]
     if missing:
-        raise UserError(f"no trained model in {paths.model_dir} ({', '.join(missing)} missing): train one first with `invoke train-local`")
+        raise UserError(
+            f"no trained model in {paths.model_dir} ({', '.join(missing)} missing): train one first with `releaseml train-local`"
+        )
 
 
 def configured_path(config_path: Path, value: Optional[str]) -> Optional[Path]:

@@ -1,4 +1,4 @@
-"""Hyperparameter tuning on this machine (`invoke tune --local`): Optuna searches the `tune:` ranges.
+"""Hyperparameter tuning on this machine (`releaseml tune --local`): Optuna searches the `tune:` ranges.
 
 The first trial is the config as it is, so tuning never ends worse than not tuning. Then Optuna's
 TPE sampler, seeded by the config's `seed`, proposes values from what the earlier trials scored,
@@ -33,7 +33,7 @@ from releaseml.common.errors import UserError
 from releaseml.common.layout import MLPaths
 from releaseml.config import config_file as config_module
 from releaseml.local import runner as local
-from releaseml.local import staging
+from releaseml.local import runs, staging
 
 TUNING_DIR = "tuning"  # in the ML root: the journal of trials and best.yaml
 STUDY = "releaseml"
@@ -86,16 +86,36 @@ def run(
     config_path: Path,
     data: Optional[Path] = None,
     validation: Optional[Path] = None,
-    ml_root: Path = local.DEFAULT_ML_ROOT,
+    ml_root: Optional[Path] = None,
     engine: str = "auto",
     image: Optional[str] = None,
 ) -> TuningOutcome:
-    """Search, then train the best trial's values into the ML root as a normal model."""
-    import optuna
-
+    """Search, then train the best trial's values as a normal model: a new run of the project, or into `ml_root`."""
     config = config_module.load(config_path)
     if config.tune is None:
         raise UserError(missing_section_message(config_path))
+    if ml_root is not None:
+        return _tune_in(config_path, config, data, validation, ml_root, engine, image)
+    store = runs.RunStore.of_config(config_path)
+    sources = [data or local.configured_path(config_path, config.data.training if config.data else None), validation]
+    run = store.create(config_path, config.model_dump(mode="json", exclude_unset=True), local.data_files(*sources))
+    print(f"Run {run.id} (in {store.root})", flush=True)
+    outcome, failure = None, None
+    try:
+        outcome = _tune_in(config_path, config, data, validation, run.path, engine, image)
+        outcome.training.run_id = run.id
+        return outcome
+    except BaseException as exc:
+        failure = str(exc) or type(exc).__name__
+        raise
+    finally:
+        training = outcome.training if outcome else None
+        store.finish(run, training.exit_code if training else 1, training.metrics if training else {}, failure)
+
+
+def _tune_in(config_path: Path, config, data, validation, ml_root: Path, engine, image) -> TuningOutcome:
+    import optuna
+
     if ml_root.exists() and not ml_root.is_dir():
         raise UserError(f"--ml-root {str(ml_root)!r} is a file; give a directory (it is created if missing)")
     paths = MLPaths(ml_root)
@@ -337,7 +357,7 @@ def _write_best_config(config_path: Path, target: Path, values: dict[str, Any]) 
     raw.pop("data", None)
     raw["catboost"] = {**(raw.get("catboost") or {}), **{key.split(".", 1)[1]: value for key, value in values.items()}}
     target.write_text(
-        f"# Written by `invoke tune --local` from {config_path}: its best trial's values.\n" + yaml.safe_dump(raw, sort_keys=False),
+        f"# Written by `releaseml tune --local` from {config_path}: its best trial's values.\n" + yaml.safe_dump(raw, sort_keys=False),
         encoding="utf-8",
     )
     return target

@@ -125,8 +125,8 @@ def load(model_dir: Path) -> Bundle:
     model_path, schema_path = model_dir / MODEL_FILE, model_dir / SCHEMA_FILE
     for path in (model_path, schema_path):
         if not path.is_file():
-            raise UserError(f"no trained model at {model_dir}: {path.name} is missing. Train first (invoke train-local).")
-    retrain = "Train the model again (invoke train-local, or deploy) to replace it."
+            raise UserError(f"no trained model at {model_dir}: {path.name} is missing. Train first (releaseml train-local).")
+    retrain = "Train the model again (releaseml train-local, or deploy) to replace it."
     try:
         info = json.loads(schema_path.read_text(encoding="utf-8"))
         schema = Schema.from_dict(info)

@@ -1,6 +1,6 @@
 """The training report: one self-contained HTML page (figures inlined) plus the PNG figures.
 
-Written to /opt/ml/output/data/, so SageMaker keeps it in output.tar.gz and `invoke train-local`
+Written to /opt/ml/output/data/, so SageMaker keeps it in output.tar.gz and `releaseml train-local`
 finds it in the local ML root. Everything shown is computed from the validation rows.
 """
 
@@ -16,6 +16,6 @@ def latest(candidates: list[Path]) -> Path:
     found = [p for c in candidates for p in ([c] if c.name == REPORT_FILE else c.rglob(REPORT_FILE)) if p.is_file()]
     if not found:
         raise UserError(
-            "no training report yet: `invoke train-local` writes one into the ML root, `invoke deploy` downloads one into reports/"
+            "no training report yet: `releaseml train-local` writes one into the ML root, `releaseml deploy` downloads one into reports/"
         )
     return max(found, key=lambda p: p.stat().st_mtime)

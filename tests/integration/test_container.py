@@ -118,7 +118,7 @@ def test_the_docker_engine_with_no_image_says_to_build_it_instead_of_pulling(tmp
         if task[0] == "serve-local":
             assert "no trained model" in result.stderr
         else:
-            assert "no local image 'never-built-image': build it first with `invoke build`" in result.stderr
+            assert "no local image 'never-built-image': build it first with `releaseml build`" in result.stderr
         assert "Traceback" not in result.stderr
 
 

@@ -143,6 +143,6 @@ def holding_player(player):
 
 @pytest.fixture(scope="session")
 def deployed(player, built_image, tmp_path_factory):
-    """`invoke deploy` once for the run: the image pushed, the demo data uploaded, a job trained."""
+    """`releaseml deploy` once for the run: the image pushed, the demo data uploaded, a job trained."""
     project = make_project(tmp_path_factory.mktemp("project"), built_image)
     return project, invoke(project, "deploy", "--data", "data", image=built_image)

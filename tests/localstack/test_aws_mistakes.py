@@ -45,9 +45,9 @@ def project(player, built_image, tmp_path):
 
 
 def test_deploy_before_build_says_to_build_and_makes_nothing(project, player):
-    """`invoke deploy` with no image once ended in AttributeError: 'DockerClient' object has no attribute 'errors'."""
+    """`releaseml deploy` with no image once ended in AttributeError: 'DockerClient' object has no attribute 'errors'."""
     jobs = len(player.requests_for("CreateTrainingJob"))
-    refused(run(project, "deploy", "--image", "never-built"), "no local image 'never-built': build it first with `invoke build`")
+    refused(run(project, "deploy", "--image", "never-built"), "no local image 'never-built': build it first with `releaseml build`")
     assert "mistakes" not in repositories() and len(player.requests_for("CreateTrainingJob")) == jobs
 
 
@@ -108,7 +108,7 @@ def test_a_bucket_in_another_region_is_refused_before_anything_is_made(project, 
         (("predict", "data/predict/penguins.csv", "--endpoint", "no-such-endpoint"), "no endpoint 'no-such-endpoint' in"),
         (
             ("batch-predict",),
-            "no training outcome at training_output.txt: run `invoke deploy` (or `invoke tune`) first, or pass --job NAME",
+            "no training outcome at training_output.txt: run `releaseml deploy` (or `releaseml tune`) first, or pass --job NAME",
         ),
         (("endpoint",), "no training outcome at training_output.txt"),
     ],
@@ -130,7 +130,7 @@ def test_aws_task_inputs_that_are_not_there(project, built_image):
     (project / "empty").mkdir()
     refused(run(project, "batch-predict", "--job", "any", "--data", "empty"), "empty holds no files to predict")
     (project / "training_output.json").write_text("{not json")
-    refused(run(project, "batch-predict"), "training_output.json is not an outcome file written by `invoke deploy` or `invoke tune`")
+    refused(run(project, "batch-predict"), "training_output.json is not an outcome file written by `releaseml deploy` or `releaseml tune`")
 
 
 def test_an_aws_endpoint_that_does_not_answer(project):

@@ -1,4 +1,4 @@
-"""`invoke batch-predict`: a batch transform with the trained model, predictions downloaded and checked.
+"""`releaseml batch-predict`: a batch transform with the trained model, predictions downloaded and checked.
 
 SageMaker's container part is played by `SageMakerPlayer` (sagemaker_player.py), which says what it follows.
 """
@@ -73,7 +73,7 @@ def test_batch_predict_checks_the_data_first_and_stops_on_errors_before_any_job(
     assert "row 6, column 'bill_length_mm': 'long' is not a number" in stopped.stderr and "Traceback" not in stopped.stderr
     assert len(player.requests_for("CreateTransformJob")) == transforms
 
-    # Drift alone is a warning; --strict makes it a stop. The same check runs as `invoke check-data --job`.
+    # Drift alone is a warning; --strict makes it a stop. The same check runs as `releaseml check-data --job`.
     (project / "drifted").mkdir(exist_ok=True)
     heavy = [",".join(f if i != 4 else str(float(f) * 1.5) for i, f in enumerate(r.split(","))) if r.split(",")[4] else r for r in rows]
     (project / "drifted" / "rows.csv").write_text("\n".join(heavy) + "\n")

@@ -1,4 +1,4 @@
-"""`invoke deploy` against the emulator: what it pushes, uploads and asks SageMaker for, and what it writes.
+"""`releaseml deploy` against the emulator: what it pushes, uploads and asks SageMaker for, and what it writes.
 
 SageMaker's container part is played by `SageMakerPlayer` (sagemaker_player.py), which says what it follows.
 """

@@ -1,4 +1,4 @@
-"""`invoke endpoint` and `invoke predict --endpoint`: a real-time endpoint, called through boto3's signed client.
+"""`releaseml endpoint` and `releaseml predict --endpoint`: a real-time endpoint, called through boto3's signed client.
 
 SageMaker's container part is played by `SageMakerPlayer` (sagemaker_player.py), which says what it follows.
 """

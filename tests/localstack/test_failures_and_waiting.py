@@ -39,7 +39,7 @@ def test_stopping_the_wait_leaves_the_job_running_and_logs_reattaches(holding_pl
     assert result.returncode == 3, result.stderr
     job = json.loads((project / "training_output.json").read_text())
     assert job["status"] == "InProgress"
-    assert f"invoke logs {job['job_name']}" in result.stderr and "goes on" in result.stderr
+    assert f"releaseml logs {job['job_name']}" in result.stderr and "goes on" in result.stderr
     player.release()
     attached = invoke(project, "logs", job["job_name"], "--out", "attached.txt")
     assert attached.returncode == 0, attached.stderr
@@ -73,7 +73,7 @@ def test_ctrl_c_while_waiting_leaves_the_job_running(holding_player, built_image
     child.send_signal(signal.SIGINT)
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == 3, stderr
-    assert "stopped waiting (Ctrl-C)" in stderr and f"invoke logs {job}" in stderr and "Traceback" not in stderr
+    assert "stopped waiting (Ctrl-C)" in stderr and f"releaseml logs {job}" in stderr and "Traceback" not in stderr
     assert player.jobs[job].status == "InProgress"  # nothing stopped the job
     assert json.loads((project / "training_output.json").read_text())["status"] == "InProgress"
 

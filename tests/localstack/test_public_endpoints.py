@@ -299,7 +299,7 @@ def test_endpoint_mistakes_are_named_before_anything_is_made(project, deployed, 
 def test_public_api_and_async_mistakes(project):
     refused(
         invoke(project, "api", "--status", "--name", "no-such"),
-        "endpoint 'no-such' has no public API: `invoke api --name no-such` makes one",
+        "endpoint 'no-such' has no public API: `releaseml api --name no-such` makes one",
     )
     refused(invoke(project, "api", "--name", "no-such"), "no role for API Gateway")
     refused(invoke(project, "api", "--rotate-key", "--delete"), "choose one of --status, --rotate-key and --delete")

@@ -1,4 +1,4 @@
-"""`invoke tune` on the emulator: the tuning job it asks SageMaker for, its trials, and the best job it names.
+"""`releaseml tune` on the emulator: the tuning job it asks SageMaker for, its trials, and the best job it names.
 
 SageMaker's search and its containers are played by `SageMakerPlayer` (sagemaker_player.py says
 what it follows: trials drawn from the ranges on their scales, each run as a training job, the
@@ -47,10 +47,10 @@ def test_tune_starts_a_tuning_job_over_the_ranges_and_names_the_trial_with_the_b
     started = invoke(project, "tune", "--timeout", "1", image=built_image)
     assert started.returncode == 3, started.stderr
     name = json.loads((project / "tuning_output.json").read_text())["tuning_job_name"]
-    assert f"Re-attach with `invoke tune --attach {name}`" in started.stdout + started.stderr
+    assert f"Re-attach with `releaseml tune --attach {name}`" in started.stdout + started.stderr
     early = invoke(project, "batch-predict", "--data", "data/predict", "--from", "tuning_output.txt")
     assert early.returncode == 1 and "Traceback" not in early.stderr
-    assert f"tuning job {name} has no best training job yet: `invoke tune --attach {name}` follows it" in early.stderr
+    assert f"tuning job {name} has no best training job yet: `releaseml tune --attach {name}` follows it" in early.stderr
 
     sent = player.requests_for("CreateHyperParameterTuningJob")[-1]
     assert sent["HyperParameterTuningJobName"] == name and len(name) <= 32
@@ -111,7 +111,7 @@ def test_tune_starts_a_tuning_job_over_the_ranges_and_names_the_trial_with_the_b
     assert player.requests_for("CreateTransformJob")[-1]["ModelName"] == best
     logs = invoke(project, "logs", name)
     assert logs.returncode == 1 and "Traceback" not in logs.stderr
-    assert f"{name} is a tuning job, not a training job: `invoke tune --attach {name}`" in logs.stderr
+    assert f"{name} is a tuning job, not a training job: `releaseml tune --attach {name}`" in logs.stderr
 
 
 def test_tune_mistakes_get_one_message_and_start_nothing(tuning_project, player, built_image):
@@ -153,6 +153,6 @@ def test_a_tuning_job_whose_trials_all_fail_says_why_with_a_trials_reason(tuning
     name = json.loads((project / "failing.json").read_text())["tuning_job_name"]
     assert f"error: tuning job {name} completed without a best training job; trial {name}-00" in result.stderr
     assert "max_leaves option works only with lossguide tree growing" in result.stderr
-    assert "(every trial in failing.txt; `invoke logs TRAINING_JOB` shows a trial's log)" in result.stderr
+    assert "(every trial in failing.txt; `releaseml logs TRAINING_JOB` shows a trial's log)" in result.stderr
     outcome = json.loads((project / "failing.json").read_text())
     assert outcome["job_name"] is None and [t["status"] for t in outcome["trials"]] == ["Failed", "Failed"]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make a Debian base image with Python for tests on machines that cannot pull images
 # (no registry reachable). For tests only, never for shipping: ship on python:3.11-slim.
-#   container/make-test-base.sh [NAME]   (default releaseml-test-base:bookworm)
+#   tests/tools/make-test-base.sh [NAME]   (default releaseml-test-base:bookworm)
 # The machine's extra CA certificates (a TLS-intercepting proxy's) go into the image so
 # that pip inside the build can reach the package registry.
 set -euo pipefail

@@ -1,0 +1,33 @@
+"""The `releaseml` command: invoke's `Program` over the task collection (invoke's documented way to
+ship a task-based CLI), so `releaseml --list`, `releaseml --help TASK` and `releaseml TASK` work
+from any folder, with invoke's conventions.
+"""
+
+from __future__ import annotations
+
+from invoke import Exit, Program
+
+import releaseml
+from releaseml.cli.collection import namespace
+
+
+class ReleasemlProgram(Program):
+    """`releaseml` alone lists the tasks and says which config this folder would use."""
+
+    def no_tasks_given(self) -> None:
+        from releaseml.local import project
+
+        self.list_tasks()
+        found = project.find_config()
+        if found:
+            print(f"\nConfig: {found}. `releaseml --help TASK` explains a task.")
+        else:
+            print(f"\nNo {project.CONFIG_FILE} in this folder or above: `releaseml init --data FILE --target COLUMN` makes one.")
+        raise Exit
+
+
+program = ReleasemlProgram(namespace=namespace, version=releaseml.__version__, name="releaseml", binary="releaseml")
+
+
+def main() -> None:
+    program.run()
