@@ -61,6 +61,9 @@ class Model:
         if missing:
             raise UserError(f"the frame has no column(s) {missing}; the model's features are {self.features}")
         scorer = Scorer(self.bundle, explain)
+        taken = [name for name in scorer.columns() if name in frame.columns]
+        if taken:
+            raise UserError(f"the frame has column(s) {taken} that the scores are written to: rename or drop them first")
         scored, rejects = scorer.score(frame[self.features].reset_index(drop=True))
         if rejects:
             first = rejects[0]

@@ -93,19 +93,51 @@ def same(a, b) -> bool:
     return all(la == lb and all((math.isnan(x) and math.isnan(y)) or x == y for x, y in zip(pa, pb)) for (la, pa), (lb, pb) in zip(a, b))
 
 
-def every_way(server, features, row, filler):
-    """The row's answer sent in five ways; the large body puts it between filler rows (over 16 KB)."""
+def every_way(server, features, row, filler, paths=None, tmp_path=None):
+    """The row's answer sent in five ways; the large body puts it between filler rows (over 16 KB).
+    With an ML root, also scored locally: `releaseml score`'s file and the Python API's frame."""
     line = csv_line(row)
     big = "\n".join([csv_line(filler)] * 1000 + [line] + [csv_line(filler)] * 1000)
     assert len(big) > 16 * 1024
     big_answer = answers(post(server, big, "text/csv"), "text/csv")
+    local = {} if paths is None else locally(paths, features, row, tmp_path)
     return {
+        **local,
         "alone": answers(post(server, line, "text/csv"), "text/csv"),
         "in a large body": big_answer if isinstance(big_answer, int) else big_answer[1000:1001],
         "after a header": answers(post(server, csv_line(features) + "\n" + line, "text/csv"), "text/csv"),
         "json": answers(post(server, json.dumps({"instances": [row]}), "application/json"), "application/json"),
         "json lines": answers(post(server, json.dumps(dict(zip(features, row))), "application/jsonlines"), "application/jsonlines"),
     }
+
+
+def locally(paths, features, row, tmp_path):
+    """The row scored into a file by `score_file` (as `releaseml score`) and by `releaseml.load(...).predict`."""
+    from releaseml import api
+    from releaseml.local import scoring
+
+    source, out = tmp_path / "rows.csv", tmp_path / "scored.csv"
+    source.write_text(csv_line(["id", *features]) + "\n" + csv_line(["r1", *row]) + "\n", encoding="utf-8")
+    summary = scoring.score_file(paths.model_dir, source, out)
+    by_file = (
+        400
+        if summary.rejected
+        else scored_answers(pd.read_csv(out, dtype={"prediction": str}, keep_default_na=False, float_precision="round_trip"))
+    )
+    try:
+        frame = api.load(paths.model_dir).predict(pd.DataFrame([row], columns=features, dtype=object))
+        by_api = scored_answers(frame)
+    except UserError:
+        by_api = 400
+    return {"score's file": by_file, "the Python API": by_api}
+
+
+def scored_answers(frame):
+    """(label, probabilities) or (None, [value]) per row of a scored frame."""
+    probabilities = [name for name in frame.columns if name.startswith("probability_")]
+    if not probabilities:
+        return [(None, [float(value)]) for value in frame["prediction"]]
+    return [(str(label), [float(x) for x in values]) for label, values in zip(frame["prediction"], frame[probabilities].to_numpy())]
 
 
 # Spellings that once got different answers in different paths, and ordinary values.
@@ -130,7 +162,7 @@ CASES = {
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_a_row_gets_one_answer_in_every_way_it_is_sent(models, name, tmp_path_factory):
-    _, model, server = models[name]
+    paths, model, server = models[name]
     features, rows, filler = CASES[name]
     tmp_path = tmp_path_factory.mktemp("rows")
 
@@ -138,7 +170,7 @@ def test_a_row_gets_one_answer_in_every_way_it_is_sent(models, name, tmp_path_fa
     @given(row=rows)
     def check(row):
         expected = expected_answer(tmp_path, model, features, row)
-        found = every_way(server, features, row, filler)
+        found = every_way(server, features, row, filler, paths, tmp_path)
         for way, answer in found.items():
             assert same(answer, expected), (row, way, answer, expected)
 

@@ -45,33 +45,42 @@ def catboost_model(model_dir) -> CatBoost:
     return model
 
 
-def score_csv(model, frame: pd.DataFrame, tmp_path, name="out.csv", **options) -> tuple[scoring.ScoreSummary, pd.DataFrame]:
+def score_csv(model, frame: pd.DataFrame, tmp_path, name="out.csv", **options):
     source = tmp_path / "in.csv"
     frame.to_csv(source, index=False)
     summary = scoring.score_file(model.model_dir, source, tmp_path / name, **options)
     return summary, as_text(tmp_path / name)
 
 
-def test_a_csv_keeps_every_column_and_gets_catboosts_and_the_servers_probabilities(species_model, species_server, with_ids, tmp_path):
+def test_a_csv_keeps_its_columns_and_matches_catboost_and_the_server(species_model, species_server, with_ids, tmp_path):
     summary, out = score_csv(species_model, with_ids, tmp_path)
 
-    assert summary.as_dict() == {"rows": 344, "scored": 344, "rejected": 0, "out": str(tmp_path / "out.csv"), "rejects": None}
+    assert summary.as_dict() == {
+        "rows": 344,
+        "scored": 344,
+        "rejected": 0,
+        "out": str(tmp_path / "out.csv"),
+        "rejects": None,
+    }
     assert not (tmp_path / "out.rejects.csv").exists()
     raw = as_text(tmp_path / "in.csv")
     assert list(out.columns) == [*raw.columns, "prediction", *PROBABILITIES]
     pd.testing.assert_frame_equal(out[raw.columns], raw)
     probabilities = out[PROBABILITIES].to_numpy(dtype=float)
     schema = bundle.load(species_model.model_dir).schema
-    expected = catboost_model(species_model.model_dir).predict(model_frame(raw, schema), prediction_type="Probability")
+    model = catboost_model(species_model.model_dir)
+    expected = model.predict(model_frame(raw, schema), prediction_type="Probability")
     np.testing.assert_allclose(probabilities, expected, rtol=0, atol=1e-12)
     assert list(out["prediction"]) == [CLASSES[i] for i in expected.argmax(axis=1)]
 
     body = raw.drop(columns="id").to_csv(index=False)
-    answer = requests.post(f"{species_server.url}/invocations", data=body, headers={"Content-Type": "text/csv"}, timeout=60)
+    headers = {"Content-Type": "text/csv"}
+    answer = requests.post(f"{species_server.url}/invocations", data=body, headers=headers, timeout=60)
     assert answer.status_code == 200, answer.text
     served = [line.split(",") for line in answer.text.splitlines()]
     assert [row[0] for row in served] == list(out["prediction"])
-    np.testing.assert_allclose(probabilities, [[float(p) for p in row[1:]] for row in served], rtol=0, atol=1e-12)
+    served_probabilities = [[float(p) for p in row[1:]] for row in served]
+    np.testing.assert_allclose(probabilities, served_probabilities, rtol=0, atol=1e-12)
 
 
 def test_a_regression_gets_one_prediction_column_equal_to_catboosts_raw_score(mass_model, with_ids, tmp_path):
@@ -80,7 +89,8 @@ def test_a_regression_gets_one_prediction_column_equal_to_catboosts_raw_score(ma
     raw = as_text(tmp_path / "in.csv")
     assert list(out.columns) == [*raw.columns, "prediction"]
     schema = bundle.load(mass_model.model_dir).schema
-    expected = catboost_model(mass_model.model_dir).predict(model_frame(raw, schema), prediction_type="RawFormulaVal")
+    model = catboost_model(mass_model.model_dir)
+    expected = model.predict(model_frame(raw, schema), prediction_type="RawFormulaVal")
     np.testing.assert_allclose(out["prediction"].astype(float), expected, rtol=0, atol=1e-12)
 
 
@@ -117,6 +127,11 @@ def test_bad_rows_go_to_the_rejects_file_and_the_others_are_scored(species_model
     assert rejects["reason"][1] == "row 7 has 10 value(s) but 9 are expected (one per column, in order)"
     assert list(as_text(tmp_path / "out.csv")["id"]) == [f"p{i:03d}" for i in (0, 1, 3, 4, 5, 7, 8, 9)]
 
+    with_ids.head(10).to_csv(source, index=False)
+    summary = scoring.score_file(species_model.model_dir, source, tmp_path / "out.csv")
+    assert (summary.rejected, summary.rejects) == (0, None)
+    assert not (tmp_path / "out.rejects.csv").exists()  # the earlier run's would tell of rows that are fine now
+
 
 def test_strict_stops_at_the_first_bad_row_and_writes_nothing(species_model, with_ids, tmp_path):
     source = tmp_path / bad_rows_file(tmp_path, with_ids)
@@ -133,7 +148,8 @@ def test_quoted_commas_and_line_breaks_survive_and_lines_count_them(species_mode
     summary, out = score_csv(species_model, frame, tmp_path)
 
     assert list(out["id"]) == [frame["id"][i] for i in (0, 1, 2, 3, 5)]
-    assert as_text(summary.rejects)[["row", "line"]].values.tolist() == [["5", "7"]]  # the header, then row 2 takes two lines
+    # line 1 is the header and row 2 takes lines 3 and 4, so row 5 starts on line 7
+    assert as_text(summary.rejects)[["row", "line"]].values.tolist() == [["5", "7"]]
 
 
 def test_a_file_of_many_blocks_gives_what_one_block_gives(species_model, with_ids, tmp_path, monkeypatch):
@@ -162,8 +178,12 @@ def test_parquet_in_and_out_give_the_csvs_predictions(species_model, with_ids, t
     assert table.schema.field("year").type == pa.int64()  # kept columns keep their Parquet types
     assert table.column("id").to_pylist() == list(with_ids["id"])
     assert table.column("prediction").to_pylist() == list(from_csv["prediction"])
-    np.testing.assert_array_equal(table.select(PROBABILITIES).to_pandas().to_numpy(), from_csv[PROBABILITIES].to_numpy(dtype=float))
-    pd.testing.assert_frame_equal(as_text(tmp_path / "parquet.csv")[["prediction", *PROBABILITIES]], from_csv[["prediction", *PROBABILITIES]])
+    probabilities = table.select(PROBABILITIES).to_pandas().to_numpy()
+    np.testing.assert_array_equal(probabilities, from_csv[PROBABILITIES].to_numpy(dtype=float))
+    pd.testing.assert_frame_equal(
+        as_text(tmp_path / "parquet.csv")[["prediction", *PROBABILITIES]],
+        from_csv[["prediction", *PROBABILITIES]],
+    )
 
 
 def test_a_missing_feature_column_is_named(species_model, with_ids, tmp_path):
@@ -174,11 +194,25 @@ def test_a_missing_feature_column_is_named(species_model, with_ids, tmp_path):
 def test_explain_gives_the_bundles_reasons_and_contributions(species_model, with_ids, tmp_path):
     _, out = score_csv(species_model, with_ids, tmp_path, keep=["id"], explain=2)
 
-    assert list(out.columns) == ["id", "prediction", *PROBABILITIES, "reason_1", "contribution_1", "reason_2", "contribution_2"]
+    assert list(out.columns) == [
+        "id",
+        "prediction",
+        *PROBABILITIES,
+        "reason_1",
+        "contribution_1",
+        "reason_2",
+        "contribution_2",
+    ]
     model = bundle.load(species_model.model_dir)
-    explanation = model.predict_and_explain(model_frame(as_text(tmp_path / "in.csv"), model.schema), 2).explanation
+    typed = model_frame(as_text(tmp_path / "in.csv"), model.schema)
+    explanation = model.predict_and_explain(typed, 2).explanation
     assert out[["reason_1", "reason_2"]].values.tolist() == explanation.names
-    np.testing.assert_allclose(out[["contribution_1", "contribution_2"]].to_numpy(dtype=float), explanation.contributions, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        out[["contribution_1", "contribution_2"]].to_numpy(dtype=float),
+        explanation.contributions,
+        rtol=0,
+        atol=1e-12,
+    )
 
 
 def test_a_directory_gives_the_rows_of_its_files_in_name_order(species_model, with_ids, tmp_path):
@@ -187,7 +221,7 @@ def test_a_directory_gives_the_rows_of_its_files_in_name_order(species_model, wi
     with_ids.iloc[200:].to_csv(data / "b.csv", index=False)
     with_ids.iloc[:200].to_csv(data / "a.csv", index=False)
     (data / "notes.txt").write_text("not data")
-    summary = scoring.score_file(species_model.model_dir, data, data / "out.csv")  # the output is never read as input
+    summary = scoring.score_file(species_model.model_dir, data, data / "out.csv")  # never read as input
 
     assert summary.rows == summary.scored == len(with_ids)
     assert list(as_text(data / "out.csv")["id"]) == list(with_ids["id"])
@@ -197,6 +231,7 @@ def test_a_directory_gives_the_rows_of_its_files_in_name_order(species_model, wi
     with_ids.iloc[:5].drop(columns="year").to_csv(data / "c.csv", index=False)
     with pytest.raises(UserError, match="need the same columns"):
         scoring.score_file(species_model.model_dir, data, tmp_path / "out.csv")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data"]  # no output, no temporary file
 
 
 def test_a_data_frame_scores_as_its_csv_file_does(species_model, with_ids, tmp_path):
@@ -206,7 +241,8 @@ def test_a_data_frame_scores_as_its_csv_file_does(species_model, with_ids, tmp_p
 
     assert rejects == [] and list(scored.index) == list(with_ids["id"])
     assert list(scored["prediction"]) == list(from_csv["prediction"])
-    np.testing.assert_array_equal(scored[PROBABILITIES].to_numpy(dtype=float), from_csv[PROBABILITIES].to_numpy(dtype=float))
+    probabilities = scored[PROBABILITIES].to_numpy(dtype=float)
+    np.testing.assert_array_equal(probabilities, from_csv[PROBABILITIES].to_numpy(dtype=float))
     odd = with_ids.head(3).astype({"bill_length_mm": object})
     odd.loc[1, "bill_length_mm"] = "abc"
     scored, rejects = scoring.Scorer(bundle.load(species_model.model_dir)).score(odd, first_row=10)
@@ -225,7 +261,10 @@ def test_mistakes_are_one_line_saying_what_to_do(species_model, with_ids, tmp_pa
     (tmp_path / "in.json").write_text("[]")
     (tmp_path / "nothing").mkdir()
     cases += [
-        ((tmp_path / "empty.csv", tmp_path / "out.csv"), "is empty: a CSV file to score needs a header row"),
+        (
+            (tmp_path / "empty.csv", tmp_path / "out.csv"),
+            "is empty: a CSV file to score needs a header row",
+        ),
         ((tmp_path / "in.json", tmp_path / "out.csv"), r"give a \.csv file"),
         ((tmp_path / "nothing", tmp_path / "out.csv"), r"holds no \.csv or \.parquet files"),
     ]
@@ -243,5 +282,6 @@ def test_a_header_only_file_gives_a_header_only_output(species_model, with_ids, 
     for name in ("out.csv", "out.parquet"):
         summary = scoring.score_file(species_model.model_dir, tmp_path / "in.csv", tmp_path / name)
         assert (summary.rows, summary.scored, summary.rejects) == (0, 0, None)
-    assert list(csv.reader(io.StringIO((tmp_path / "out.csv").read_text()))) == [[*with_ids.columns, "prediction", *PROBABILITIES]]
+    header = [*with_ids.columns, "prediction", *PROBABILITIES]
+    assert list(csv.reader(io.StringIO((tmp_path / "out.csv").read_text()))) == [header]
     assert pq.read_table(tmp_path / "out.parquet").num_rows == 0

@@ -107,6 +107,12 @@ def test_demo_trains_serves_predicts_and_stops(tmp_path):
     assert [line.split(",")[0] for line in csv_answer] == ["Adelie", "Adelie", "Adelie", "Chinstrap", "Chinstrap"]
     (run,) = (tmp_path / "demo" / ".releaseml" / "runs").iterdir()
     assert '"predictions"' in result.stdout and f".releaseml/runs/{run.name}/output/data/report.html" in result.stdout
-    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [".releaseml", "penguins.csv", "releaseml.yaml", "test.csv", "test.json"]
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [
+        ".releaseml",
+        "penguins.csv",
+        "releaseml.yaml",
+        "test.csv",
+        "test.json",
+    ]
     with pytest.raises(requests.ConnectionError):  # the server is gone
         requests.get(f"http://127.0.0.1:{port}/ping", timeout=5)

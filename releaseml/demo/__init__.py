@@ -1,0 +1,1 @@
+"""The demo project's files (Palmer penguins): `releaseml demo` copies them into a folder."""
