@@ -84,7 +84,7 @@ def test_run_mistakes_are_one_line_each(project):
 
 def test_two_trainings_at_once_in_one_project_keep_both_runs_whole(project):
     """Each run has its own folder and run.json; `latest` is worked out, never written, so it cannot be corrupted."""
-    children = [subprocess.Popen([*RELEASEML, "train-local", "--engine", "process", "-q"], cwd=project) for _ in range(2)]
+    children = [subprocess.Popen([*RELEASEML, "train-local", "--engine", "process", "--quiet"], cwd=project) for _ in range(2)]
     assert [child.wait(timeout=300) for child in children] == [0, 0]
     listed = json.loads(releaseml("runs", "--json", cwd=project).stdout)
     assert len({run["id"] for run in listed}) == 2 and [run["status"] for run in listed] == ["succeeded", "succeeded"]

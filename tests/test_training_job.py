@@ -119,6 +119,7 @@ def test_metric_lines_follow_the_documented_format_and_definitions(tmp_path, pen
     assert run_train(paths) == 0
     log = capsys.readouterr().out
     written = json.loads((paths.output_data_dir / "metrics.json").read_text())
+    assert written.pop("positive_class") == "male"  # sex: neither yes/true/1, so the rarer class
     assert metrics.parse_lines(log) == written
     lines = [line for line in log.splitlines() if line.startswith(metrics.LINE_PREFIX)]
     assert len(lines) == 2 * len(metrics.TASK_METRICS["binary"])

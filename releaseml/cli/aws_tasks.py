@@ -201,7 +201,6 @@ API_HELP = {
         **API_HELP,
         **{k: v for k, v in AWS_HELP.items() if k != "bucket"},
     },
-    auto_shortflags=False,  # more options than letters: long names only, so none gets an empty short flag
 )
 @user_errors_exit
 def endpoint(

@@ -34,32 +34,44 @@ from releaseml.common import arguments, defaults
         "ml_root": "train in this local /opt/ml instead of a new run (as SageMaker lays it out; e.g. test_dir)",
         "engine": ENGINE_HELP,
         "image": IMAGE_HELP,
+        "verbose": "show every line of the training log (CatBoost's own lines, the metric lines SageMaker reads)",
         "quiet": "no training log, only the result",
         "json_": AWS_HELP["json_"],
     }
 )
 @user_errors_exit
-def train_local(c, config=None, data=None, validation=None, ml_root=None, engine="auto", image=None, quiet=False, json_=False):
+def train_local(
+    c, config=None, data=None, validation=None, ml_root=None, engine="auto", image=None, verbose=False, quiet=False, json_=False
+):
     """Train a model on local data as a new run of the project; print its metrics and where its report is."""
-    import json
-
     from releaseml.local import runner
 
     config = config_path(config)
     with log_stream(quiet, json_):
         print(f"Config: {config}", flush=True)
-        outcome = runner.train(config, path(data), path(validation), path(ml_root), engine, image)
+        outcome = runner.train(config, path(data), path(validation), path(ml_root), engine, image, verbose=verbose)
     if outcome.exit_code != 0:
         raise Exit(f"error: {outcome.failure or f'training exited with code {outcome.exit_code}'}", code=outcome.exit_code)
     if json_:
         print(arguments.as_json(outcome.summary()))
         return
-    opens = f"`releaseml report --open --ml-root {ml_root}`" if ml_root else f"`releaseml report --open --run {outcome.run_id}`"
+    opens = f"`releaseml report --open --ml-root {ml_root}`" if ml_root else "`releaseml report --open`"
+    print("")
     if outcome.run_id:
-        print(f"\nRun: {outcome.run_id} (now latest; `releaseml runs` lists every run)")
+        print(f"Run {outcome.run_id} is now the latest (`releaseml runs` lists every run).")
+    print("\n".join(_metric_lines(outcome.metrics)))
     print(f"Model: {outcome.model_dir}")
     print(f"Report: {outcome.report or '-'}  ({opens} shows it)")
-    print(json.dumps(outcome.metrics, indent=2))
+
+
+def _metric_lines(metrics: dict) -> list[str]:
+    """Each split's metrics, rounded for people (metrics.json and --json keep every digit)."""
+    names = {"validation": "Validation", "validation_std": "  (spread across folds)", "train": "Training rows"}
+    return [
+        f"{names.get(split, split)}: " + ", ".join(f"{name} {value:.4g}" for name, value in values.items())
+        for split, values in metrics.items()
+        if isinstance(values, dict)
+    ]
 
 
 @task(
@@ -209,12 +221,13 @@ def build(c, name=defaults.IMAGE, base_image=defaults.BASE_IMAGE):
     help={
         "payload": "file to send: .csv, .json, .jsonl, or .parquet (sent as CSV with a header row)",
         "content_type": "text/csv, application/json or application/jsonlines (default: from the file extension)",
-        "accept": "answer type (default: the same as the request)",
+        "accept": "answer type, printed as the server sends it (default: CSV with a header row, rounded for people)",
         "url": f"model server (default {defaults.SERVER_URL})",
         "timeout": "seconds to wait for the answer (default 60)",
         "endpoint": "a SageMaker endpoint to call instead of the local server (requests signed by boto3)",
         "async_": "with --endpoint: an async endpoint (the payload goes through S3, up to 1 GB; waits for the answer)",
         "explain": "add the K strongest reasons (SHAP contributions) to each prediction",
+        "json_": "print the answer as JSON with every digit (application/json): for scripts",
         **{key: AWS_HELP[key] for key in ("config", "region")},
     }
 )
@@ -229,27 +242,32 @@ def predict(
     endpoint=None,
     async_=False,
     explain=None,
+    json_=False,
     config=None,
     region=None,
 ):
-    """Send a payload to the model server (or a SageMaker endpoint) and print its predictions."""
+    """Send a payload to the model server (or a SageMaker endpoint) and print its predictions with column names."""
+    from releaseml.serving import client
+
     reasons = arguments.reasons(explain)
     if async_ and not endpoint:
         raise Exit("error: --async calls a SageMaker async endpoint: add --endpoint NAME", code=2)
+    if accept and json_:
+        raise Exit("error: choose one of --accept and --json (--json is --accept application/json)", code=2)
+    asked = "application/json" if json_ else accept or client.READABLE_ACCEPT
     if endpoint and async_:
         from releaseml.aws import workflows
 
         ctx = aws_context(config, region=region)
-        print(workflows.predict_async(ctx, endpoint, Path(payload), content_type, accept, arguments.seconds(timeout), explain=reasons))
+        answer = workflows.predict_async(ctx, endpoint, Path(payload), content_type, asked, arguments.seconds(timeout), explain=reasons)
     elif endpoint:
         from releaseml.aws import endpoints
 
-        print(endpoints.invoke(aws_context(config, region=region).aws, endpoint, Path(payload), content_type, accept, reasons))
+        answer = endpoints.invoke(aws_context(config, region=region).aws, endpoint, Path(payload), content_type, asked, reasons)
     else:
-        from releaseml.serving import client
-
         seconds = arguments.seconds(timeout) or 60
-        print(client.predict(Path(payload), content_type, accept, arguments.server_url(url), seconds, reasons))
+        answer = client.predict(Path(payload), content_type, asked, arguments.server_url(url), seconds, reasons)
+    print(client.readable(answer) if asked == client.READABLE_ACCEPT else answer)
 
 
 @task(

@@ -30,4 +30,11 @@ program = ReleasemlProgram(namespace=namespace, version=releaseml.__version__, n
 
 
 def main() -> None:
-    program.run()
+    try:
+        program.run()
+    except BrokenPipeError:  # `releaseml --help score | head`: a closed pipe ends quietly, as Unix tools do
+        import os
+        import sys
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -23,6 +23,8 @@ PROFILE_FILE = "profile.json"  # the training data per feature: missing share, b
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
 FIGURES_DIR = "figures"
+# In a channel that releaseml filled from a copy of the user's data: where each file came from.
+STAGED_MARKER = ".releaseml-staged"
 # SageMaker's CheckpointConfig.LocalPath (its default): present only for jobs with checkpoints.
 CHECKPOINTS_DIR = "checkpoints"
 # CatBoost's own snapshot, from which a restarted job resumes; named by the CatBoost parameters
@@ -102,5 +104,16 @@ class MLPaths:
         return self.root / CHECKPOINTS_DIR
 
     def relative_to_data(self, path: Path) -> str:
-        """A data file's name as the report shows it: relative to input/data."""
-        return str(path.relative_to(self.root / "input" / "data"))
+        """A data file's name as the report shows it: where releaseml copied it from, else relative to input/data."""
+        sources = self.staged_sources(path.parent)
+        return sources.get(path.name) or str(path.relative_to(self.root / "input" / "data"))
+
+    @staticmethod
+    def staged_sources(channel: Path) -> dict[str, str]:
+        """The files of a channel releaseml filled, by name: the path of the user's file each copies."""
+        import json
+
+        try:
+            return json.loads((channel / STAGED_MARKER).read_text(encoding="utf-8")).get("sources", {})
+        except (OSError, ValueError, AttributeError):
+            return {}

@@ -114,6 +114,21 @@ def explain_request(accept: str | None, custom_attributes: str | None) -> str | 
     return None
 
 
+# A header row on a CSV answer, on request: RFC 4180's `header` parameter (`text/csv; header=present`).
+# Without it the answer is what SageMaker's clients expect: rows only.
+HEADER_PARAMETER = "header"
+
+
+@functools.lru_cache(maxsize=512)
+def wants_header(accept: str | None) -> bool:
+    """Whether Accept asks for a CSV answer with a header row (`header=present`)."""
+    for part in _split(accept or "", ";,"):
+        key, equals, value = part.partition("=")
+        if equals and key.strip().lower() == HEADER_PARAMETER:
+            return value.strip().strip('"').lower() == "present"
+    return False
+
+
 def with_explain(accept: str, count: int) -> str:
     """An Accept header that asks for `count` reasons per prediction."""
     return f"{accept}; {EXPLAIN_PARAMETER}={count}"

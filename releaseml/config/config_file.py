@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -232,6 +232,10 @@ class Config(_Strict):
         None,
         min_length=1,
         description="A column of dates or numbers: the latest rows by it are held out for validation, not a random share.",
+    )
+    positive_class: Optional[Union[str, int, float, bool]] = Field(
+        None,
+        description="Binary targets: the class the decision is about (f1, precision, recall); default yes/true/1, else the rarer.",
     )
     seed: int = Field(42, ge=0, lt=2**32, description="Random seed for the split and for CatBoost.")
     catboost: dict[str, Any] = Field(default_factory=dict, description="CatBoost parameters, for those who know them.")

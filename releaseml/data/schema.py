@@ -31,6 +31,7 @@ class Schema:
     kinds: dict[str, str]
     classes: Optional[list[Any]] = None
     ignored: list[str] = field(default_factory=list)
+    positive_class: Optional[Any] = None  # binary: the class f1, precision and recall are about (classes[1])
 
     @property
     def known_columns(self) -> frozenset[str]:
@@ -69,8 +70,41 @@ def infer(frame: pd.DataFrame, config: Config) -> Schema:
     if task != REGRESSION:
         target = labels(frame, Schema(config.target, task, [], {})).dropna()
     classes = _classes(target, task, config.target)
+    positive = None
+    if task == BINARY:
+        positive = positive_class(classes, target, config.positive_class, config.target)
+        classes = [next(c for c in classes if c != positive), positive]  # CatBoost's class 1 is the positive one
+    elif config.positive_class is not None:
+        raise UserError(f"positive_class: is for a binary target; {config.target!r} is a {task} target (leave positive_class out)")
     ignored = [c for c in columns if c not in features and c != config.target]
-    return Schema(target=config.target, task=task, features=features, kinds=kinds, classes=classes, ignored=ignored)
+    return Schema(
+        target=config.target, task=task, features=features, kinds=kinds, classes=classes, ignored=ignored, positive_class=positive
+    )
+
+
+POSITIVE_WORDS = ("yes", "true", "1", "y", "positive", "pos")  # a binary target spelt so: this class is the positive one
+
+
+def positive_class(classes: list[Any], target: pd.Series, given: Any, name: str) -> Any:
+    """The class a binary decision is about: `positive_class:` if given, else yes/true/1, else the rarer class."""
+    if given is not None:
+        for label in classes:
+            if label == given or str(label) == str(given) or _same_number(label, given):
+                return label
+        raise UserError(f"positive_class: {given!r} is not a class of {name!r}; its classes are {classes}")
+    for word in POSITIVE_WORDS:
+        for label in classes:
+            if str(label).strip().lower() == word or _same_number(label, word):
+                return label
+    counts = target.astype(str).value_counts()
+    return min(classes, key=lambda label: (counts.get(str(label), 0), str(label)))
+
+
+def _same_number(label: Any, other: Any) -> bool:
+    try:
+        return float(label) == float(other)
+    except (TypeError, ValueError):
+        return False
 
 
 def model_frame(frame: pd.DataFrame, schema: Schema, first_row: int = 1) -> pd.DataFrame:

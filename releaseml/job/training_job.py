@@ -65,7 +65,7 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
     details = {"metrics": result.metrics, "rows": result.rows, "catboost_params": result.params, "config": config.model_dump(mode="json")}
     bundle.save(paths.model_dir, result.model, schema, details)
     profile.save(paths.model_dir, data_profile)
-    _write_metrics(paths.metrics, result)
+    _write_metrics(paths.metrics, result, schema)
     from releaseml.report import training_report  # matplotlib: loaded after training, not held through it
 
     described = training_report.TrainingRun(
@@ -169,6 +169,8 @@ def _describe(frame, schema: schema_module.Schema) -> None:
         else f", {len(classes)} classes ({', '.join(map(str, classes[:5]))}, ...)"
     )
     print(f"Task: {schema.task} on {schema.target!r}{shown}.")
+    if schema.positive_class is not None:
+        print(f"Positive class: {schema.positive_class!r} (f1, precision and recall are about it; `positive_class:` chooses another).")
     if len(classes) > 50 and len(classes) > 0.2 * len(frame):
         print(
             f"Warning: {schema.target!r} has {len(classes)} different values in {len(frame)} rows: it looks like an identifier or a "
@@ -192,9 +194,11 @@ def _check_validation_columns(valid, schema: schema_module.Schema) -> None:
             )
 
 
-def _write_metrics(path: Path, result: fitting.TrainingResult) -> None:
+def _write_metrics(path: Path, result: fitting.TrainingResult, schema: schema_module.Schema) -> None:
+    """metrics.json ({split: {name: value}}, and `positive_class` for a binary target) and the metric lines."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result.metrics, indent=2) + "\n", encoding="utf-8")
+    named = {"positive_class": schema.positive_class} if schema.positive_class is not None else {}
+    path.write_text(json.dumps({**result.metrics, **named}, indent=2) + "\n", encoding="utf-8")
     for split_name, values in result.metrics.items():
         for name, value in values.items():
             print(format_line(split_name, name, value))

@@ -9,11 +9,14 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from releaseml.common import defaults, environment
 from releaseml.common.errors import UserError
 from releaseml.common.layout import ML_ROOT_ENV, MLPaths
+
+if TYPE_CHECKING:
+    from releaseml.local.training_log import TrainingLog
 
 PORT_ENV = environment.PORT.name
 HOST_ENV = environment.HOST.name
@@ -24,7 +27,7 @@ ENGINE_NAMES = ("auto", "docker", "process")
 class Engine(Protocol):
     name: str
 
-    def train(self, paths: MLPaths) -> int: ...
+    def train(self, paths: MLPaths, log: "TrainingLog | None" = None) -> int: ...
 
     def serve(self, paths: MLPaths, port: int, host: str = LOCAL_HOST) -> int: ...
 
@@ -36,8 +39,13 @@ class ProcessEngine:
 
     name = "process"
 
-    def train(self, paths: MLPaths) -> int:
-        return _wait_in_foreground(subprocess.Popen(self._command("train"), env=self._env(paths), stdout=_current_stdout()))
+    def train(self, paths: MLPaths, log: "TrainingLog | None" = None) -> int:
+        if log is None:
+            return _wait_in_foreground(subprocess.Popen(self._command("train"), env=self._env(paths), stdout=_current_stdout()))
+        child = subprocess.Popen(
+            self._command("train"), env=self._env(paths), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        )
+        return _wait_in_foreground(child, lambda: _pump(child.stdout, log))
 
     def serve(self, paths: MLPaths, port: int, host: str = LOCAL_HOST) -> int:
         return _wait_in_foreground(self.start_serving(paths, port, host))
@@ -68,8 +76,8 @@ class DockerEngine:
         if not image_exists(self.client, image):  # else `docker run` would try to pull it from a public registry
             raise UserError(f"no local image {image!r}: build it first with `releaseml build` (or pass --image NAME, or --engine process)")
 
-    def train(self, paths: MLPaths) -> int:
-        return _wait_in_foreground(self._start("train", paths, {}))
+    def train(self, paths: MLPaths, log: "TrainingLog | None" = None) -> int:
+        return _wait_in_foreground(self._start("train", paths, {}, log))
 
     def serve(self, paths: MLPaths, port: int, host: str = LOCAL_HOST) -> int:
         return _wait_in_foreground(self.start_serving(paths, port, host))
@@ -78,7 +86,7 @@ class DockerEngine:
         """The container listens on 0.0.0.0 as SageMaker needs; the published port only on `host`."""
         return self._start("serve", paths, {"8080/tcp": (host, port)})
 
-    def _start(self, entry_point: str, paths: MLPaths, ports: dict) -> "ContainerProcess":
+    def _start(self, entry_point: str, paths: MLPaths, ports: dict, log: "TrainingLog | None" = None) -> "ContainerProcess":
         import docker.errors
 
         paths.root.mkdir(parents=True, exist_ok=True)
@@ -99,23 +107,28 @@ class DockerEngine:
                 port = next(iter(ports.values()))[1] if ports else "?"
                 raise UserError(f"port {port} is already in use by another program: stop it, or pass --port with a free port") from None
             raise UserError(f"Docker could not start the container: {explanation}") from None
-        return ContainerProcess(container)
+        return ContainerProcess(container, log)
 
 
 class ContainerProcess:
     """A running container with the parts of subprocess.Popen's interface the engines use; logs stream to stdout."""
 
-    def __init__(self, container):
+    def __init__(self, container, log: "TrainingLog | None" = None):
         import threading
 
         self.container = container
         self.returncode = None
+        self._log = log
         self._logs = threading.Thread(target=self._stream_logs, daemon=True)
         self._logs.start()
 
     def _stream_logs(self) -> None:
-        for chunk in self.container.logs(stream=True, follow=True):
-            sys.stdout.write(chunk.decode("utf-8", "replace"))
+        chunks = (chunk.decode("utf-8", "replace") for chunk in self.container.logs(stream=True, follow=True))
+        if self._log is not None:
+            _pump(_lines(chunks), self._log)
+            return
+        for text in chunks:
+            sys.stdout.write(text)
             sys.stdout.flush()
 
     def poll(self):
@@ -182,21 +195,42 @@ class _Stopped(Exception):
     """SIGTERM or SIGHUP reached the task: its child goes with it."""
 
 
-def _wait_in_foreground(child: subprocess.Popen) -> int:
-    """Wait for a child; Ctrl-C, SIGTERM or SIGHUP to the task asks the child to stop and waits for it,
-    so no server (nor its workers) is left behind answering."""
+def _wait_in_foreground(child: subprocess.Popen, read=None) -> int:
+    """Wait for a child (reading its output first, when `read` does); Ctrl-C, SIGTERM or SIGHUP to the
+    task asks the child to stop and waits for it, so no server (nor its workers) is left behind answering."""
 
     def _raise(signum, frame):
         raise _Stopped(signum)
 
     previous = {signum: signal.signal(signum, _raise) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        if read is not None:
+            read()
         return child.wait()
     except (KeyboardInterrupt, _Stopped):
         return stop(child)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _pump(lines, log: "TrainingLog") -> None:
+    try:
+        for line in lines:
+            log.line(line)
+    finally:
+        log.close()
+
+
+def _lines(chunks):
+    """Whole lines from chunks of text that may end part-way through one."""
+    pending = ""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split("\n")
+        yield from complete
+    if pending:
+        yield pending
 
 
 def stop(child: subprocess.Popen, timeout: float = 30) -> int:

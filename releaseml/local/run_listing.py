@@ -43,7 +43,8 @@ def compare(first: Run, second: Run) -> dict[str, Any]:
     from releaseml.local.runs import _flat
 
     metrics = {}
-    for split in sorted(set(first.metrics) | set(second.metrics)):
+    splits = {split for run in (first, second) for split, values in run.metrics.items() if isinstance(values, dict)}
+    for split in sorted(splits):
         names = dict.fromkeys([*first.metrics.get(split, {}), *second.metrics.get(split, {})])
         for name in names:
             metrics[f"{split}:{name}"] = [first.metrics.get(split, {}).get(name), second.metrics.get(split, {}).get(name)]

@@ -17,6 +17,7 @@ from releaseml.config import config_file as config_module
 from releaseml.config.config_file import Config
 from releaseml.data import dataset
 from releaseml.local import engines, runs, staging
+from releaseml.local.training_log import TrainingLog
 from releaseml.serving import client
 
 DEFAULT_ML_ROOT = Path(defaults.LOCAL_ML_ROOT)
@@ -45,11 +46,13 @@ def train(
     engine: str | engines.Engine = "auto",
     image: Optional[str] = None,
     config: Optional[Config] = None,
+    verbose: bool = True,
 ) -> LocalTrainingRun:
     """Stage config and data like SageMaker would, then run the container's `train`.
 
     Without `ml_root` the run is a new folder in the project's run store, kept whatever happens;
-    `config` (already validated, from the Python API) stands in for reading `config_path`.
+    `config` (already validated, from the Python API) stands in for reading `config_path`;
+    without `verbose`, CatBoost's own lines become one progress line (`training_log`).
     """
     config = config or config_module.load(config_path)
     if ml_root is not None and ml_root.exists() and not ml_root.is_dir():
@@ -57,7 +60,7 @@ def train(
     data = data or configured_path(config_path, config.data.training if config.data else None)
     validation = validation or configured_path(config_path, config.data.validation if config.data else None)
     if ml_root is not None:
-        return _train_in(MLPaths(ml_root), config, data, validation, engine, image)
+        return _train_in(MLPaths(ml_root), config, data, validation, engine, image, verbose)
     if data is None:
         raise UserError(f"no training data: set `data:` in {config_path} or pass --data FILE_OR_DIR")
     store = runs.RunStore.of_config(config_path)
@@ -65,7 +68,7 @@ def train(
     print(f"Run {run.id} (in {store.root})", flush=True)
     outcome = LocalTrainingRun(1, run.model_dir, {}, None, run_id=run.id)
     try:
-        outcome = _train_in(run.paths, config, data, validation, engine, image)
+        outcome = _train_in(run.paths, config, data, validation, engine, image, verbose)
         outcome.run_id = run.id
     except BaseException as exc:  # a mistake, Ctrl-C: the run is kept, marked failed
         outcome.failure = str(exc) or type(exc).__name__
@@ -75,10 +78,10 @@ def train(
     return outcome
 
 
-def _train_in(paths: MLPaths, config: Config, data, validation, engine, image) -> LocalTrainingRun:
+def _train_in(paths: MLPaths, config: Config, data, validation, engine, image, verbose: bool) -> LocalTrainingRun:
     staging.stage_training(paths, config, data, validation)
     runner = _runner(engine, image)
-    exit_code = runner.train(paths)
+    exit_code = runner.train(paths) if verbose else runner.train(paths, TrainingLog())
     return LocalTrainingRun(
         exit_code=exit_code,
         model_dir=paths.model_dir,
@@ -135,7 +138,7 @@ def demo(folder: Path, port: int = defaults.PORT, engine: str = "auto") -> None:
     config_path = make_demo_project(folder)
     runner = _runner(engine, None)  # one choice (and one Docker probe) for both steps
     require_free_port(port)  # before training, so a taken port is said at once
-    outcome = train(config_path, engine=runner)
+    outcome = train(config_path, engine=runner, verbose=False)
     if outcome.exit_code != 0:
         raise UserError(outcome.failure or f"training exited with code {outcome.exit_code}")
     print(f"\nValidation metrics: {json.dumps(outcome.metrics.get('validation', {}))}")

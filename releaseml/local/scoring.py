@@ -78,12 +78,7 @@ class Scorer:
 
     def columns(self) -> list[str]:
         """The output columns, written after the kept input columns."""
-        names = ["prediction"]
-        if self.schema.task != REGRESSION:
-            names += [f"probability_{label}" for label in self.schema.classes]
-        for i in range(1, self.explain + 1):
-            names += [f"reason_{i}", f"contribution_{i}"]
-        return names
+        return bundle_module.answer_columns(self.schema, self.explain)
 
     def score(self, raw: pd.DataFrame, first_row: int = 1) -> tuple[pd.DataFrame, list[Reject]]:
         """raw: the model's feature columns holding raw values: CSV text (str) or python/JSON-like values
@@ -121,20 +116,20 @@ class Scorer:
             prediction = self.bundle.predict_and_explain(typed, self.explain)
         else:
             prediction = self.bundle.predict(typed)
-        return pd.DataFrame(_output_columns(prediction, self.schema.classes), index=typed.index)
+        values = _output_values(prediction, self.schema.classes)
+        return pd.DataFrame(dict(zip(bundle_module.answer_columns(self.schema, self.explain), values)), index=typed.index)
 
 
-def _output_columns(prediction: Prediction, classes: list[Any] | None) -> dict[str, Any]:
+def _output_values(prediction: Prediction, classes: list[Any] | None) -> list[Any]:
+    """The answer's columns' values, in `bundle.answer_columns` order."""
     if prediction.probabilities is None:
-        out = {"prediction": prediction.values}
+        out = [prediction.values]
     else:
-        out = {"prediction": np.array(prediction.labels(classes), dtype=object)}
-        out.update({f"probability_{c}": prediction.probabilities[:, i] for i, c in enumerate(classes)})
+        out = [np.array(prediction.labels(classes), dtype=object), *(prediction.probabilities[:, i] for i in range(len(classes)))]
     if prediction.explanation is not None:
         names, contributions = prediction.explanation.names, prediction.explanation.contributions
         for i in range(contributions.shape[1]):
-            out[f"reason_{i + 1}"] = np.array([row[i] for row in names], dtype=object)
-            out[f"contribution_{i + 1}"] = contributions[:, i]
+            out += [np.array([row[i] for row in names], dtype=object), contributions[:, i]]
     return out
 
 

@@ -13,12 +13,12 @@ from typing import Optional
 
 from releaseml.common import media
 from releaseml.common.errors import UserError
-from releaseml.common.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL, MLPaths
+from releaseml.common.layout import STAGED_MARKER, TRAINING_CHANNELS, VALIDATION_CHANNEL, MLPaths
 from releaseml.config import hyperparameters
 from releaseml.config.config_file import Config
 from releaseml.data import dataset
 
-MARKER = ".releaseml-staged"
+MARKER = STAGED_MARKER  # a channel holding it was filled by releaseml (and names the sources)
 CHANNEL_CONFIG = {
     "ContentType": media.CSV,
     "TrainingInputMode": "File",
@@ -83,7 +83,11 @@ def _fill_channel(channel: Path, source: Path, files: dict[str, Path]) -> None:
     for name, file in files.items():
         (channel / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(file, channel / name)
-    (channel / MARKER).write_text("Filled by releaseml from a copy of the data; safe to delete.\n", encoding="utf-8")
+    note = {
+        "note": "Filled by releaseml from a copy of the data; safe to delete.",
+        "sources": {n: str(f.resolve()) for n, f in files.items()},
+    }
+    (channel / MARKER).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
 
 
 def _clear_channel(channel: Path) -> None:

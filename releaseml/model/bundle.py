@@ -109,6 +109,17 @@ class Bundle:
         return self.model.get_feature_importance(pool, type="ShapValues", thread_count=threads, verbose=False)
 
 
+def answer_columns(schema: Schema, reasons: int = 0) -> list[str]:
+    """The names of an answer's columns, in order: what `score` writes, the API returns, and a CSV
+    answer's header row says (`Accept: text/csv; header=present`)."""
+    names = ["prediction"]
+    if schema.task != REGRESSION:
+        names += [f"probability_{label}" for label in schema.classes]
+    for i in range(1, reasons + 1):
+        names += [f"reason_{i}", f"contribution_{i}"]
+    return names
+
+
 def save(model_dir: Path, model: CatBoost, schema: Schema, details: dict[str, Any]) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
     model.save_model(str(model_dir / MODEL_FILE), format="cbm")

@@ -84,7 +84,7 @@ class Invocations:
             predictions = (self._bundle.predict_and_explain(rows, reasons) for rows in codecs.decode(body, content_type, schema))
         else:
             predictions = (self._predict(rows) for rows in codecs.decode(body, content_type, schema))
-        pieces = codecs.encode(predictions, accept, schema)
+        pieces = codecs.encode(predictions, accept, schema, header=media.wants_header(req.accept))
         del body  # large bodies: let it go before the answer is sent
         resp.content_type = accept
         if len(pieces) == 1:

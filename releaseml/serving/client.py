@@ -67,6 +67,32 @@ def predict(
     return response.text
 
 
+READABLE_ACCEPT = f"{media.CSV}; {media.HEADER_PARAMETER}=present"  # what `predict` asks for by default
+
+
+def readable(answer: str) -> str:
+    """A CSV answer with a header row, its numbers rounded for people (the wire and --json keep every digit)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in csv.reader(io.StringIO(answer)):
+        writer.writerow([_rounded(value) for value in row])
+    return out.getvalue().rstrip("\n")
+
+
+def _rounded(value: str) -> str:
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if number != number or number in (float("inf"), float("-inf")) or not any(c in value for c in ".eE"):
+        return value
+    shown = f"{number:.4f}".rstrip("0").rstrip(".")
+    return shown if shown not in ("", "-0") else "0"
+
+
 def explain_attribute(count: int) -> str:
     """The CustomAttributes value that asks for `count` reasons per prediction."""
     return f"{media.EXPLAIN_PARAMETER}={count}"

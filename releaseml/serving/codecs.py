@@ -29,7 +29,7 @@ from releaseml.common import media
 from releaseml.common.errors import BadValue, UserError
 from releaseml.data import csvrows
 from releaseml.data.schema import NUMERIC, Schema, model_frame, typed_row
-from releaseml.model.bundle import Prediction
+from releaseml.model.bundle import Prediction, answer_columns
 
 CSV, JSON, JSONLINES = media.CSV, media.JSON, media.JSONLINES
 # Below this many bytes (CSV) or rows (JSON), plain Python beats building a pandas frame.
@@ -188,12 +188,15 @@ def _values(instance: Any, schema: Schema, number: int) -> list[Any]:
 # ---- encoding -------------------------------------------------------------------------------
 
 
-def encode(predictions: Iterable[Prediction], accept: str, schema: Schema) -> list[bytes]:
+def encode(predictions: Iterable[Prediction], accept: str, schema: Schema, header: bool = False) -> list[bytes]:
     """The answer body in pieces, one or two per chunk of rows (joined, they are the whole body).
 
     Lines are separated, not terminated: batch transform's AssembleWith=Line adds a newline after
-    each response, so a trailing one would leave a blank line per mini-batch.
+    each response, so a trailing one would leave a blank line per mini-batch. `header`: a CSV
+    answer starts with a row naming its columns (`bundle.answer_columns`).
     """
+    if header and accept == CSV:
+        return _with_header_row(predictions, schema)
     if accept == JSON:
         pieces = [b'{"predictions":[']
         for prediction in predictions:
@@ -209,6 +212,19 @@ def encode(predictions: Iterable[Prediction], accept: str, schema: Schema) -> li
             pieces.append(_encode_csv(prediction, schema))
         else:
             pieces.append(b"\n".join(orjson.dumps(record) for record in _records(prediction, schema)))
+    return pieces
+
+
+def _with_header_row(predictions: Iterable[Prediction], schema: Schema) -> list[bytes]:
+    """The CSV answer after a header row; the reasons' columns counted from the first chunk's."""
+    pieces: list[bytes] = []
+    for prediction in predictions:
+        if not pieces:
+            reasons = (
+                len(prediction.explanation.names[0]) if prediction.explanation is not None and len(prediction.explanation.names) else 0
+            )
+            pieces.append(b",".join(_csv_field(name) for name in answer_columns(schema, reasons)))
+        pieces += [b"\n", _encode_csv(prediction, schema)]
     return pieces
 
 
@@ -248,7 +264,8 @@ def _records(prediction: Prediction, schema: Schema) -> list[dict[str, Any]]:
         for record, baseline, names, values in zip(
             records, explanation.baseline.tolist(), explanation.names, explanation.contributions.tolist()
         ):
-            record["explanation"] = {"baseline": baseline, "contributions": dict(zip(names, values))}
+            toward = {"toward": record["prediction"]} if prediction.probabilities is not None else {}  # the predicted class's score
+            record["explanation"] = {**toward, "baseline": baseline, "contributions": dict(zip(names, values))}
     return records
 
 

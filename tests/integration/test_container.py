@@ -112,7 +112,7 @@ def test_the_docker_engine_with_no_image_says_to_build_it_instead_of_pulling(tmp
     registry, and the message was a DNS failure."""
     (tmp_path / "releaseml.yaml").write_text("target: species\n")
     shutil.copytree(REPO / "data", tmp_path / "data")
-    for task in (["train-local", "--data", "data"], ["serve-local"]):
+    for task in (["train-local", "--data", "data"], ["serve-local", "--ml-root", "ml"]):
         result = run_task(*task, "--engine", "docker", "--image", "never-built-image", cwd=tmp_path, timeout=120)
         assert result.returncode == 1, result.stderr
         if task[0] == "serve-local":
