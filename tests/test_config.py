@@ -56,7 +56,7 @@ def test_data_may_be_a_single_path():
 
 
 def test_missing_file_says_how_to_create_one(tmp_path):
-    with pytest.raises(UserError, match="not found. Create it with at least one line, `target: <column to predict>`"):
+    with pytest.raises(UserError, match="not found: `releaseml init --data FILE --target COLUMN` makes one"):
         config.load(tmp_path / "releaseml.yaml")
 
 
@@ -65,3 +65,44 @@ def test_yaml_syntax_error_gives_the_line(tmp_path):
     path.write_text("target: y\ncatboost: {depth: 6\n")
     with pytest.raises(UserError, match=r"(?s)is not valid YAML.*releaseml.yaml\", line 2"):
         config.load(path)
+
+
+def test_catboost_parameter_names_are_catboosts_own():
+    """The list the config is checked against is the installed CatBoost's estimators' keyword arguments."""
+    import inspect
+
+    import catboost
+
+    from releaseml.config import catboost_params
+
+    names = set()
+    for estimator in (catboost.CatBoostClassifier, catboost.CatBoostRegressor):
+        names |= set(inspect.signature(estimator.__init__).parameters) - {"self"}
+    assert catboost_params.NAMES == names
+    assert set(catboost_params.KINDS) <= names
+
+
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ({"depht": 6}, "catboost.depht: not a CatBoost parameter. Did you mean 'depth'?"),
+        ({"iterations": "lots"}, "catboost.iterations: got 'lots'; it takes a whole number of at least 1"),
+        ({"iterations": True}, "catboost.iterations: got True; it takes a whole number"),
+        ({"depth": 17}, "catboost.depth: got 17; it takes a whole number from 1 to 16"),
+        ({"learning_rate": 0}, "catboost.learning_rate: got 0; it takes a number above 0"),
+        ({"learning_rate": "fast"}, "catboost.learning_rate: got 'fast'; it takes a number above 0"),
+        ({"rsm": 1.5}, "catboost.rsm: got 1.5; it takes a number above 0 and at most 1"),
+        ({"grow_policy": "Deep"}, "catboost.grow_policy: got 'Deep'; it takes one of SymmetricTree, Depthwise, Lossguide"),
+        ({"use_best_model": "yes"}, "catboost.use_best_model: got 'yes'; it takes true or false"),
+        ({"verbose": -1}, "catboost.verbose: got -1; it takes true, false, or how often to log"),
+    ],
+)
+def test_catboost_mistakes_are_named_before_any_data_is_read(section, message):
+    with pytest.raises(UserError) as caught:
+        config.validate({"target": "y", "catboost": section})
+    assert message in str(caught.value)
+
+
+def test_good_catboost_values_pass():
+    section = {"depth": 6, "iterations": 500, "learning_rate": 0.05, "grow_policy": "Lossguide", "max_leaves": 31, "verbose": False}
+    assert config.validate({"target": "y", "catboost": section}).catboost == section

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from releaseml.common import defaults
 from releaseml.common.errors import UserError
+from releaseml.config import catboost_params
 
 DEFAULT_CONFIG_FILE = defaults.CONFIG_FILE
 
@@ -362,15 +363,23 @@ def validate(raw: Any, source: str = "config") -> Config:
         raw = {}
     if not isinstance(raw, dict):
         raise UserError(f"{source}: expected a mapping of keys (like `target: price`), got {type(raw).__name__}")
+    section = raw.get("catboost")
+    catboost_lines = catboost_params.problems(section) if isinstance(section, dict) else []
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw)
     except ValidationError as exc:
-        raise problems(source, exc) from None
+        raise problems(source, exc, extra=catboost_lines) from None
+    if catboost_lines:
+        raise _listed(source, catboost_lines)
+    return config
 
 
-def problems(source: str, exc: ValidationError, under: tuple[str, ...] = ()) -> UserError:
+def problems(source: str, exc: ValidationError, under: tuple[str, ...] = (), extra: list[str] = ()) -> UserError:
     """One UserError listing every mistake pydantic found, each with its key path (below `under`)."""
-    lines = [_explain({**error, "loc": (*under, *error["loc"])}) for error in exc.errors()]
+    return _listed(source, [*(_explain({**error, "loc": (*under, *error["loc"])}) for error in exc.errors()), *extra])
+
+
+def _listed(source: str, lines: list[str]) -> UserError:
     return UserError(f"{source} has {len(lines)} problem(s):\n" + "\n".join(f"  - {line}" for line in lines))
 
 
