@@ -122,7 +122,7 @@ def locally(paths, features, row, tmp_path):
     by_file = (
         400
         if summary.rejected
-        else scored_answers(pd.read_csv(out, dtype={"prediction": str}, keep_default_na=False, float_precision="round_trip"))
+        else scored_answers(pd.read_csv(out, dtype={"prediction": str}, keep_default_na=False))
     )
     try:
         frame = api.load(paths.model_dir).predict(pd.DataFrame([row], columns=features, dtype=object))

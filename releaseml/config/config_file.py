@@ -151,6 +151,31 @@ class Range(_Strict):
         return self
 
 
+class Costs(_Strict):
+    """What each kind of mistake costs, in any unit (money, hours): only their ratio matters."""
+
+    false_positive: float = Field(..., gt=0, allow_inf_nan=False, description="Cost of flagging a row that is not positive.")
+    false_negative: float = Field(..., gt=0, allow_inf_nan=False, description="Cost of missing a row that is positive.")
+
+
+class DecisionSection(_Strict):
+    """How a binary model turns a probability into a label: by costs, or a recall or precision floor."""
+
+    costs: Optional[Costs] = None
+    min_recall: Optional[float] = Field(None, gt=0, le=1, description="Catch at least this share of the positive rows.")
+    min_precision: Optional[float] = Field(None, gt=0, le=1, description="Of the rows flagged, at least this share are positive.")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> "DecisionSection":
+        given = [name for name in ("costs", "min_recall", "min_precision") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of costs: {false_positive: 1, false_negative: 10}, min_recall: 0.8 or min_precision: 0.9"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+
 class TuneSection(_Strict):
     """What `releaseml tune` searches: how many models, how many at once, by which score, over which keys."""
 
@@ -234,6 +259,10 @@ class Config(_Strict):
         min_length=1,
         description="A column of dates or numbers: the latest rows by it are held out for validation, not a random share.",
     )
+    decision: Optional[DecisionSection] = Field(None, description="Binary targets: choose the threshold by costs or a floor.")
+    intervals: Optional[float] = Field(
+        None, gt=0, lt=1, description="Regression: prediction intervals meant to hold the true value this share of the time (0.9)."
+    )
     positive_class: Optional[Union[str, int, float, bool]] = Field(
         None,
         description="Binary targets: the class the decision is about (f1, precision, recall); default yes/true/1, else the rarer.",
@@ -243,6 +272,15 @@ class Config(_Strict):
     data: Optional[DataPaths] = None
     tune: Optional[TuneSection] = None
     aws: AwsSection = Field(default_factory=AwsSection)
+
+    @model_validator(mode="after")
+    def _decisions_fit_the_task(self) -> "Config":
+        """What can be told before any data is read: a `task:` that rules out `decision:` or `intervals:`."""
+        if self.decision is not None and self.task in ("regression", "multiclass"):
+            raise ValueError(f"decision: chooses a threshold for a binary target; this config says task: {self.task}")
+        if self.intervals is not None and self.task in ("binary", "multiclass"):
+            raise ValueError(f"intervals: are for a regression target (a number); this config says task: {self.task}")
+        return self
 
     @field_validator("data", mode="before")
     @classmethod

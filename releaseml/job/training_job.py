@@ -16,7 +16,7 @@ from releaseml.config import hyperparameters
 from releaseml.data import dataset, profile
 from releaseml.data import schema as schema_module
 from releaseml.model import bundle
-from releaseml.training import cross_validation, fitting, time_validation
+from releaseml.training import cross_validation, decision, evaluation, fitting, intervals, time_validation
 from releaseml.training.metrics import format_line
 
 
@@ -44,6 +44,7 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
     frame = dataset.read_channel(paths.training_channel(), string_columns)
     data_files = [paths.relative_to_data(file) for file in dataset.channel_files(paths.training_channel())]
     schema = schema_module.infer(frame, config)
+    _check_decisions_fit(schema, config)
     frame, unlabelled = fitting.drop_unlabelled(frame, schema)
     if unlabelled:
         print(f"Left out {unlabelled} row(s) with no value in the target column {schema.target!r}.")
@@ -63,6 +64,7 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
         print(f"Validation, {period.label} ({period.rows} rows): " + ", ".join(f"{k} {v:.4g}" for k, v in period.metrics.items()))
 
     details = {"metrics": result.metrics, "rows": result.rows, "catboost_params": result.params, "config": config.model_dump(mode="json")}
+    details.update(_decide(result, valid, schema, config))
     bundle.save(paths.model_dir, result.model, schema, details)
     profile.save(paths.model_dir, data_profile)
     _write_metrics(paths.metrics, result, schema)
@@ -179,6 +181,52 @@ def _describe(frame, schema: schema_module.Schema) -> None:
     print(f"Features ({len(schema.features)}): " + ", ".join(f"{name} ({schema.kinds[name]})" for name in schema.features))
     if schema.ignored:
         print(f"Not used: {', '.join(schema.ignored)}.")
+
+
+def _check_decisions_fit(schema: schema_module.Schema, config: config_module.Config) -> None:
+    """`decision:` and `intervals:` against the task the data shows (a `task:` was checked with the config)."""
+    if config.decision is not None and schema.task != schema_module.BINARY:
+        raise UserError(
+            f"decision: chooses a threshold for a binary target, and {schema.target!r} is a {schema.task} target; remove `decision:`"
+        )
+    if config.intervals is not None and schema.task != schema_module.REGRESSION:
+        raise UserError(
+            f"intervals: are for a regression target (a number), and {schema.target!r} is a {schema.task} target; remove `intervals:`"
+        )
+
+
+def _decide(result, valid: pd.DataFrame, schema: schema_module.Schema, config: config_module.Config) -> dict:
+    """The decision's threshold and the intervals' width, chosen on the validation rows (out-of-fold with folds)."""
+    if config.decision is None and config.intervals is None:
+        return {}
+    scored = getattr(result, "scored", None) or evaluation.score(result.model, valid, schema)
+    if config.decision is not None:
+        positive = schema.classes[1]
+        chosen = decision.choose(scored.truth.astype(str) == str(positive), scored.probabilities[:, 1], config.decision, str(positive))
+        print(f"Decision ({_rule_words(config.decision)}): {_decision_sentence(chosen, positive)}")
+        return {"threshold": chosen.threshold, "decision": chosen.as_dict()}
+    calibrated = intervals.calibrate(scored.truth, scored.predicted, config.intervals)
+    print(
+        f"Intervals ({config.intervals:.0%}): each prediction +- {calibrated.half_width:.4g}; "
+        f"{calibrated.validation_coverage:.1%} of the {calibrated.rows} validation rows fall inside theirs."
+    )
+    return {"interval": calibrated.as_dict()}
+
+
+def _rule_words(rule) -> str:
+    if rule.costs is not None:
+        return f"a false positive costs {rule.costs.false_positive:g}, a false negative {rule.costs.false_negative:g}"
+    return f"min_recall {rule.min_recall:g}" if rule.min_recall is not None else f"min_precision {rule.min_precision:g}"
+
+
+def _decision_sentence(chosen: decision.Decision, positive) -> str:
+    said = (
+        f"at {chosen.threshold:.3g} the model catches {chosen.recall:.0%} of {str(positive)!r} and flags "
+        f"{chosen.flagged_share:.0%} of the rows ({chosen.precision:.0%} of those flagged are {str(positive)!r})"
+    )
+    if chosen.cost is not None:
+        said += f"; cost {chosen.cost:.4g} on the validation rows, against {chosen.cost_at_default:.4g} at 0.5"
+    return said + "."
 
 
 def _check_validation_columns(valid, schema: schema_module.Schema) -> None:

@@ -78,7 +78,7 @@ class Scorer:
 
     def columns(self) -> list[str]:
         """The output columns, written after the kept input columns."""
-        return bundle_module.answer_columns(self.schema, self.explain)
+        return bundle_module.answer_columns(self.schema, self.explain, with_intervals=self.bundle.interval_half_width is not None)
 
     def score(self, raw: pd.DataFrame, first_row: int = 1) -> tuple[pd.DataFrame, list[Reject]]:
         """raw: the model's feature columns holding raw values: CSV text (str) or python/JSON-like values
@@ -117,13 +117,15 @@ class Scorer:
         else:
             prediction = self.bundle.predict(typed)
         values = _output_values(prediction, self.schema.classes)
-        return pd.DataFrame(dict(zip(bundle_module.answer_columns(self.schema, self.explain), values)), index=typed.index)
+        return pd.DataFrame(dict(zip(self.columns(), values)), index=typed.index)
 
 
 def _output_values(prediction: Prediction, classes: list[Any] | None) -> list[Any]:
     """The answer's columns' values, in `bundle.answer_columns` order."""
     if prediction.probabilities is None:
         out = [prediction.values]
+        if prediction.intervals is not None:
+            out += [prediction.intervals[:, 0], prediction.intervals[:, 1]]
     else:
         out = [np.array(prediction.labels(classes), dtype=object), *(prediction.probabilities[:, i] for i in range(len(classes)))]
     if prediction.explanation is not None:

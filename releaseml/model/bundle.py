@@ -23,6 +23,7 @@ import releaseml
 from releaseml.common.errors import UserError
 from releaseml.common.layout import MODEL_FILE, SCHEMA_FILE
 from releaseml.data.schema import CATEGORY_KINDS, REGRESSION, Schema
+from releaseml.training import decision, intervals
 
 FEW_ROWS = 64
 
@@ -43,15 +44,32 @@ class Explanation:
 
 @dataclass
 class Prediction:
-    """One output per input row: a value (regression) or class probabilities (classification)."""
+    """One output per input row: a value (regression) or class probabilities (classification).
+
+    A binary model with a decision labels a row positive (classes[1]) when its probability reaches
+    `threshold`; without one, the likeliest class. A regression model with intervals gives each
+    value its bounds. Both are the model's, so every path that encodes a Prediction agrees.
+    """
 
     values: np.ndarray | None  # regression: one number per row
     probabilities: np.ndarray | None  # classification: rows x classes, in schema.classes order
     explanation: Explanation | None = None  # when asked for (explain=K)
+    threshold: float | None = None  # binary: P(classes[1]) at which a row is labelled classes[1]
+    intervals: np.ndarray | None = None  # regression with intervals: rows x 2 (lower, upper)
 
     @property
     def class_indices(self) -> np.ndarray:
+        if self.threshold is not None and self.probabilities.shape[1] == 2:
+            return decision.labels_positive(self.probabilities[:, 1], self.threshold).astype(np.intp)
         return self.probabilities.argmax(axis=1)
+
+    def rows(self, start: int, end: int) -> "Prediction":
+        """The predictions of rows start..end, everything about them kept (requests predicted together part here)."""
+
+        def part(array):
+            return None if array is None else np.ascontiguousarray(array[start:end])
+
+        return Prediction(part(self.values), part(self.probabilities), None, self.threshold, part(self.intervals))
 
     def labels(self, classes: list[Any]) -> list[Any]:
         return [classes[i] for i in self.class_indices]
@@ -62,6 +80,17 @@ class Bundle:
     model: CatBoost
     schema: Schema
     info: dict[str, Any]
+
+    @functools.cached_property
+    def threshold(self) -> float | None:
+        """The decision's threshold (schema.json `threshold`), when training chose one."""
+        value = self.info.get("threshold")
+        return float(value) if value is not None else None
+
+    @functools.cached_property
+    def interval_half_width(self) -> float | None:
+        interval = self.info.get("interval")
+        return float(interval["half_width"]) if interval else None
 
     def predict(self, features: pd.DataFrame | list[list[Any]]) -> Prediction:
         """Predict for rows typed like `schema.model_frame` does (a frame, or lists for a few rows).
@@ -74,10 +103,11 @@ class Bundle:
         if isinstance(features, list):
             features = Pool(features, cat_features=self._categorical_positions, thread_count=threads)
         if self.schema.task == REGRESSION:
-            return Prediction(
-                values=self.model.predict(features, prediction_type="RawFormulaVal", thread_count=threads), probabilities=None
-            )
-        return Prediction(values=None, probabilities=self.model.predict(features, prediction_type="Probability", thread_count=threads))
+            values = self.model.predict(features, prediction_type="RawFormulaVal", thread_count=threads)
+            half_width = self.interval_half_width
+            return Prediction(values, None, intervals=None if half_width is None else intervals.bounds(values, half_width))
+        probabilities = self.model.predict(features, prediction_type="Probability", thread_count=threads)
+        return Prediction(values=None, probabilities=probabilities, threshold=self.threshold)
 
     @functools.cached_property
     def _categorical_positions(self) -> list[int]:
@@ -109,12 +139,14 @@ class Bundle:
         return self.model.get_feature_importance(pool, type="ShapValues", thread_count=threads, verbose=False)
 
 
-def answer_columns(schema: Schema, reasons: int = 0) -> list[str]:
+def answer_columns(schema: Schema, reasons: int = 0, with_intervals: bool = False) -> list[str]:
     """The names of an answer's columns, in order: what `score` writes, the API returns, and a CSV
     answer's header row says (`Accept: text/csv; header=present`)."""
     names = ["prediction"]
     if schema.task != REGRESSION:
         names += [f"probability_{label}" for label in schema.classes]
+    elif with_intervals:
+        names += ["lower", "upper"]
     for i in range(1, reasons + 1):
         names += [f"reason_{i}", f"contribution_{i}"]
     return names

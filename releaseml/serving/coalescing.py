@@ -16,8 +16,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import numpy as np
-
 from releaseml.model.bundle import Prediction
 
 Rows = list[list[Any]]
@@ -108,7 +106,4 @@ def _settle_together(batch: list[_Request], predict: Callable[[Rows], Prediction
 
 
 def _slice(prediction: Prediction, start: int, end: int) -> Prediction:
-    return Prediction(
-        values=None if prediction.values is None else np.ascontiguousarray(prediction.values[start:end]),
-        probabilities=None if prediction.probabilities is None else np.ascontiguousarray(prediction.probabilities[start:end]),
-    )
+    return prediction.rows(start, end)

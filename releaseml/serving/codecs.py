@@ -223,7 +223,8 @@ def _with_header_row(predictions: Iterable[Prediction], schema: Schema) -> list[
             reasons = (
                 len(prediction.explanation.names[0]) if prediction.explanation is not None and len(prediction.explanation.names) else 0
             )
-            pieces.append(b",".join(_csv_field(name) for name in answer_columns(schema, reasons)))
+            names = answer_columns(schema, reasons, with_intervals=prediction.intervals is not None)
+            pieces.append(b",".join(_csv_field(name) for name in names))
         pieces += [b"\n", _encode_csv(prediction, schema)]
     return pieces
 
@@ -231,9 +232,13 @@ def _with_header_row(predictions: Iterable[Prediction], schema: Schema) -> list[
 def _encode_csv(prediction: Prediction, schema: Schema) -> bytes:
     """One line per row; numbers written by orjson (shortest exact form), which is fast.
 
-    With reasons, each line goes on with `feature_1,contribution_1,...,feature_K,contribution_K`.
+    With intervals a value is `value,lower,upper`; with reasons, each line goes on with
+    `feature_1,contribution_1,...,feature_K,contribution_K`.
     """
-    if prediction.probabilities is None:
+    if prediction.probabilities is None and prediction.intervals is not None:
+        table = np.column_stack([prediction.values, prediction.intervals])
+        lines = orjson.dumps(np.ascontiguousarray(table), option=orjson.OPT_SERIALIZE_NUMPY)[2:-2].split(b"],[")
+    elif prediction.probabilities is None:
         lines = orjson.dumps(np.ascontiguousarray(prediction.values), option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")
     else:
         labels = _csv_labels(tuple(schema.classes))
@@ -251,7 +256,12 @@ def _encode_csv(prediction: Prediction, schema: Schema) -> bytes:
 
 
 def _records(prediction: Prediction, schema: Schema) -> list[dict[str, Any]]:
-    if prediction.probabilities is None:
+    if prediction.probabilities is None and prediction.intervals is not None:
+        records = [
+            {"prediction": value, "interval": {"lower": lower, "upper": upper}}
+            for value, (lower, upper) in zip(prediction.values.tolist(), prediction.intervals.tolist())
+        ]
+    elif prediction.probabilities is None:
         records = [{"prediction": value} for value in prediction.values.tolist()]
     else:
         keys = [str(label) for label in schema.classes]
