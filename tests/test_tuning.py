@@ -5,6 +5,7 @@ root with its report) on the demo penguins, and reads what the user reads: the J
 metrics.json, the tuning page, the messages of mistakes.
 """
 
+import html
 import json
 import re
 import shutil
@@ -72,6 +73,15 @@ def test_twenty_trials_end_at_least_as_good_as_the_defaults_and_the_page_lists_e
     for trial in done:
         assert f"{trial['value']:.6g}" in page
     assert page.count("<img") == 2
+    trial_0 = re.search(r"<tr(?: class='best')?><td class='number'>0</td>(.*?)</tr>", page).group(1)
+    assert "<td class='number'>-</td>" not in trial_0  # the values the config as it is used, not dashes
+    assert set(trials[0]["used"]) == {"catboost.depth", "catboost.learning_rate", "catboost.l2_leaf_reg", "catboost.grow_policy"}
+    noise = summary["noise"]
+    assert noise["kind"] == "seeds" and len(noise["values"]) == 3 and noise["values"][0] == summary["defaults"]
+    gain = abs(summary["best"]["value"] - summary["defaults"])
+    helped = summary["best"]["trial"] != 0 and gain > noise["spread"]
+    assert summary["verdict"].startswith("Tuning helped") == helped
+    assert html.escape(summary["verdict"]) in page
 
 
 def test_a_fixed_seed_gives_the_same_trials_and_the_same_best(tmp_path):
@@ -94,6 +104,8 @@ def test_tuning_by_the_folds_mean(tmp_path):
     trained = json.loads((tmp_path / "ml" / "output" / "data" / "metrics.json").read_text())
     assert set(trained) == {"train", "validation", "validation_std"}
     assert trained["validation"]["logloss"] == pytest.approx(summary["best"]["value"], rel=1e-9)
+    assert summary["noise"]["kind"] == "folds" and summary["noise"]["folds"] == 3 and summary["noise"]["spread"] > 0  # no extra training
+    assert "standard deviation of its 3 folds" in summary["verdict"]
 
 
 @pytest.mark.parametrize(

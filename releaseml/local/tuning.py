@@ -11,6 +11,11 @@ Each trial trains in-process with the same rows as `train-local` (the same rando
 validation data, or the folds: then the objective is the folds' mean, and trials are not pruned).
 The best values are written into `tuning/best.yaml` in the ML root and trained by `train-local`'s
 own path: a normal model with its report, and beside it the tuning page (`tuning.html`).
+
+So that the page can say whether the best trial beats the config as it is by more than chance, the
+noise is estimated once: with folds, the folds' standard deviation of trial 0 (no extra training);
+else, with at least NOISE_MIN_TRIALS trials, trial 0 retrained with NOISE_SEEDS other CatBoost seeds on
+the same split, and the spread (highest minus lowest) of those NOISE_SEEDS + 1 objectives.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from releaseml.local import runs, staging
 TUNING_DIR = "tuning"  # in the ML root: the journal of trials and best.yaml
 STUDY = "releaseml"
 MINIMIZED = ("logloss", "rmse", "mae")  # every other metric is better higher
+NOISE_SEEDS = 2  # extra trainings of the config as it is, with other seeds, to measure what chance alone moves
+NOISE_MIN_TRIALS = 5  # with fewer trials those trainings would be a large share of the search: no estimate
 
 
 @dataclass
@@ -49,6 +56,8 @@ class TuningOutcome:
     defaults: Optional[float]
     training: local.LocalTrainingRun
     page: Path
+    noise: Optional[dict] = None
+    shown: Any = None  # tuning_page.TuningPage: what the page drew and said
 
     def summary(self) -> dict:
         """What `tune --local --json` prints."""
@@ -58,6 +67,8 @@ class TuningOutcome:
             "best": self.best,
             "defaults": self.defaults,
             "trials": self.trials,
+            "noise": self.noise,
+            "verdict": self.shown.verdict if self.shown else None,
             "tuning_page": str(self.page),
             **self.training.summary(),
         }
@@ -134,9 +145,11 @@ def _tune_in(config_path: Path, config, data, validation, ml_root: Path, engine,
     print(f"Tuning: {total} trials by {objective} ({direction}), {processes} at once; trial 0 is the config as it is.", flush=True)
 
     started = time.monotonic()
-    value = _score(prepared, config, {}, objective, None, threads=-1)
-    study.add_trial(optuna.trial.create_trial(value=value, params={}, distributions={}, user_attrs={"seconds": time.monotonic() - started}))
+    value, result, params = _trained(prepared, config, {}, objective, None, threads=-1)
+    attributes = {"seconds": time.monotonic() - started, "used": _used(config, params, result.model)}
+    study.add_trial(optuna.trial.create_trial(value=value, params={}, distributions={}, user_attrs=attributes))
     _report_trial(study.trials[-1], study, total, objective)
+    noise = _noise(prepared, config, objective, value, result)
     shares = [(total - 1) // processes + (index < (total - 1) % processes) for index in range(processes)]
     log = _log_target()
     settings = [(str(config_path), str(ml_root), index, share, processes, log) for index, share in enumerate(shares) if share]
@@ -163,8 +176,10 @@ def _tune_in(config_path: Path, config, data, validation, ml_root: Path, engine,
     trials = [_described(trial) for trial in study.trials]
     from releaseml.report import tuning_page
 
-    page = tuning_page.write(paths.output_data_dir, objective, direction, trials, best.number)
-    print(f"Tuning page: {page}", flush=True)
+    scales = {key: getattr(span, "scale", "linear") for key, span in config.tune.ranges.items()}
+    shown = tuning_page.write(paths.output_data_dir, objective, direction, trials, best.number, noise, scales)
+    print(shown.verdict, flush=True)
+    print(f"Tuning page: {shown.path}", flush=True)
     return TuningOutcome(
         objective=objective,
         direction=direction,
@@ -172,7 +187,9 @@ def _tune_in(config_path: Path, config, data, validation, ml_root: Path, engine,
         best={"trial": best.number, "value": best.value, "values": best_values},
         defaults=study.trials[0].value,
         training=training,
-        page=page,
+        page=shown.path,
+        noise=noise,
+        shown=shown,
     )
 
 
@@ -272,6 +289,11 @@ def _prepare(paths: MLPaths, config: config_module.Config) -> _Prepared:
 
 def _score(prepared: _Prepared, config: config_module.Config, values: dict[str, Any], objective: str, trial, threads: int) -> float:
     """Train with the trial's values and return its objective; a pruned trial raises optuna.TrialPruned."""
+    return _trained(prepared, config, values, objective, trial, threads)[0]
+
+
+def _trained(prepared: _Prepared, config: config_module.Config, values: dict[str, Any], objective: str, trial, threads: int):
+    """The objective, the training result and the CatBoost parameters given: trial 0 keeps the model to read what it used."""
     import optuna
 
     from releaseml.training import cross_validation, fitting
@@ -293,7 +315,52 @@ def _score(prepared: _Prepared, config: config_module.Config, values: dict[str, 
     value = result.metrics["validation"][metric]
     if math.isnan(value):
         raise UserError(f"{objective} is not a number for these values")
-    return value
+    return value, result, params
+
+
+def _used(config: config_module.Config, params: dict[str, Any], model) -> dict[str, dict]:
+    """Each tuned key's value in trial 0 and where it came from (the config, a default, or CatBoost's own
+    choice of learning rate), read from the trained model: trial 0 sets none, yet it used them all."""
+    actual = model.get_all_params()
+    used = {}
+    for key in config.tune.ranges:
+        name = key.split(".", 1)[1]
+        if name in config.catboost:
+            used[key] = {"value": config.catboost[name], "source": "config"}
+        elif name in params:  # releaseml's defaults (iterations)
+            used[key] = {"value": params[name], "source": "default"}
+        elif name in actual:
+            used[key] = {"value": _plain(actual[name]), "source": "auto" if name == "learning_rate" else "default"}
+        else:  # not a setting of this model (subsample with Bayesian bootstrap)
+            used[key] = {"value": None, "source": "unused"}
+    return used
+
+
+def _plain(value: Any) -> Any:
+    """A number or name as JSON stores it (the journal and --json), not a NumPy scalar."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _noise(prepared: _Prepared, config: config_module.Config, objective: str, first: float, result) -> Optional[dict]:
+    """How far chance alone moves the objective of the config as it is; None when too few trials to pay for it."""
+    metric = objective.split(":", 1)[1]
+    if config.folds:
+        spread = float(result.metrics["validation_std"][metric])
+        print(f"Noise: the config's {config.folds} folds score {objective} with a standard deviation of {spread:.4g}.", flush=True)
+        return {"kind": "folds", "spread": spread, "folds": config.folds}
+    if config.tune.trials < NOISE_MIN_TRIALS:
+        print(f"Noise: not estimated (fewer than {NOISE_MIN_TRIALS} trials).", flush=True)
+        return None
+    seeds = [config.seed + step for step in range(1, NOISE_SEEDS + 1)]
+    again = [_score(prepared, config.model_copy(update={"seed": seed}), {}, objective, None, threads=-1) for seed in seeds]
+    values = [first, *again]
+    spread = max(values) - min(values)
+    print(
+        f"Noise: the config as it is with seeds {', '.join(map(str, [config.seed, *seeds]))} on the same split scores "
+        f"{objective} {', '.join(f'{v:.4g}' for v in values)}: chance alone moves it by {spread:.4g}.",
+        flush=True,
+    )
+    return {"kind": "seeds", "spread": spread, "seeds": [config.seed, *seeds], "values": values}
 
 
 class _Pruning:
@@ -340,13 +407,18 @@ def _shown(values: dict[str, Any]) -> str:
 
 
 def _described(trial) -> dict:
-    return {
+    described = {
         "trial": trial.number,
         "state": trial.state.name.lower(),
         "values": dict(trial.params),
         "value": trial.value,
         "seconds": round(float(trial.user_attrs.get("seconds", 0.0)), 3),
     }
+    if "used" in trial.user_attrs:  # trial 0: what the config as it is trained with
+        described["used"] = trial.user_attrs["used"]
+    if "pruned_at" in trial.user_attrs:  # its value is Optuna's last report there (a loss), not the objective
+        described["pruned_at"] = trial.user_attrs["pruned_at"]
+    return described
 
 
 def _write_best_config(config_path: Path, target: Path, values: dict[str, Any]) -> Path:
