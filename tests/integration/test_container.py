@@ -139,3 +139,37 @@ def test_serve_local_in_docker_on_a_port_another_program_holds(trained, built_im
 def test_a_build_on_a_base_image_that_cannot_be_had_says_so(tmp_path):
     result = run_task("build", "--name", "never-built-image", "--base-image", "no-such-base-image:0", cwd=tmp_path, timeout=300)
     assert result.returncode == 1 and "the image build failed" in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_the_image_trains_and_serves_a_decision_and_intervals(tmp_path, built_image):
+    """A threshold chosen by costs and intervals calibrated in the container, applied by the container's server."""
+    import numpy as np
+    import pandas as pd
+    import requests
+
+    from test_decisions import credit, sales
+
+    for name, frame, extra in (
+        ("credit", credit(1500, 4), "target: default\ndecision: {costs: {false_positive: 1, false_negative: 15}}\n"),
+        ("sales", sales(1200, 4), "target: y\nintervals: 0.8\n"),
+    ):
+        work = tmp_path / name
+        work.mkdir()
+        frame.to_csv(work / "data.csv", index=False)
+        (work / "releaseml.yaml").write_text(extra + "data: data.csv\ncatboost: {iterations: 60}\n")
+        outcome = local.train(work / "releaseml.yaml", ml_root=work / "ml", engine="docker", image=built_image)
+        assert outcome.exit_code == 0, outcome.failure
+        info = json.loads((work / "ml" / "model" / "schema.json").read_text())
+        rows = frame.drop(columns=[frame.columns[-1]]).head(300)
+        with local.serving(work / "ml", free_port(), "docker", built_image) as url:
+            answer = requests.post(f"{url}/invocations", data=rows.to_csv(index=False), headers={"Content-Type": "text/csv"}).text
+        table = [line.split(",") for line in answer.split("\n")]
+        if name == "credit":
+            p_yes = np.array([float(row[2]) for row in table])
+            assert [row[0] for row in table] == np.where(p_yes >= info["threshold"], "yes", "no").tolist()
+            assert (p_yes >= info["threshold"]).sum() > (p_yes >= 0.5).sum()
+        else:
+            values = np.array([[float(v) for v in row] for row in table])
+            assert np.allclose(values[:, 2] - values[:, 0], info["interval"]["half_width"])
+            assert np.allclose(values[:, 0] - values[:, 1], info["interval"]["half_width"])
+            assert pd.Series(values[:, 0]).notna().all()

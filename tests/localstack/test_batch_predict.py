@@ -195,3 +195,33 @@ def test_batch_predict_on_three_instances_cuts_a_large_file_and_puts_the_rows_ba
     width = len(model.schema.features)
     assert [",".join(line.split(",")[:width]) for line in joined] == original.decode().splitlines()
     assert [line.split(",")[width] for line in joined] == labels(model, project / "many" / "rows.csv")
+
+
+def test_batch_predict_labels_by_the_threshold_the_job_chose(player, built_image, tmp_path):
+    """A binary model with `decision:` trained by the played job; the transform's labels follow its threshold."""
+    import numpy as np
+    import yaml
+
+    from aws_project import make_project
+    from test_decisions import credit
+
+    project = make_project(tmp_path / "credit", built_image)
+    frame = credit(1500, 5)
+    frame.to_csv(project / "data" / "credit.csv", index=False)
+    (project / "score").mkdir()
+    frame.drop(columns=["default"]).head(400).to_csv(project / "score" / "rows.csv", index=False, header=False)
+    config = yaml.safe_load((project / "releaseml.yaml").read_text())
+    config.update(target="default", data="data/credit.csv", catboost={"iterations": 60})
+    config["decision"] = {"costs": {"false_positive": 1, "false_negative": 15}}
+    (project / "releaseml.yaml").write_text(yaml.safe_dump(config))
+    trained = invoke(project, "deploy", "--data", "data/credit.csv", image=built_image)
+    assert trained.returncode == 0, trained.stderr
+    outcome = json.loads((project / "training_output.json").read_text())
+    model = artifact_model(outcome["model_artifacts"], tmp_path / "model")
+    assert model.threshold is not None and 0 < model.threshold < 0.5
+    result = invoke(project, "batch-predict", "--data", "score", "--out", "predictions", "--no-check")
+    assert result.returncode == 0, result.stderr
+    lines = [line.split(",") for line in (project / "predictions" / "rows.csv.out").read_text().splitlines()]
+    p_yes = np.array([float(line[2]) for line in lines])
+    assert [line[0] for line in lines] == np.where(p_yes >= model.threshold, "yes", "no").tolist()
+    assert (p_yes >= model.threshold).sum() > (p_yes >= 0.5).sum()
