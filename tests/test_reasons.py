@@ -78,6 +78,17 @@ def test_all_contributions_add_up_to_the_raw_score(models, task):
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_each_explanation_names_the_class_it_is_toward(models, task):
+    """Reasons are toward each row's predicted class, so a row's signs mean nothing without its class."""
+    model, frame, server = models[task]
+    records = post(server, body_of(model, frame), "application/json; explain=2").json()["predictions"]
+    if task == "regression":
+        assert all("toward" not in r["explanation"] for r in records)
+    else:
+        assert all(r["explanation"]["toward"] == r["prediction"] for r in records)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_the_k_reasons_are_the_k_largest_and_the_prediction_is_unchanged(models, task):
     model, frame, server = models[task]
     body = body_of(model, frame)

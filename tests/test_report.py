@@ -48,7 +48,7 @@ def test_each_run_writes_a_self_contained_report_with_the_figures_of_its_task(tr
     assert sorted(base64.b64decode(data) for data in inlined) == sorted(p.read_bytes() for p in figures.values())
     assert all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and p.stat().st_size > 5000 for p in figures.values())
     assert "src='http" not in html and "<script" not in html  # nothing to fetch, nothing to run
-    for section in ("Scores", "Known limits", "Data", "Model card", "Config (as given)", "CatBoost parameters"):
+    for section in ("Scores", "Known limits", "Data", "Model card", "Config (as given)", "CatBoost parameters", "Glossary"):
         assert f">{section}<" in html
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -10,11 +11,28 @@ matplotlib.use("Agg")
 matplotlib.rcParams["text.parse_math"] = False  # column names and labels are data, never markup ($, ^, _)
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from releaseml.training import evaluation  # noqa: E402
 
 DPI = 110
 TRAIN_COLOR, VALIDATION_COLOR = "#4C72B0", "#DD8452"
+
+
+def short_number(value: float, _position=None) -> str:
+    """A tick label that stays short: 2,500, 15k, 1.2M, 3B (raw ticks like 10000 20000 run into each other)."""
+    for from_size, unit, suffix in ((1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if abs(value) >= from_size:
+            return f"{value / unit:,.4g}{suffix}"
+    return f"{value:,.4g}"
+
+
+def readable(axes, which: str = "xy") -> None:
+    """At most six short ticks on each numeric axis named in `which`, whatever the numbers' size."""
+    for axis in (axes.xaxis if "x" in which else None, axes.yaxis if "y" in which else None):
+        if axis is not None:
+            axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+            axis.set_major_formatter(FuncFormatter(short_number))
 
 
 def save(figure, path: Path) -> Path:
@@ -34,6 +52,7 @@ def learning_curves(history: dict[str, dict[str, list[float]]], metric: str, bes
     if best_iteration is not None:
         axes.axvline(best_iteration + 1, color="grey", linestyle="--", label=f"kept: {best_iteration + 1} trees")
     axes.set(xlabel="iteration (trees)", ylabel=metric, title=f"Learning curves ({metric}, lower is better)")
+    readable(axes)
     axes.legend()
     axes.grid(alpha=0.3)
     return save(figure, path)
@@ -49,29 +68,52 @@ def _ranked_bars(names: list[str], values: np.ndarray, label: str, title: str, p
     figure, axes = plt.subplots(figsize=(6.4, max(2.0, 0.35 * len(names) + 1)))
     axes.barh(np.asarray(names)[order], values[order], color=TRAIN_COLOR)
     axes.set(xlabel=label, title=title)
+    readable(axes, "x")
     axes.grid(axis="x", alpha=0.3)
     return save(figure, path)
 
 
+def row_shares(counts: np.ndarray) -> np.ndarray:
+    """Each row of a confusion matrix as shares of its true class: 43 missed of 60 is dark however rare the class."""
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
+
+
 def confusion_matrix(counts: np.ndarray, classes: list[str], path: Path) -> Path:
+    """Coloured by the share of each true class (row), each cell holding its count and that share."""
+    shares = row_shares(counts)
     size = max(3.6, 0.8 * len(classes) + 2)
-    figure, axes = plt.subplots(figsize=(size + 1, size))
-    image = axes.imshow(counts, cmap="Blues")
+    figure, axes = plt.subplots(figsize=(size + 1.2, size))
+    image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     axes.set(
         xticks=range(len(classes)),
         yticks=range(len(classes)),
         xticklabels=classes,
-        yticklabels=classes,
+        yticklabels=[f"{name} ({total:,})" for name, total in zip(classes, counts.sum(axis=1))],
         xlabel="predicted class",
-        ylabel="true class",
-        title="Confusion matrix (validation rows)",
+        ylabel="true class (validation rows)",
+        title="Confusion matrix: share of each true class",
     )
     plt.setp(axes.get_xticklabels(), rotation=30, ha="right")
-    threshold = counts.max() / 2 if counts.size else 0
+    small = "small" if len(classes) > 8 else "medium"
     for (row, column), count in np.ndenumerate(counts):
-        axes.text(column, row, str(count), ha="center", va="center", color="white" if count > threshold else "black")
-    figure.colorbar(image, ax=axes, fraction=0.046)
+        share = shares[row, column]
+        axes.text(
+            column, row, f"{count:,}\n{_share(share)}", ha="center", va="center", fontsize=small, color="white" if share > 0.5 else "black"
+        )
+    colorbar = figure.colorbar(image, ax=axes, fraction=0.046)
+    colorbar.set_label("share of the true class's rows")
+    colorbar.ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0%}"))
     return save(figure, path)
+
+
+def _share(share: float) -> str:
+    """A percentage that never rounds a few rows away: 1 of 582 is "<1%", not "0%"."""
+    if 0 < share < 0.005:
+        return "<1%"
+    if 0.995 <= share < 1:
+        return ">99%"
+    return f"{share:.0%}"
 
 
 def roc_curves(scored: evaluation.Scored, path: Path) -> Path:
@@ -80,7 +122,8 @@ def roc_curves(scored: evaluation.Scored, path: Path) -> Path:
         fpr, tpr, area = evaluation.roc_curve(positive, scores)
         axes.plot(fpr, tpr, label=f"{name} (AUC {area:.3f})")
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="guessing")
-    axes.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve (validation rows)", xlim=(0, 1), ylim=(0, 1.02))
+    title = f"ROC curve {_subject(scored)}"
+    axes.set(xlabel="false positive rate", ylabel="true positive rate", title=title, xlim=(0, 1), ylim=(0, 1.02))
     axes.legend(loc="lower right", fontsize="small")
     axes.grid(alpha=0.3)
     return save(figure, path)
@@ -91,10 +134,16 @@ def pr_curves(scored: evaluation.Scored, path: Path) -> Path:
     for name, positive, scores in evaluation.one_vs_rest(scored):
         recall, precision, average = evaluation.pr_curve(positive, scores)
         axes.step(recall, precision, where="post", label=f"{name} (AP {average:.3f})")
-    axes.set(xlabel="recall", ylabel="precision", title="Precision-recall (validation rows)", xlim=(0, 1), ylim=(0, 1.02))
+    title = f"Precision-recall {_subject(scored)}"
+    axes.set(xlabel="recall", ylabel="precision", title=title, xlim=(0, 1), ylim=(0, 1.02))
     axes.legend(loc="lower left", fontsize="small")
     axes.grid(alpha=0.3)
     return save(figure, path)
+
+
+def _subject(scored: evaluation.Scored) -> str:
+    """Whom the curves are about (on the validation rows): the positive class of a binary model, else each class against the rest."""
+    return f"for '{scored.classes[1]}' (validation)" if len(scored.classes) == 2 else "per class (validation rows)"
 
 
 def predicted_vs_actual(scored: evaluation.Scored, target: str, path: Path) -> Path:
@@ -103,6 +152,7 @@ def predicted_vs_actual(scored: evaluation.Scored, target: str, path: Path) -> P
     low, high = float(min(scored.truth.min(), scored.predicted.min())), float(max(scored.truth.max(), scored.predicted.max()))
     axes.plot([low, high], [low, high], color="grey", linestyle="--", label="perfect")
     axes.set(xlabel=f"actual {target}", ylabel=f"predicted {target}", title="Predicted vs actual (validation rows)")
+    readable(axes)
     axes.legend()
     axes.grid(alpha=0.3)
     return save(figure, path)
@@ -117,6 +167,7 @@ def residuals(scored: evaluation.Scored, target: str, path: Path) -> Path:
     right.hist(errors, bins=30, color=VALIDATION_COLOR)
     right.set(xlabel="error (predicted - actual)", ylabel="rows", title="Distribution of errors")
     for axes in (left, right):
+        readable(axes)
         axes.grid(alpha=0.3)
     return save(figure, path)
 
@@ -127,6 +178,7 @@ def target_distribution(values, task: str, target: str, path: Path) -> Path:
     if task == "regression":
         axes.hist(values.dropna().astype(float), bins=30, color=TRAIN_COLOR)
         axes.set(xlabel=target, ylabel="rows", title=f"Distribution of {target}")
+        readable(axes)
     else:
         counts = values.astype(str).value_counts()
         title = f"Class balance of {target}"
@@ -135,6 +187,7 @@ def target_distribution(values, task: str, target: str, path: Path) -> Path:
             counts = counts.iloc[: evaluation.MAX_CLASSES_SHOWN]
         axes.bar(counts.index, counts.to_numpy(), color=TRAIN_COLOR)
         axes.set(xlabel=target, ylabel="rows", title=title)
+        readable(axes, "y")
         plt.setp(axes.get_xticklabels(), rotation=30, ha="right")
     axes.grid(axis="y", alpha=0.3)
     return save(figure, path)
@@ -153,26 +206,60 @@ def compared_shares(bins: list[str], then: list[float], now: list[float], name: 
     return save(figure, path)
 
 
-def mean_contributions(names: list[str], values: np.ndarray, path: Path) -> Path:
-    """Mean |SHAP contribution| per feature: how far each column moves a prediction, on average."""
-    return _ranked_bars(names, values, "mean |contribution| to the score (validation rows)", "What moves the predictions", path)
+def mean_contributions(names: list[str], values: np.ndarray, score: str, path: Path) -> Path:
+    """Mean |SHAP contribution| per feature: how far each column moves a prediction (either way), on average."""
+    return _ranked_bars(names, values, f"mean |contribution| to {score}", "What moves the predictions", path)
 
 
-def dependence(panels: list[tuple[str, np.ndarray, np.ndarray, bool]], path: Path) -> Path:
-    """Per top feature: its value against its contribution (a dot per validation row; categories side by side)."""
-    figure, axes_row = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
-    for axes, (name, column, contribution, categorical) in zip(axes_row[0], panels):
-        if categorical:
-            labels = sorted({str(v) for v in column})[:20]
-            positions = {label: i for i, label in enumerate(labels)}
-            keep = np.array([str(v) in positions for v in column])
-            spots = np.array([positions[str(v)] for v in column[keep]], dtype=float)
-            jitter = np.random.default_rng(0).uniform(-0.2, 0.2, len(spots))
-            axes.scatter(spots + jitter, contribution[keep], s=10, alpha=0.6, color=TRAIN_COLOR)
-            axes.set_xticks(range(len(labels)), [label or "(missing)" for label in labels], rotation=30, ha="right")
-        else:
-            axes.scatter(column.astype(float), contribution, s=10, alpha=0.6, color=TRAIN_COLOR)
-        axes.axhline(0, color="grey", linewidth=0.8)
-        axes.set(xlabel=name, ylabel="contribution", title=name)
-        axes.grid(alpha=0.3)
+@dataclass
+class Direction:
+    """Whose score contributions push: a class's log-odds (named in each title), or the predicted value."""
+
+    score: str  # "the log-odds of 'yes'", "the predicted value"
+    toward: str = ""  # "'yes'"; empty for regression
+
+
+@dataclass
+class Panel:
+    """One feature's values on the validation rows and their contributions toward one Direction."""
+
+    feature: str
+    values: np.ndarray
+    contributions: np.ndarray
+    categorical: bool
+
+
+def dependence(rows: list[tuple[Direction, list[Panel]]], path: Path) -> Path:
+    """A row of panels per direction (the positive class, each class, or the value), a panel per top feature: value against contribution."""
+    columns = max(len(panels) for _, panels in rows)
+    figure, grid = plt.subplots(len(rows), columns, figsize=(4.2 * columns, 3.3 * len(rows) + 0.5), squeeze=False, sharey=True)
+    for axes_row, (direction, panels) in zip(grid, rows):
+        for axes, panel in zip(axes_row, panels):
+            _dependence_panel(axes, panel)
+            axes.set_title(f"{panel.feature}, toward {direction.toward}" if direction.toward else panel.feature, fontsize="medium")
+        axes_row[0].set_ylabel(f"contribution to\n{direction.score}")
+        for spare in axes_row[len(panels) :]:
+            spare.set_visible(False)
+    whose = rows[0][0].score if len(rows) == 1 else "the log-odds of each class (a row per class)"
+    figure.suptitle(f"How the strongest columns move {whose}")
     return save(figure, path)
+
+
+def _dependence_panel(axes, panel: Panel) -> None:
+    """Numbers on a readable axis; categories side by side, jittered so the dots of one value spread out."""
+    column, contribution = panel.values, panel.contributions
+    if panel.categorical:
+        labels = sorted({str(v) for v in column})[:20]
+        positions = {label: i for i, label in enumerate(labels)}
+        keep = np.array([str(v) in positions for v in column])
+        spots = np.array([positions[str(v)] for v in column[keep]], dtype=float)
+        jitter = np.random.default_rng(0).uniform(-0.2, 0.2, len(spots))
+        axes.scatter(spots + jitter, contribution[keep], s=10, alpha=0.6, color=TRAIN_COLOR)
+        axes.set_xticks(range(len(labels)), [label or "(missing)" for label in labels], rotation=30, ha="right")
+        readable(axes, "y")
+    else:
+        axes.scatter(column.astype(float), contribution, s=10, alpha=0.6, color=TRAIN_COLOR)
+        readable(axes)
+    axes.axhline(0, color="grey", linewidth=0.8)
+    axes.set_xlabel(panel.feature)
+    axes.grid(alpha=0.3)

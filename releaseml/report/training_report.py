@@ -13,7 +13,7 @@ from catboost import CatBoost
 
 from releaseml import __version__
 from releaseml.config.config_file import Config
-from releaseml.data.schema import REGRESSION, Schema, model_frame
+from releaseml.data.schema import BINARY, REGRESSION, Schema, labels, model_frame
 from releaseml.data.values import NUMERIC
 from releaseml.model import bundle
 from releaseml.report import FIGURES_DIR, REPORT_FILE, figures, findings, page
@@ -66,7 +66,8 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
         ),
         (
             "Feature importance",
-            "How much each column changes the predictions on average. Near-zero columns could be dropped; one column far above the rest deserves a check for leaks.",
+            "How much each column changes the predictions on average (CatBoost's PredictionValuesChange, in % of the total, from the training rows). "
+            "Near-zero columns could be dropped; one column far above the rest deserves a check for leaks.",
             figures.feature_importance(list(importance), pd.Series(importance).to_numpy(), figure_dir / "feature_importance.png"),
         ),
         *_reasons(run, figure_dir),
@@ -96,7 +97,9 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
         shown += [
             (
                 "Confusion matrix",
-                "Rows are the true class, columns the predicted one: the diagonal is right, everything else is a mistake, and where it sits tells which classes get mixed up.",
+                "Rows are the true class (with its count of validation rows), columns the predicted one; each cell holds its count of rows and "
+                "their share of the true class, and is coloured by that share, so a rare class whose rows are mostly missed looks dark off the diagonal. "
+                "The diagonal is right, everything else is a mistake, and where it sits tells which classes get mixed up.",
                 figures.confusion_matrix(
                     evaluation.confusion(scored)[np.ix_(classes_shown, classes_shown)],
                     [str(scored.classes[i]) for i in classes_shown],
@@ -105,12 +108,14 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
             ),
             (
                 "ROC curve",
-                "How well the probabilities rank each class above the others: the closer to the top-left corner, the better; the diagonal is guessing.",
+                f"How well the probabilities rank {_subject(schema)} above the others: the closer to the top-left corner, the better; the diagonal is guessing. "
+                "The AUC is the area under the curve.",
                 figures.roc_curves(scored, figure_dir / "roc_curve.png"),
             ),
             (
                 "Precision-recall",
-                "For each class, the share of rows predicted as that class that really are (precision) against the share of that class found (recall). Useful when a class is rare.",
+                f"For {_subject(schema)}, the share of rows predicted as it that really are (precision) against the share of its rows found (recall), "
+                "as the probability needed to predict it goes from high to low. Useful when a class is rare.",
                 figures.pr_curves(scored, figure_dir / "pr_curve.png"),
             ),
         ]
@@ -120,16 +125,17 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
         title=f"{schema.task.capitalize()} model for {schema.target}",
         headline=findings.headline(schema, run.metrics, scored, {"validation": len(run.valid)}),
         metrics=run.metrics,
+        positive=findings.positive_label(schema) if schema.task == BINARY else None,
+        folds=run.config.folds,
         columns=findings.columns(whole, schema),
         rows=run.rows,
         limits=[*run.warnings, *findings.limits(whole, schema, run.metrics, scored, importance, run.model.tree_count_, iterations)],
         periods=run.periods,
         figures=shown,
         card={
-            "Predicts": f"{schema.target} ({schema.task}" + (f": {', '.join(map(str, schema.classes))})" if schema.classes else ")"),
+            "Predicts": _predicts(schema),
             "From": ", ".join(schema.features),
-            "Trained on": f"{len(whole)} rows from {', '.join(run.data_files)}"
-            + (f" ({run.unlabelled} more left out: no {schema.target})" if run.unlabelled else ""),
+            "Trained on": _trained_on(run),
             "Validation": run.validation_source,
             "When": f"{run.started:%Y-%m-%d %H:%M:%S} UTC, {(run.finished - run.started).total_seconds():.1f} s",
             "Trees": f"{run.model.tree_count_} (of at most {iterations})",
@@ -149,34 +155,123 @@ TOP_FEATURES = 3  # dependence figures for this many of the strongest features
 # the averages and the scatter settle long before, and SHAP on every row of a large data set would
 # cost more than the training.
 SHAP_ROWS = 2000
+CLASSES_SHOWN_MOVING = 6  # multiclass: a row of dependence panels for each of at most this many classes (the most frequent)
 
 
 def _reasons(run: TrainingRun, figure_dir: Path) -> list[tuple[str, str, Path]]:
-    """The two reason figures: mean |SHAP| per feature, and how the strongest features' values move the score."""
+    """The two reason figures: mean |SHAP| per feature, and how the strongest features' values move one named score."""
     schema = run.schema
     model = bundle.Bundle(run.model, schema, {})
     rows = run.valid if len(run.valid) <= SHAP_ROWS else run.valid.sample(n=SHAP_ROWS, random_state=run.config.seed)
     features = model_frame(rows, schema)
-    contributions, _ = model.contributions(features, model.predict(features))
-    strength = np.abs(contributions).mean(axis=0)
+    shap = model.shap_values(features)
+    directions = _directions(schema, shap, labels(rows, schema))
+    strength = _strength(shap, model, features)
     top = np.argsort(-strength, kind="stable")[:TOP_FEATURES]
-    panels = [
-        (schema.features[i], features[schema.features[i]].to_numpy(), contributions[:, i], schema.kinds[schema.features[i]] != NUMERIC)
-        for i in top
+    names = [schema.features[i] for i in top]
+    panel_rows = [
+        (
+            direction,
+            [figures.Panel(name, features[name].to_numpy(), moved[:, i], schema.kinds[name] != NUMERIC) for name, i in zip(names, top)],
+        )
+        for direction, moved in directions
     ]
-    score = "the predicted value" if schema.task == REGRESSION else "the predicted class's score (log-odds)"
     return [
         (
             "What moves the predictions",
-            f"Each column's average push on {score}, by CatBoost's SHAP values on {_rows_shown(len(rows), len(run.valid))}: the reasons the server gives with `explain`, averaged.",
-            figures.mean_contributions(schema.features, strength, figure_dir / "reasons.png"),
+            f"Each column's average push, either way, on {_pushed(schema)}, by CatBoost's SHAP values on {_rows_shown(len(rows), len(run.valid))}: "
+            "the reasons the server gives with `explain`, averaged. "
+            "The order can differ from Feature importance above: that chart measures, on the training rows, how much the predictions change "
+            "when the column's value changes (CatBoost's own measure), while this one averages each validation row's SHAP push, which is "
+            "shared out between columns that carry the same information.",
+            figures.mean_contributions(schema.features, strength, _pushed(schema), figure_dir / "reasons.png"),
         ),
         (
-            "How the strongest columns move them",
-            "For the strongest columns, each validation row's value against its push on the score: above the line it raises the prediction, below it lowers it.",
-            figures.dependence(panels, figure_dir / "dependence.png"),
+            _dependence_title(schema),
+            _dependence_caption(schema, [direction for direction, _ in directions]),
+            figures.dependence(panel_rows, figure_dir / "dependence.png"),
         ),
     ]
+
+
+def _strength(shap: np.ndarray, model: bundle.Bundle, features: pd.DataFrame) -> np.ndarray:
+    """Mean |SHAP| per feature: on the one score of a binary or regression model, on each row's predicted class for multiclass."""
+    if shap.ndim == 3:
+        shap = shap[np.arange(len(shap)), model.predict(features).class_indices]
+    return np.abs(shap[:, :-1]).mean(axis=0)
+
+
+def _pushed(schema: Schema) -> str:
+    """The score the average push is on: the value, the positive class's log-odds, or the predicted class's."""
+    if schema.task == REGRESSION:
+        return "the predicted value"
+    if schema.task == BINARY:
+        return f"the log-odds of '{findings.positive_label(schema)}'"
+    return "the log-odds of the predicted class"
+
+
+def _directions(schema: Schema, shap: np.ndarray, truth: pd.Series) -> list[tuple[figures.Direction, np.ndarray]]:
+    """Contributions toward one named score each, never toward each row's own prediction (that mirrors the signs between rows).
+
+    CatBoost's ShapValues for a binary model explain the log-odds of classes[1], the positive class; for
+    multiclass they are rows x classes x (features + 1), one score per class."""
+    if schema.task == REGRESSION:
+        return [(figures.Direction("the predicted value"), shap[:, :-1])]
+    if schema.task == BINARY:
+        name = f"'{findings.positive_label(schema)}'"
+        return [(figures.Direction(f"the log-odds of {name}", name), shap[:, :-1])]
+    counts = truth.astype(str).value_counts()
+    shown = sorted(range(len(schema.classes)), key=lambda k: -counts.get(str(schema.classes[k]), 0))[:CLASSES_SHOWN_MOVING]
+    return [(figures.Direction(f"the log-odds of '{schema.classes[k]}'", f"'{schema.classes[k]}'"), shap[:, k, :-1]) for k in sorted(shown)]
+
+
+def _dependence_title(schema: Schema) -> str:
+    if schema.task == REGRESSION:
+        return "How the strongest columns move the prediction"
+    if schema.task == BINARY:
+        return f"How the strongest columns move the odds of '{findings.positive_label(schema)}'"
+    return "How the strongest columns move each class's odds"
+
+
+def _dependence_caption(schema: Schema, directions: list[figures.Direction]) -> str:
+    """Says whose score the dots push, so that above the line reads the same for every row."""
+    if schema.task == REGRESSION:
+        return "For the strongest columns, each validation row's value against its push on the predicted value: above the line it raises the prediction, below it lowers it."
+    if schema.task == BINARY:
+        name = directions[0].toward
+        return (
+            f"For the strongest columns, each validation row's value against its contribution to the log-odds of {name}: "
+            f"above the line the value makes {name} more likely, below it less likely."
+        )
+    more = f" (the {len(directions)} most frequent of {len(schema.classes)} classes)" if len(directions) < len(schema.classes) else ""
+    return (
+        f"One row of panels per class{more}: {', '.join(d.toward for d in directions)}, each panel titled with its class. Each dot is a "
+        "validation row: its value of the column against the column's contribution to the log-odds of that panel's class; "
+        "above the line the value makes that class more likely, below it less likely."
+    )
+
+
+def _predicts(schema: Schema) -> str:
+    if schema.task == BINARY:
+        return f"{schema.target} (binary: {', '.join(map(str, schema.classes))}; the positive class is '{findings.positive_label(schema)}')"
+    return f"{schema.target} ({schema.task}" + (f": {', '.join(map(str, schema.classes))})" if schema.classes else ")")
+
+
+def _subject(schema: Schema) -> str:
+    """Whom a binary model's curves are about (its positive class), else each class."""
+    return f"'{findings.positive_label(schema)}' rows" if schema.task == BINARY else "each class's rows"
+
+
+def _trained_on(run: TrainingRun) -> str:
+    """The rows the shipped model learnt from: all of them after cross-validation, else the training rows only."""
+    files = ", ".join(run.data_files)
+    left_out = f"; {run.unlabelled:,} more left out: no {run.schema.target}" if run.unlabelled else ""
+    if run.config.folds:
+        return f"all {len(run.data):,} rows from {files} (cross-validation scored each by a model trained without it){left_out}"
+    return (
+        f"the {run.rows['train']:,} training rows from {files}; the {run.rows['validation']:,} validation rows were held out "
+        f"(they only chose when to stop adding trees, and give the scores){left_out}"
+    )
 
 
 def _rows_shown(used: int, validation: int) -> str:
