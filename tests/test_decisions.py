@@ -222,3 +222,23 @@ def test_every_path_serves_the_same_intervals(with_intervals, tmp_path):
 def test_too_few_validation_rows_for_the_level_is_a_message():
     with pytest.raises(UserError, match="intervals: 0.99 needs at least 99 validation rows"):
         intervals.calibrate(np.arange(20.0), np.arange(20.0), 0.99)
+
+
+def test_the_report_shows_the_decision_its_curve_and_calibration(decided):
+    """With `decision:`, the page says what the threshold does; its trade-off, confusion matrix there, and calibration are drawn."""
+    paths, _ = decided
+    page = paths.report.read_text()
+    info = json.loads(paths.schema_file.read_text())
+    said = f"At {info['threshold']:.3g} the model catches {info['decision']['recall']:.0%} of &#x27;yes&#x27;"
+    assert said in page or said.replace("&#x27;", "'") in page
+    for name in ("decision", "decision_confusion", "calibration"):
+        assert (paths.figures_dir / f"{name}.png").is_file()
+    assert "Brier score" in page and f"Confusion matrix at the chosen threshold {info['threshold']:.3g}" in page
+    assert "auto_class_weights: Balanced" in page  # a rare class: both ways, one line each
+
+
+def test_without_a_decision_the_report_suggests_one(tmp_path):
+    paths = train_model(tmp_path, {"target": "default", "catboost": {"iterations": 40}}, credit(1500, 8))
+    page = paths.report.read_text()
+    assert "Labels are decided at 0.5" in page and "decision: {min_recall: 0.8}" in page
+    assert "threshold" not in json.loads(paths.schema_file.read_text())

@@ -29,7 +29,7 @@ REGRESSION_FIGURES = {"learning_curves", "feature_importance", "reasons", "depen
 EXPECTED_FIGURES = {
     "demo-species": CLASSIFICATION_FIGURES,
     "regression-body-mass": REGRESSION_FIGURES,
-    "binary-sex": CLASSIFICATION_FIGURES,
+    "binary-sex": CLASSIFICATION_FIGURES | {"decision", "decision_confusion", "calibration"},  # a binary model's decision part
     "multiclass-grades": CLASSIFICATION_FIGURES,
 }
 

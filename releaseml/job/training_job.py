@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from releaseml.common.errors import UserError
@@ -87,6 +88,9 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
         warnings,
         by_period,
         **_cross_validated(result),
+        decision=details.get("decision"),
+        interval=details.get("interval"),
+        balanced=fitted.balanced,
     )
     print(f"Report: {training_report.write(paths.output_data_dir, described)}")
     return result
@@ -99,6 +103,7 @@ class _Fitted:
     data: pd.DataFrame  # every labelled row, training and validation
     source: str  # how the validation rows were chosen, in words
     validation_files: list[str]
+    balanced: dict | None = None  # a rare positive class: scores as trained and with balanced class weights
 
 
 def _fit_and_validate(
@@ -138,7 +143,39 @@ def _fit_and_validate(
     print(f"Validation: {source}.")
     # The training rows are a copy only `fit` holds: freed once their pool is built.
     result = fitting.fit(frame.iloc[train_rows], valid, schema, params, checkpoints, callbacks)
-    return _Fitted(result, valid, frame, source, [])
+    balanced = _balanced_comparison(result, lambda: frame.iloc[train_rows], valid, schema, params) if not objective else None
+    return _Fitted(result, valid, frame, source, [], balanced)
+
+
+BALANCED_MAX_ROWS = 200_000  # above this, a second training to compare class weights costs too much to do unasked
+
+
+def _balanced_comparison(result, train_rows, valid: pd.DataFrame, schema: schema_module.Schema, params: dict) -> dict | None:
+    """For a rare positive class: the validation scores at 0.5 as trained, and as trained with CatBoost's
+    `auto_class_weights: Balanced`, so the report can show the choice (one more training, small data only)."""
+    from releaseml.report import findings
+
+    if schema.task != schema_module.BINARY or "auto_class_weights" in params or "class_weights" in params:
+        return None
+    positive = str(schema.classes[1])
+    share = float(np.mean(schema_module.labels(valid, schema).astype(str) == positive))
+    if share >= findings.RARE_POSITIVE_SHARE or len(valid) * 5 > BALANCED_MAX_ROWS:
+        return None
+    print("The positive class is rare: training once more with auto_class_weights: Balanced to compare (the report shows both).")
+    weighted = fitting.fit(train_rows(), valid, schema, {**params, "auto_class_weights": "Balanced", "verbose": False}, None, ())
+    return {"as_trained": _at_half(result.model, valid, schema), "balanced": _at_half(weighted.model, valid, schema)}
+
+
+def _at_half(model, valid: pd.DataFrame, schema: schema_module.Schema) -> dict:
+    scored = evaluation.score(model, valid, schema)
+    is_positive = scored.truth.astype(str) == str(schema.classes[1])
+    flagged = scored.probabilities[:, 1] >= 0.5
+    _, _, auc = evaluation.roc_curve(is_positive, scored.probabilities[:, 1])
+    return {
+        "recall": float(flagged[is_positive].mean()) if is_positive.any() else 0.0,
+        "precision": float(is_positive[flagged].mean()) if flagged.any() else 0.0,
+        "auc": auc,
+    }
 
 
 def _cross_validated(result: fitting.TrainingResult) -> dict:

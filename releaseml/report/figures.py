@@ -263,3 +263,45 @@ def _dependence_panel(axes, panel: Panel) -> None:
     axes.axhline(0, color="grey", linewidth=0.8)
     axes.set_xlabel(panel.feature)
     axes.grid(alpha=0.3)
+
+
+def tradeoff(curve, chosen: float | None, costs: tuple[float, float] | None, positive: str, path: Path) -> Path:
+    """Recall, precision and the share of rows flagged at every threshold; with costs, the total cost.
+    The chosen threshold (and 0.5) are marked, so the point the model runs at is seen on the curve."""
+    thresholds = np.clip(curve.thresholds, 0, 1)
+    figure, axes = plt.subplots(figsize=(6.4, 4.8))
+    axes.step(thresholds, curve.recall, where="post", color=TRAIN_COLOR, label=f"recall: share of '{positive}' caught")
+    axes.step(thresholds, curve.precision, where="post", color=VALIDATION_COLOR, label=f"precision: share of flagged that are '{positive}'")
+    axes.step(thresholds, curve.flagged_share, where="post", color="grey", linestyle=":", label="share of rows flagged")
+    axes.set(xlabel=f"threshold: P('{positive}') at which a row is flagged", ylabel="share", xlim=(0, 1), ylim=(0, 1.02))
+    if costs is not None:
+        cost_axes = axes.twinx()
+        total = costs[0] * curve.false_positives + costs[1] * curve.false_negatives
+        cost_axes.step(thresholds, total, where="post", color="#55A868", label="total cost")
+        cost_axes.set_ylabel("total cost on the validation rows")
+        readable(cost_axes, "y")
+    axes.axvline(0.5, color="grey", linestyle="--", linewidth=1, label="0.5")
+    if chosen is not None:
+        axes.axvline(min(chosen, 1), color="black", linewidth=1.5, label=f"chosen: {chosen:.3g}")
+    handles, names = axes.get_legend_handles_labels()
+    if costs is not None:
+        more = cost_axes.get_legend_handles_labels()
+        handles, names = handles + more[0], names + more[1]
+    axes.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small", frameon=False)
+    axes.grid(alpha=0.3)
+    axes.set_title(f"Trade-off by threshold (validation rows, '{positive}' is positive)")
+    return save(figure, path)
+
+
+def reliability(predicted: np.ndarray, observed: np.ndarray, counts: np.ndarray, positive: str, path: Path) -> Path:
+    """Mean predicted probability against the observed share per bin: on the diagonal, the probabilities mean what they say."""
+    figure, axes = plt.subplots(figsize=(4.8, 4.4))
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfectly calibrated")
+    axes.plot(predicted, observed, marker="o", color=TRAIN_COLOR, label="validation rows, by bins of equal size")
+    for x, y, n in zip(predicted, observed, counts):
+        axes.annotate(f"{int(n)}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize="x-small", color="grey")
+    axes.set(xlabel=f"predicted P('{positive}')", ylabel=f"observed share of '{positive}'", xlim=(0, 1), ylim=(0, 1))
+    axes.set_title("Calibration")
+    axes.legend(loc="upper left", fontsize="small")
+    axes.grid(alpha=0.3)
+    return save(figure, path)

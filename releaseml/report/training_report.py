@@ -16,7 +16,7 @@ from releaseml.config.config_file import Config
 from releaseml.data.schema import BINARY, REGRESSION, Schema, labels, model_frame
 from releaseml.data.values import NUMERIC
 from releaseml.model import bundle
-from releaseml.report import FIGURES_DIR, REPORT_FILE, figures, findings, page
+from releaseml.report import FIGURES_DIR, REPORT_FILE, decisions, figures, findings, page
 from releaseml.training import evaluation
 from releaseml.training.time_validation import PeriodScores
 
@@ -44,6 +44,9 @@ class TrainingRun:
     history: dict | None = None
     best_iteration: int | None = None
     scored: evaluation.Scored | None = None
+    decision: dict | None = None  # binary with `decision:`: the chosen threshold and what it does (training/decision.py)
+    interval: dict | None = None  # regression with `intervals:`: the calibrated width and its validation coverage
+    balanced: dict | None = None  # a rare positive class: scores as trained and with balanced class weights
 
 
 def write(out_dir: Path, run: TrainingRun) -> Path:
@@ -120,16 +123,28 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
             ),
         ]
 
+    decided = []
+    if schema.task == BINARY:
+        decided_part = decisions.part(scored, schema.classes[1], run.decision, run.config, figure_dir, run.balanced)
+        shown += decided_part.figures
+        decided = decided_part.sentences
+    elif run.interval:
+        decided = [_interval_sentence(run.interval)]
+
     iterations = int(run.params["iterations"])  # fitting.catboost_params always sets it
     context = page.PageContent(
         title=f"{schema.task.capitalize()} model for {schema.target}",
-        headline=findings.headline(schema, run.metrics, scored, {"validation": len(run.valid)}),
+        headline=" ".join([findings.headline(schema, run.metrics, scored, {"validation": len(run.valid)}), *decided[:1]]),
         metrics=run.metrics,
         positive=findings.positive_label(schema) if schema.task == BINARY else None,
         folds=run.config.folds,
         columns=findings.columns(whole, schema),
         rows=run.rows,
-        limits=[*run.warnings, *findings.limits(whole, schema, run.metrics, scored, importance, run.model.tree_count_, iterations)],
+        limits=[
+            *run.warnings,
+            *findings.limits(whole, schema, run.metrics, scored, importance, run.model.tree_count_, iterations),
+            *decided[1:],
+        ],
         periods=run.periods,
         figures=shown,
         card={
@@ -148,6 +163,14 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
     report = out_dir / REPORT_FILE
     report.write_text(page.render(context), encoding="utf-8")
     return report
+
+
+def _interval_sentence(interval: dict) -> str:
+    return (
+        f"Each prediction comes with an interval meant to hold the true value {interval['level']:.0%} of the time: the prediction "
+        f"± {figures.short_number(interval['half_width'])} (mean width {figures.short_number(interval['mean_width'])}); "
+        f"{interval['validation_coverage']:.1%} of the {interval['rows']:,} validation rows fell inside theirs."
+    )
 
 
 TOP_FEATURES = 3  # dependence figures for this many of the strongest features

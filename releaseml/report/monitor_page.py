@@ -1,0 +1,179 @@
+"""The live traffic as a page like the data check's: one sentence first, then a table per period
+(requests, rows, refusals, drift, live metrics beside validation), the columns' PSI per period, each
+drifted column's training and live shares side by side, and the live metrics over time against the
+validation value. One self-contained file: figures inlined, no scripts, nothing fetched."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from releaseml.checking.data_check import ColumnCheck
+from releaseml.checking.monitor import LIVE_METRICS, LOWER_IS_BETTER, MIN_ROWS_FOR_DRIFT, MonitorResult, Period
+from releaseml.report import FIGURES_DIR, figures, page
+
+MONITOR_FILE = "monitor.html"
+LIVE_COLOR = "#55A868"
+
+
+def write(out_dir: Path, result: MonitorResult) -> Path:
+    figure_dir = out_dir / FIGURES_DIR
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    shown = [_drift_figure(result, name, period, column, figure_dir) for name, (period, column) in result.drifted().items()]
+    metrics = _metrics_figure(result, figure_dir / "live_metrics.png")
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Live traffic</title><style>{page.STYLE}</style></head><body>",
+        "<h1>Live traffic against training</h1>",
+        f"<p class='headline'>{escape(result.sentence())}</p>",
+        f"<p>Model: <code>{escape(result.model)}</code> ({escape(result.task)}); captured requests: <code>{escape(result.source)}</code>"
+        + (f"; since {escape(result.since.isoformat(timespec='minutes'))}" if result.since else "")
+        + "; times in UTC.</p>",
+        _list("Requests the model would refuse", result.errors),
+        _list("Warnings", result.warnings),
+        f"<h2>By {escape(result.period)}</h2>",
+        _periods_table(result),
+        f"<p>Drift is named for a {escape(result.period)} of at least {MIN_ROWS_FOR_DRIFT} rows: over fewer, the population stability "
+        "index (PSI) of rows drawn like the training data is itself large. Below 0.1 stable, 0.1 to 0.25 moderate, above 0.25 large.</p>",
+        "<h2>Columns, most drifted first</h2>",
+        _columns_table(result),
+        *(["<h2>Drifted columns</h2>", *(page.figure(*each) for each in shown)] if shown else []),
+        *(["<h2>Live metrics over time</h2>", page.figure(*metrics)] if metrics else []),
+        "</body></html>",
+    ]
+    path = out_dir / MONITOR_FILE
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def _list(title: str, items: list[str]) -> str:
+    if not items:
+        return f"<h2>{escape(title)}</h2><p class='ok'>None.</p>"
+    return f"<h2>{escape(title)}</h2><ul class='limits'>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
+
+
+def _metric_names(result: MonitorResult) -> list[str]:
+    return [name for name in LIVE_METRICS[result.task] if name in result.metrics or any(name in p.metrics for p in result.periods)]
+
+
+def _periods_table(result: MonitorResult) -> str:
+    names = _metric_names(result)
+    head = "<tr><th>period</th><th>requests</th><th>rows</th><th>refused</th><th>most drifted column</th>"
+    head += ("<th>labelled rows</th>" + "".join(f"<th>live {escape(n)}</th>" for n in names)) if result.labels is not None else ""
+    rows = [_period_row(p, names, result.labels is not None) for p in result.periods]
+    if result.labels is not None:
+        validation = "".join(_number_cell(result.validation.get(n)) for n in names)
+        rows.append(f"<tr><th>validation, at training</th><td colspan='5'></td>{validation}</tr>")
+        overall = "".join(_number_cell(result.metrics.get(n)) for n in names)
+        rows.append(
+            f"<tr><th>all traffic</th><td class='number'>{result.requests}</td><td class='number'>{result.rows}</td>"
+            f"<td class='number'>{result.refused}</td><td></td><td class='number'>{result.labelled}</td>{overall}</tr>"
+        )
+    return f"<table>{head}</tr>{''.join(rows)}</table>"
+
+
+def _period_row(period: Period, names: list[str], labelled: bool) -> str:
+    if not period.requests:
+        span = 4 + (1 + len(names) if labelled else 0)
+        return f"<tr><th>{escape(period.label)}</th><td colspan='{span}'>no traffic</td></tr>"
+    cells = [
+        f"<td class='number'>{period.requests}</td><td class='number'>{period.rows}</td><td class='number'>{period.refused}</td>",
+        f"<td>{escape(_most_drifted(period))}</td>",
+    ]
+    if labelled:
+        cells.append(f"<td class='number'>{period.labelled}</td>" + "".join(_number_cell(period.metrics.get(n)) for n in names))
+    return f"<tr><th>{escape(period.label)}</th>{''.join(cells)}</tr>"
+
+
+def _most_drifted(period: Period) -> str:
+    if not period.check or not period.check.columns:
+        return "-" if period.rows else "no rows accepted"
+    top = period.check.columns[0]
+    if top.psi is None:
+        return f"{top.name}: every value missing"
+    words = f"{top.name} ({top.drift}, PSI {top.psi:.2f})"
+    return words if period.judged else f"{words}; too few rows to judge"
+
+
+def _number_cell(value) -> str:
+    return f"<td class='number'>{'-' if value is None else f'{value:.4g}'}</td>"
+
+
+def _columns_table(result: MonitorResult) -> str:
+    if result.overall is None or not result.overall.columns:
+        return "<p>No column compared (the model has no training profile: train it again).</p>"
+    busy = [p for p in result.periods if p.check]
+    head = "<tr><th>column</th><th>kind</th><th>PSI, all traffic</th><th>drift</th>"
+    head += "".join(f"<th>PSI {escape(p.label)}</th>" for p in busy)
+    head += "<th>missing in training</th><th>missing live</th><th>never seen</th></tr>"
+    rows = []
+    for c in result.overall.columns:
+        per_period = "".join(_psi_cell(p.column(c.name), p.judged) for p in busy)
+        rows.append(
+            f"<tr><th>{escape(c.name)}</th><td>{escape(c.kind)}</td>{_psi_cell(c, True)}<td>{escape(c.drift)}</td>{per_period}"
+            f"<td class='number'>{c.missing_then:.1%}</td><td class='number'>{c.missing_now:.1%}</td>"
+            f"<td class='number'>{c.unseen_share:.1%}</td></tr>"
+        )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _psi_cell(column: ColumnCheck | None, judged: bool) -> str:
+    if column is None or column.psi is None:
+        return "<td class='number'>-</td>"
+    mark = "" if judged else " (few rows)"
+    strong = column.drift == "large" and judged
+    value = f"<strong>{column.psi:.3f}</strong>" if strong else f"{column.psi:.3f}"
+    return f"<td class='number'>{value}{mark}</td>"
+
+
+def _drift_figure(result: MonitorResult, name: str, period: Period, column: ColumnCheck, figure_dir: Path) -> tuple[str, str, Path]:
+    """Training, the period where the column drifted most, and all traffic: the share of rows per bin."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    overall = next(c for c in result.overall.columns if c.name == name)
+    series = [("training", column.shares_then, figures.TRAIN_COLOR), (f"live, {period.label}", column.shares_now, figures.VALIDATION_COLOR)]
+    if len(result.periods) > 1:
+        series.append(("live, all traffic", overall.shares_now, LIVE_COLOR))
+    positions = np.arange(len(column.bins))
+    width = 0.8 / len(series)
+    figure, axes = plt.subplots(figsize=(max(6.4, 0.7 * len(column.bins) + 2), 3.8))
+    for i, (label, shares, color) in enumerate(series):
+        axes.bar(positions + (i - (len(series) - 1) / 2) * width, shares, width=width, color=color, label=label)
+    axes.set_xticks(positions, column.bins, rotation=30, ha="right")
+    axes.set(ylabel="share of rows", title=f"{name}: training against live traffic")
+    axes.legend()
+    axes.grid(axis="y", alpha=0.3)
+    path = figures.save(figure, figure_dir / f"drift_{_file_name(name)}.png")
+    caption = (
+        f"Share of rows in each bin, in training and in the live requests; PSI {column.psi:.2f} on {period.label} "
+        f"({column.drift}), {overall.psi:.2f} over all traffic."
+    )
+    return f"{name}: {column.drift} drift on {period.label}", caption, path
+
+
+def _metrics_figure(result: MonitorResult, path: Path) -> tuple[str, str, Path] | None:
+    """One panel per live metric: its value per period (a gap where no row was labelled), the validation value dashed."""
+    import matplotlib.pyplot as plt
+
+    names = _metric_names(result)
+    if not names:
+        return None
+    labels = [p.label for p in result.periods]
+    figure, panels = plt.subplots(1, len(names), figsize=(4.2 * len(names) + 1, 3.6), squeeze=False)
+    for axes, name in zip(panels[0], names):
+        points = [p.metrics.get(name, float("nan")) for p in result.periods]
+        axes.plot(range(len(labels)), points, marker="o", color=LIVE_COLOR, label="live")
+        if name in result.validation:
+            axes.axhline(result.validation[name], color=figures.VALIDATION_COLOR, linestyle="--", label="validation, at training")
+        better = "lower is better" if name in LOWER_IS_BETTER else "higher is better"
+        axes.set(title=f"{name} ({better})", xlabel=result.period)
+        axes.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="small")
+    figures.save(figure, path)
+    caption = f"Live metrics per {result.period} over the requests with ground truth ({result.labelled} rows in all), against the validation value saved at training."
+    return "Live metrics against validation", caption, path
+
+
+def _file_name(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)[:60] or "column"
