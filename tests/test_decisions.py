@@ -100,6 +100,7 @@ def test_training_saves_the_threshold_and_every_path_labels_by_it(decided, tmp_p
     info = json.loads(paths.schema_file.read_text())
     threshold = info["threshold"]
     assert 0.02 < threshold < 0.4 and info["classes"] == ["no", "yes"] and info["decision"]["rule"] == "costs"
+    assert json.loads(paths.metrics.read_text())["decision"] == info["decision"]  # beside CatBoost's scores at 0.5
     rows = credit(400, 7).drop(columns=["default"])
     model = api.load(paths.model_dir)
     by_api = model.predict(rows)

@@ -68,7 +68,7 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
     details.update(_decide(result, valid, schema, config))
     bundle.save(paths.model_dir, result.model, schema, details)
     profile.save(paths.model_dir, data_profile)
-    _write_metrics(paths.metrics, result, schema)
+    _write_metrics(paths.metrics, result, schema, details)
     from releaseml.report import training_report  # matplotlib: loaded after training, not held through it
 
     described = training_report.TrainingRun(
@@ -279,10 +279,13 @@ def _check_validation_columns(valid, schema: schema_module.Schema) -> None:
             )
 
 
-def _write_metrics(path: Path, result: fitting.TrainingResult, schema: schema_module.Schema) -> None:
-    """metrics.json ({split: {name: value}}, and `positive_class` for a binary target) and the metric lines."""
+def _write_metrics(path: Path, result: fitting.TrainingResult, schema: schema_module.Schema, details: dict) -> None:
+    """metrics.json ({split: {name: value}}; for a binary target `positive_class`, and with `decision:` what the
+    threshold does on the validation rows, since the splits' f1, precision and recall are CatBoost's at 0.5;
+    with `intervals:` their width and coverage) and the metric lines SageMaker reads."""
     path.parent.mkdir(parents=True, exist_ok=True)
     named = {"positive_class": schema.positive_class} if schema.positive_class is not None else {}
+    named.update({key: details[key] for key in ("decision", "interval") if key in details})
     path.write_text(json.dumps({**result.metrics, **named}, indent=2) + "\n", encoding="utf-8")
     for split_name, values in result.metrics.items():
         for name, value in values.items():
