@@ -144,7 +144,7 @@ def test_predictions_from_a_job_that_failed(player, built_image, tmp_path):
 
     project = make_project(tmp_path / "failing", built_image, repository="mistakes-failed")
     config = yaml.safe_load((project / "releaseml.yaml").read_text())
-    (project / "releaseml.yaml").write_text(yaml.safe_dump({**config, "catboost": {"depth": 40}}))
+    (project / "releaseml.yaml").write_text(yaml.safe_dump({**config, "catboost": {"max_leaves": 8}}))
     assert run(project, "deploy", "--image", built_image).returncode == 1
     refused(run(project, "batch-predict"), "is Failed; predictions need a completed one")
 

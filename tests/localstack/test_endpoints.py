@@ -24,7 +24,7 @@ def test_endpoint_serves_signed_requests_and_is_deleted(deployed, player, tmp_pa
     answer = invoke(project, "predict", "data/predict/penguins.csv", "--endpoint", "penguins")
     assert answer.returncode == 0, answer.stderr
     model = artifact_model(json.loads((project / "training_output.json").read_text())["model_artifacts"], tmp_path / "model")
-    assert [line.split(",")[0] for line in answer.stdout.splitlines()] == labels(model, project / "data/predict/penguins.csv")
+    assert [line.split(",")[0] for line in answer.stdout.splitlines()[1:]] == labels(model, project / "data/predict/penguins.csv")
     # boto3 signed the call (SigV4, this region, the sagemaker service): no hand-made signing.
     authorization = player.runtime_calls[-1]["authorization"]
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=testing/") and f"/{REGION}/sagemaker/aws4_request" in authorization
@@ -34,7 +34,7 @@ def test_endpoint_serves_signed_requests_and_is_deleted(deployed, player, tmp_pa
     assert player.runtime_calls[-1]["custom_attributes"] == "explain=2"  # SageMaker's CustomAttributes, forwarded
     width = 1 + len(model.schema.classes) + 4  # label, probabilities, two (feature, contribution) pairs
     assert {len(line.split(",")) for line in explained.stdout.splitlines()} == {width}
-    assert [line.split(",")[0] for line in explained.stdout.splitlines()] == labels(model, project / "data/predict/penguins.csv")
+    assert [line.split(",")[0] for line in explained.stdout.splitlines()[1:]] == labels(model, project / "data/predict/penguins.csv")
 
     bad = tmp_path / "bad.csv"
     bad.write_text("Biscoe,not-a-number,1,2,3,male,2008\n")

@@ -23,10 +23,10 @@ pytestmark = pytest.mark.aws
 def test_a_failing_job_shows_its_failure_reason(player, built_image, tmp_path):
     project = make_project(tmp_path / "project", built_image)
     config = yaml.safe_load((project / "releaseml.yaml").read_text())
-    (project / "releaseml.yaml").write_text(yaml.safe_dump({**config, "catboost": {"depth": 40}}))
+    (project / "releaseml.yaml").write_text(yaml.safe_dump({**config, "catboost": {"max_leaves": 8}}))
     result = invoke(project, "deploy", image=built_image)
     assert result.returncode == 1, result.stdout
-    assert "training job" in result.stderr and "failed: AlgorithmError:" in result.stderr and "depth" in result.stderr.lower()
+    assert "training job" in result.stderr and "failed: AlgorithmError:" in result.stderr and "lossguide" in result.stderr.lower()
     assert "Traceback" not in result.stderr
     outcome = json.loads((project / "training_output.json").read_text())
     assert outcome["status"] == "Failed" and "AlgorithmError" in outcome["failure_reason"]

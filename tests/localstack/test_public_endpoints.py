@@ -189,7 +189,7 @@ def test_serverless_endpoint(trained, player):
     assert player.endpoints["sls"]["container"].attrs["HostConfig"]["Memory"] == 3072 * 1024 * 1024
     answer = invoke(project, "predict", PREDICT_CSV, "--endpoint", "sls")
     assert answer.returncode == 0, answer.stderr
-    assert [line.split(",")[0] for line in answer.stdout.splitlines()] == labels(model, project / PREDICT_CSV)
+    assert [line.split(",")[0] for line in answer.stdout.splitlines()[1:]] == labels(model, project / PREDICT_CSV)
     # An instance endpoint cannot become serverless in place: said before anything is made.
     changed = invoke(project, "endpoint", "--name", "sls")
     assert changed.returncode == 1 and "is a serverless endpoint and cannot become instance in place" in changed.stderr
@@ -248,7 +248,7 @@ def test_async_endpoint(trained, player, tmp_path):
 
     answer = invoke(project, "predict", PREDICT_CSV, "--endpoint", "later", "--async")
     assert answer.returncode == 0, answer.stderr
-    assert [line.split(",")[0] for line in answer.stdout.splitlines()] == labels(model, project / PREDICT_CSV)
+    assert [line.split(",")[0] for line in answer.stdout.splitlines()[1:]] == labels(model, project / PREDICT_CSV)
     call = player.runtime_calls[-1]
     assert call["input"].startswith(f"s3://{BUCKET}/releaseml/async/later/input/") and call["content_type"] == "text/csv"
     assert call["output"].startswith(f"s3://{BUCKET}/releaseml/async/later/output/")
