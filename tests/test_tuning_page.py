@@ -15,13 +15,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_report_in_a_browser import browser  # noqa: F401
 
 from releaseml.common.layout import MLPaths
 from releaseml.config import config_file
 from releaseml.local import tuning
 from releaseml.report import tuning_page
 from releaseml.training import fitting
+from test_report_in_a_browser import browser  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = """target: species

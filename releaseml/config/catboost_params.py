@@ -55,8 +55,19 @@ KINDS: dict[str, tuple] = {
     "fold_len_multiplier": ("float", 1, None, True),
     "od_pval": ("float", 0, 1, False),
     **dict.fromkeys(
-        ["use_best_model", "allow_writing_files", "has_time", "approx_on_full_history", "boost_from_average", "langevin",
-         "posterior_sampling", "save_snapshot", "store_all_simple_ctr", "silent", "allow_const_label"],
+        [
+            "use_best_model",
+            "allow_writing_files",
+            "has_time",
+            "approx_on_full_history",
+            "boost_from_average",
+            "langevin",
+            "posterior_sampling",
+            "save_snapshot",
+            "store_all_simple_ctr",
+            "silent",
+            "allow_const_label",
+        ],
         ("bool",),
     ),  # fmt: skip
     "grow_policy": ("choice", ("SymmetricTree", "Depthwise", "Lossguide")),
