@@ -109,14 +109,22 @@ def check(data: Path, model_dir: Path) -> CheckResult:
             frames.append(frame)
     if result.errors or not frames:
         return result
-    typed = pd.concat(frames, ignore_index=True)
+    return compare_frame(result, pd.concat(frames, ignore_index=True), model.schema, training)
+
+
+def compare_frame(
+    result: CheckResult, typed: pd.DataFrame, schema: Schema, training: Optional[dict[str, Any]], drift_warnings: bool = True
+) -> CheckResult:
+    """Fill `result` with rows typed for the model already (a file's, or requests a live endpoint captured):
+    per column, against the training profile (None: an old model without one), most drifted first.
+    `drift_warnings=False`: PSI is computed but not warned about (too few rows for it to mean much)."""
     result.rows = len(typed)
     if training is not None:
         result.columns = [
-            _compare(typed[name], training["features"][name], name) for name in model.schema.features if name in training["features"]
+            _compare(typed[name], training["features"][name], name) for name in schema.features if name in training["features"]
         ]
         result.columns.sort(key=lambda c: -(c.psi or 0))
-        result.warnings = [warning for c in result.columns for warning in _warnings(c)]
+        result.warnings = [warning for c in result.columns for warning in _warnings(c, drift_warnings)]
     return result
 
 
@@ -221,7 +229,7 @@ def _bin_labels(edges: np.ndarray) -> list[str]:
     return [f"<= {bounds[0]}", *(f"{low} - {high}" for low, high in zip(bounds, bounds[1:])), f"> {bounds[-1]}"]
 
 
-def _warnings(c: ColumnCheck) -> list[str]:
+def _warnings(c: ColumnCheck, drift: bool = True) -> list[str]:
     out = []
     if c.unseen_share > 0:
         examples = ", ".join(repr(v) for v in c.unseen_examples)
@@ -232,6 +240,6 @@ def _warnings(c: ColumnCheck) -> list[str]:
         out.append(f"{c.name}: {c.missing_now:.1%} missing, against {c.missing_then:.1%} in training")
     if c.psi is None:
         out.append(f"{c.name}: every value is missing")
-    elif c.drift != "stable":
+    elif c.drift != "stable" and drift:
         out.append(f"{c.name}: {c.drift} drift (PSI {c.psi:.2f}; below 0.1 is stable, above 0.25 large)")
     return out

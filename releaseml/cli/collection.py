@@ -6,7 +6,7 @@ invoke's own `Program` over it (`releaseml.cli.program`): same tasks, flags and 
 
 from invoke import Collection, Task
 
-from releaseml.cli import aws_tasks, local_tasks, project_tasks
+from releaseml.cli import aws_tasks, local_tasks, monitor_tasks, project_tasks
 
 
 def _tasks_of(*modules) -> list[Task]:
@@ -19,4 +19,4 @@ def _tasks_of(*modules) -> list[Task]:
     return tasks
 
 
-namespace = Collection(*_tasks_of(project_tasks, local_tasks, aws_tasks))
+namespace = Collection(*_tasks_of(project_tasks, local_tasks, monitor_tasks, aws_tasks))

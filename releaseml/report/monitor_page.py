@@ -168,6 +168,7 @@ def _metrics_figure(result: MonitorResult, path: Path) -> tuple[str, str, Path] 
         better = "lower is better" if name in LOWER_IS_BETTER else "higher is better"
         axes.set(title=f"{name} ({better})", xlabel=result.period)
         axes.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+        axes.margins(x=0.15)
         axes.grid(alpha=0.3)
         axes.legend(fontsize="small")
     figures.save(figure, path)
