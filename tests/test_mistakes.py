@@ -184,6 +184,30 @@ def test_train_local_with_an_ml_root_that_is_a_file(tmp_path):
     refused(invoke("train-local", "--ml-root", "ml", "--engine", "process", cwd=tmp_path), "--ml-root 'ml' is a file")
 
 
+@pytest.mark.parametrize(
+    "ml_root,why",
+    [("/proc/nope", "No such file or directory"), ("notes.txt/ml", "Not a directory"), ("/proc/self", "")],
+    ids=["under-proc", "under-a-file", "not-writable"],
+)
+def test_train_local_with_an_ml_root_that_cannot_be_made_or_written(tmp_path, ml_root, why):
+    """It once printed a 54-line traceback (pathlib's mkdir)."""
+    (tmp_path / "releaseml.yaml").write_text("target: species\n")
+    (tmp_path / "notes.txt").write_text("a file\n")
+    result = invoke("train-local", "--data", "notes.txt", "--ml-root", ml_root, "--engine", "process", cwd=tmp_path)
+    refused(result, f"error: --ml-root {ml_root!r} cannot be ")
+    assert why in result.stderr and "pass a directory you can write" in result.stderr and "--ml-root test_dir" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_predict_on_a_directory_says_it_sends_one_file(tmp_path):
+    """It once said it could not tell the content type from the extension."""
+    (tmp_path / "batch").mkdir()
+    for flags in ([], ["--content-type", "text/csv"], ["--content-type", "application/x-parquet"]):
+        result = invoke("predict", "batch", *flags, cwd=tmp_path)
+        refused(result, "error: 'batch' is a directory: predict sends one file")
+        assert "`releaseml score batch` scores a folder" in result.stderr and "extension" not in result.stderr
+
+
 # ---- training mistakes ------------------------------------------------------------------------
 
 

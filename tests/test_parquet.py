@@ -80,7 +80,7 @@ def test_column_types_are_taken_as_the_file_declares_them(tmp_path):
         "visits": "numeric",
         "note": "categorical",
     }
-    frame, text = parquet.read_frame(tmp_path / "members.parquet")
+    frame, text, _ = parquet.read_frame(tmp_path / "members.parquet")
     typed = dataset.typed_frame(frame, set(), text)
     assert typed["zip"].tolist() == table.column("zip").to_pylist() and typed["joined"].iloc[0] == "2020-01-01"
     assert set(typed["member"].dropna()) == {"True", "False"} and typed["member"].isna().sum() == rows // 10
@@ -90,7 +90,7 @@ def test_column_types_are_taken_as_the_file_declares_them(tmp_path):
 
 def test_a_number_column_named_categorical_becomes_the_text_a_request_sends(tmp_path, penguins):
     penguins.to_parquet(tmp_path / "p.parquet")
-    frame, _ = parquet.read_frame(tmp_path / "p.parquet", {"year"})
+    frame, _, _ = parquet.read_frame(tmp_path / "p.parquet", {"year"})
     typed = dataset.typed_frame(frame, {"year"})
     assert set(typed["year"]) == {"2007", "2008", "2009"}  # as a CSV cell or a JSON 2007 is typed, not "2007.0"
 
@@ -187,5 +187,74 @@ def test_invoke_predict_on_a_parquet_file_as_a_user_runs_it(demo_models, tmp_pat
     finally:
         server.stop()
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
+    header, *lines = result.stdout.strip().splitlines()  # predict names the answer's columns (Accept: text/csv; header=present)
+    assert header.startswith("prediction,probability_")
     assert len(lines) == len(pd.read_csv(tmp_path / "score.csv", header=None)) and lines[0].split(",")[0] in model.schema.classes
+
+
+# ---- 64-bit integers beyond what a float holds exactly ------------------------------------------
+
+
+def wide_integers(rows: int = 300) -> pa.Table:
+    """A uint64 feature holding 2^64-1, an int64 one holding both its extremes, and a uint64 target holding 2^64-1 (a regression)."""
+    rng = np.random.default_rng(11)
+    ids = rng.integers(0, 1000, rows).astype(np.uint64)
+    ids[3] = 2**64 - 1
+    missing = np.arange(rows) == 1  # a missing value before the first wide one
+    counts = rng.integers(-50, 50, rows)
+    counts[[5, 6]] = [2**63 - 1, -(2**63)]
+    target = rng.integers(0, 10_000, rows).astype(np.uint64)
+    target[8] = 2**64 - 1  # a warehouse's "unknown"
+    columns = {"id": pa.array(ids, pa.uint64(), mask=missing), "count": pa.array(counts, pa.int64()), "y": pa.array(target, pa.uint64())}
+    return pa.table(columns)
+
+
+def test_integers_beyond_2_53_are_read_as_the_nearest_float_with_a_warning_naming_the_column(tmp_path):
+    """They were an internal error (pyarrow's ArrowInvalid) in training, scoring and checking alike."""
+    table = wide_integers()
+    pq.write_table(table, tmp_path / "wide.parquet")
+    result = train(tmp_path, tmp_path / "wide.parquet", "ml", "target: y\ncatboost: {iterations: 10}\n")
+    assert result.returncode == 0, result.stderr
+    said = result.stdout
+    assert "column 'id' (uint64) holds 18446744073709551615 in row 4, beyond 2^53" in said
+    assert "column 'count' (int64) holds 9223372036854775807 in row 6, beyond 2^53" in said
+    assert "column 'y' (uint64) holds 18446744073709551615 in row 9, beyond 2^53" in said
+    assert "list it in `categorical:`" in said
+    frame = dataset.read_channel(tmp_path / "wide.parquet")
+    assert np.isnan(frame["id"].iloc[1])
+    for name in ("id", "count"):
+        expected = [float("nan") if value is None else float(value) for value in table.column(name).to_pylist()]
+        np.testing.assert_array_equal(frame[name].to_numpy(), expected)  # as float() reads the digits in a CSV cell
+    rows = [line.split(",") for line in b"".join(parquet.csv_lines(tmp_path / "wide.parquet", ["id", "count"])).decode().splitlines()]
+    assert rows[3][0] == "1.8446744073709552e+19" and [rows[5][1], rows[6][1]] == ["9.223372036854776e+18", "-9.223372036854776e+18"]
+    assert dataset.read_channel(tmp_path / "wide.parquet", ["id"])["id"].iloc[3] == "18446744073709551615"  # categorical: exact
+
+
+def test_wide_integers_round_as_float_does(tmp_path):
+    rng = np.random.default_rng(12)
+    unsigned = rng.integers(0, 2**64 - 1, 20_000, dtype=np.uint64, endpoint=True)
+    signed = rng.integers(-(2**63), 2**63 - 1, 20_000, dtype=np.int64, endpoint=True)
+    pq.write_table(pa.table({"u": pa.array(unsigned), "s": pa.array(signed)}), tmp_path / "random.parquet")
+    frame, _, warnings = parquet.read_frame(tmp_path / "random.parquet")
+    assert frame["u"].tolist() == [float(int(value)) for value in unsigned] and frame["s"].tolist() == [float(int(v)) for v in signed]
+    assert [warning.split(" holds ")[0] for warning in warnings] == [
+        f"{tmp_path / 'random.parquet'}: column 'u' (uint64)",
+        f"{tmp_path / 'random.parquet'}: column 's' (int64)",
+    ]
+
+
+def test_a_uint64_target_of_classes_beyond_2_53_is_refused_naming_the_column(tmp_path):
+    codes = np.array([0, 1, 2, 2**64 - 1] * 75, dtype=np.uint64)
+    table = pa.table({"x": pa.array(np.arange(300, dtype=np.float64)), "y": pa.array(codes, pa.uint64())})
+    pq.write_table(table, tmp_path / "codes.parquet")
+    result = train(tmp_path, tmp_path / "codes.parquet", "ml", "target: y\n")
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert (
+        "the target column 'y' holds whole numbers beyond 2^53 (9007199254740992) as classes: 1.8446744073709552e+19 in row 4" in errors[0]
+    )
+    assert "categorical:" in errors[0]
+    as_text = train(tmp_path, tmp_path / "codes.parquet", "ml", "target: y\ncategorical: [y]\ncatboost: {iterations: 5}\n")  # as it says
+    assert as_text.returncode == 0, as_text.stderr
+    assert bundle.load(tmp_path / "ml" / "model").schema.classes == ["0", "1", "18446744073709551615", "2"]

@@ -7,7 +7,10 @@ Column types are taken as the file declares them, never guessed from the values:
 - strings (and dictionary-encoded strings) are text, so categorical, even when they look like
   numbers; booleans are the categories True and False;
 - dates, times and timestamps are text in ISO 8601 (as a CSV export writes them), so categorical;
-- binary and nested columns (lists, structs, maps) cannot be features: a clear error names them.
+- binary and nested columns (lists, structs, maps) cannot be features: a clear error names them;
+- 64-bit integers beyond 2^53, where a float no longer holds every whole number, become the nearest
+  float, as `float()` reads the same digits in a CSV cell; reading them for training warns, naming
+  the column (an identifier or a code stays exact as text when listed in `categorical:`).
 Text values then follow the one value rule (`values`): `NA` is missing in a Parquet string as in
 a CSV cell, so serving types a request exactly as training typed the file.
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -33,14 +36,22 @@ if TYPE_CHECKING:
 
 SUFFIX = ".parquet"
 ROWS_PER_BATCH = 65_536  # rows converted at a time when streaming lines
+EXACT_INTEGERS = 2**53  # up to it (either sign) every whole number is a float of its own; beyond it, not
+EXTREMES = (2**64 - 1, 2**63 - 1, -(2**63))  # the largest and smallest 64-bit integers: exports write them for "unknown"
+
+
+class ParquetFrame(NamedTuple):
+    frame: pd.DataFrame  # numbers float64, the rest text or None
+    text: set[str]  # the columns the file declares text (strings, dates, booleans)
+    warnings: list[str]  # what reading changed, each naming its column
 
 
 def is_parquet(path: Path) -> bool:
     return path.suffix.lower() == SUFFIX
 
 
-def read_frame(path: Path, string_columns: set[str] = frozenset()) -> tuple[pd.DataFrame, set[str]]:
-    """The file's columns (numbers float64, the rest text or None), and the names of its text columns.
+def read_frame(path: Path, string_columns: set[str] = frozenset()) -> ParquetFrame:
+    """The file's columns (numbers float64, the rest text or None), its text columns, and warnings.
 
     Number columns named in `string_columns` (the config's `categorical`) stay Python ints and
     floats, so they become the text a CSV or JSON request's value becomes ("2007", not "2007.0").
@@ -52,11 +63,46 @@ def read_frame(path: Path, string_columns: set[str] = frozenset()) -> tuple[pd.D
     if table.num_rows == 0:
         raise UserError(f"{path} has columns but no rows")
     text = {field.name for field in table.schema if not _is_number(field.type)}
-    columns = {}
+    columns, warnings = {}, []
     for name in list(table.column_names):
-        columns[name] = _column(table.column(name), as_python=name in string_columns)
+        as_python = name in string_columns
+        beyond = None if as_python else _beyond_exact(table.column(name))
+        if beyond is not None:
+            warnings.append(_inexact_warning(path, name, table.column(name).type, *beyond))
+        columns[name] = _column(table.column(name), as_python=as_python)
         table = table.drop_columns([name])
-    return pd.DataFrame(columns), text
+    return ParquetFrame(pd.DataFrame(columns), text, warnings)
+
+
+def _beyond_exact(column: pa.ChunkedArray) -> tuple[int, int] | None:
+    """The first row (1-based) and value of a 64-bit integer column beyond ±2^53, if any."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as t
+
+    kind = column.type.value_type if t.is_dictionary(column.type) else column.type
+    if not (t.is_int64(kind) or t.is_uint64(kind)):
+        return None  # narrower integers are all exact floats
+    column = pc.cast(column, kind) if t.is_dictionary(column.type) else column
+    beyond = pc.greater(column, pa.scalar(EXACT_INTEGERS, kind))
+    if t.is_int64(kind):
+        beyond = pc.or_(beyond, pc.less(column, pa.scalar(-EXACT_INTEGERS, kind)))
+    position = pc.index(beyond, True).as_py()
+    return None if position < 0 else (position + 1, column[position].as_py())
+
+
+def _inexact_warning(path: Path, name: str, kind: pa.DataType, row: int, value: int) -> str:
+    unknown = (
+        " It is the extreme of its type, which exports often write for 'unknown': leave such cells empty instead."
+        if value in EXTREMES
+        else ""
+    )
+    return (
+        f"{path}: column {name!r} ({kind}) holds {value} in row {row}, beyond 2^53 ({EXACT_INTEGERS}), where not every whole number "
+        f"has a float of its own: read as the nearest float ({float(value)!r}), as the same digits in a CSV file are, so nearby "
+        "values may become equal. If it is an identifier or a code, list it in `categorical:` (kept exact, as text) or leave it out "
+        f"with `drop:`.{unknown}"
+    )
 
 
 def csv_lines(path: Path, columns: list[str] | None = None) -> Iterator[bytes]:
@@ -148,12 +194,27 @@ def _column(column: pa.ChunkedArray | pa.Array, as_python: bool = False) -> np.n
     if _is_number(kind) and as_python:
         return np.array(column.to_pylist(), dtype=object)
     if _is_number(kind):
-        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+        return _floats(column)
     if t.is_boolean(kind):
         return np.array([None if value is None else str(value) for value in column.to_pylist()], dtype=object)
     if t.is_temporal(kind):
         column = pc.cast(column, pa.string())
     return _shared_text(column)
+
+
+def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Numbers as float64; integers beyond ±2^53 as the nearest float, as `float()` reads them in a CSV cell.
+
+    Arrow's safe cast refuses those integers (ArrowInvalid); its unsafe cast rounds to nearest,
+    which is what `float()` does (tests/test_parquet.py compares them).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        return pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
 
 
 def _shared_text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:

@@ -21,6 +21,15 @@ from releaseml.data.values import CATEGORICAL, CATEGORY_KINDS, NUMERIC  # noqa: 
 
 # Whole numbers with at most this many distinct values are read as class labels.
 MAX_CLASSES_FOR_NUMERIC_TARGET = 10
+# Past 2^53 not every whole number is a float of its own: as class labels, two codes could become one.
+EXACT_INTEGERS = 2**53
+# CatBoost keeps the target as 32-bit floats: past their largest it sees inf ("Too few sampling units").
+LARGEST_TARGET = float(np.finfo(np.float32).max)
+# A target of numbers but for at most this share of its values (or this many) is numbers with mistakes
+# in it, not classes: one stray `lots` once made a 155-class model. `task:` says otherwise when meant.
+STRAY_SHARE = 0.05
+STRAY_COUNT = 3
+STRAY_SHOWN = 5  # rows named in the message
 
 
 @dataclass
@@ -66,6 +75,12 @@ def infer(frame: pd.DataFrame, config: Config) -> Schema:
         raise UserError("no feature columns are left: the data needs at least one column besides the target that is not dropped")
     kinds = {name: _kind(frame[name], name in config.categorical) for name in features}
     target = frame[config.target].dropna()
+    if target.empty:
+        raise UserError(
+            f"the target column {config.target!r} has no values: every one of its {len(frame)} rows is empty or a missing marker "
+            f"(NA, N/A, null, None, NaN). Check that {config.target!r} is the column to predict (`target:`) and that the export "
+            "filled it in; if its values are spelt like those markers, write them otherwise."
+        )
     task = _task(target, config)
     if task != REGRESSION:
         target = labels(frame, Schema(config.target, task, [], {})).dropna()
@@ -138,21 +153,56 @@ def _kind(column: pd.Series, forced_categorical: bool) -> str:
 
 
 def _task(target: pd.Series, config: Config) -> str:
-    numeric = pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(target)
-    distinct = target.nunique()
-    if config.task == REGRESSION and not numeric:
-        example = target.iloc[0] if len(target) else None
-        raise UserError(
-            f"task is regression but the target column {config.target!r} is not numeric (e.g. {example!r}); use task: binary or multiclass, or another target"
-        )
-    if config.task != "auto":
-        return config.task
-    if numeric and not np.all(np.isfinite(target.to_numpy(dtype="float64"))):
+    """The task `task:` names or the target's values imply, once the target is one CatBoost can train on."""
+    if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
+        return _text_task(target, config)
+    if not np.all(np.isfinite(target.to_numpy(dtype="float64"))):
         raise UserError(
             f"the target column {config.target!r} holds an infinite value (inf): give every row a finite number, or leave it empty"
         )
-    if not numeric:
-        return BINARY if distinct == 2 else MULTICLASS
+    task = config.task if config.task != "auto" else _numeric_task(target)
+    _check_magnitude(target, task, config.target)
+    return task
+
+
+def _text_task(target: pd.Series, config: Config) -> str:
+    """A target of text: classes, unless it is numbers but for a few values (a mistake, named by row)."""
+    not_numbers = _not_numbers(target)
+    if config.task == REGRESSION:
+        row, example = (not_numbers.index[0] + 1, not_numbers.iloc[0]) if len(not_numbers) else (target.index[0] + 1, target.iloc[0])
+        raise UserError(
+            f"task is regression but the target column {config.target!r} is not numeric (e.g. {example!r} in row {row}); "
+            "use task: binary or multiclass, or another target"
+        )
+    if config.task != "auto":
+        return config.task
+    if config.target not in config.categorical and _few(len(not_numbers), len(target)):
+        shown = ", ".join(f"row {index + 1} {value!r}" for index, value in not_numbers.iloc[:STRAY_SHOWN].items())
+        more = f" and {len(not_numbers) - STRAY_SHOWN} more" if len(not_numbers) > STRAY_SHOWN else ""
+        raise UserError(
+            f"the target column {config.target!r} holds numbers but for {len(not_numbers)} value(s) that are not: {shown}{more}. "
+            f"Taken as it is, every distinct value would be a class ({target.nunique()} classes). Correct those values or leave them "
+            "empty (rows with no target value are left out); if the values are classes after all, say so with task: multiclass "
+            "(or task: binary)."
+        )
+    return BINARY if target.nunique() == 2 else MULTICLASS
+
+
+def _not_numbers(target: pd.Series) -> pd.Series:
+    """The values of a text target that are not numbers by the value rule, with their row positions."""
+    codes, distinct = pd.factorize(target)
+    number = np.array([values.number(value) is not None for value in distinct], dtype=bool)
+    return target[~number[codes]]
+
+
+def _few(strays: int, rows: int) -> bool:
+    """Whether `strays` of `rows` values are few enough to be mistakes in a column of numbers."""
+    return 0 < strays <= max(STRAY_COUNT, STRAY_SHARE * rows) and strays < rows - strays
+
+
+def _numeric_task(target: pd.Series) -> str:
+    """task: auto for numbers: two values are binary, a few whole numbers classes, the rest regression."""
+    distinct = target.nunique()
     whole = bool(np.all(np.mod(target.to_numpy(dtype="float64"), 1) == 0))
     if distinct == 2:
         return BINARY
@@ -161,17 +211,33 @@ def _task(target: pd.Series, config: Config) -> str:
     return REGRESSION
 
 
+def _check_magnitude(target: pd.Series, task: str, name: str) -> None:
+    """Numbers CatBoost cannot take as they are: past a 32-bit float (regression), or whole past 2^53 (classes)."""
+    numbers = target.to_numpy(dtype="float64")
+    position = int(np.argmax(np.abs(numbers)))
+    largest, row = float(numbers[position]), target.index[position] + 1
+    if task == REGRESSION and abs(largest) > LARGEST_TARGET:
+        raise UserError(
+            f"the target column {name!r} holds values too large to train on: the largest is {largest:g} (row {row}). CatBoost keeps "
+            f"the target as 32-bit floats, which end at {LARGEST_TARGET:.2g}, so past that their spread overflows. Rescale the column "
+            "(divide it by 1,000 to count in thousands, or by 1,000,000 for millions) or correct the value."
+        )
+    if task != REGRESSION and abs(largest) > EXACT_INTEGERS and bool(np.all(np.mod(numbers, 1) == 0)):
+        raise UserError(
+            f"the target column {name!r} holds whole numbers beyond 2^53 ({EXACT_INTEGERS}) as classes: {largest!r} in row {row}. "
+            "Past 2^53 not every whole number has a float of its own, so two classes could become one. If they are codes, list the "
+            "target in `categorical:` to read them exactly, as text; if they are amounts, set task: regression."
+        )
+
+
 def _classes(target: pd.Series, task: str, name: str) -> Optional[list[Any]]:
     if task == REGRESSION:
-        if target.empty:
-            raise UserError(f"the target column {name!r} has no values")
         return None
     found = sorted(target.unique().tolist(), key=lambda v: (str(type(v)), v))
     found = [str(v) if isinstance(v, (bool, np.bool_)) else v for v in found]
     if len(found) < 2:
-        shown = repr(found[0]) if found else "no value"
         raise UserError(
-            f"the target column {name!r} has {shown} in every row with a value: a classifier needs at least two classes. "
+            f"the target column {name!r} has {found[0]!r} in every row with a value: a classifier needs at least two classes. "
             "Check that this is the column to predict and that the data is not filtered to one class."
         )
     if task == BINARY and len(found) != 2:

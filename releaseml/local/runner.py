@@ -55,8 +55,8 @@ def train(
     without `verbose`, CatBoost's own lines become one progress line (`training_log`).
     """
     config = config or config_module.load(config_path)
-    if ml_root is not None and ml_root.exists() and not ml_root.is_dir():
-        raise UserError(f"--ml-root {str(ml_root)!r} is a file; give a directory (it is created if missing), e.g. --ml-root test_dir")
+    if ml_root is not None:
+        _check_ml_root(ml_root)
     data = data or configured_path(config_path, config.data.training if config.data else None)
     validation = validation or configured_path(config_path, config.data.validation if config.data else None)
     if ml_root is not None:
@@ -76,6 +76,23 @@ def train(
     finally:
         store.finish(run, outcome.exit_code, outcome.metrics, outcome.failure)
     return outcome
+
+
+def _check_ml_root(ml_root: Path) -> None:
+    """An ML root is a directory this process can make and write: said in one line now, not as a traceback from staging."""
+    if ml_root.exists() and not ml_root.is_dir():
+        raise UserError(f"--ml-root {str(ml_root)!r} is a file; give a directory (it is created if missing), e.g. --ml-root test_dir")
+    action = "written to" if ml_root.is_dir() else "created"
+    probe = ml_root / ".releaseml-write-check"
+    try:
+        ml_root.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(
+            f"--ml-root {str(ml_root)!r} cannot be {action} ({exc.strerror or exc}); "
+            "pass a directory you can write (it is created if missing), e.g. --ml-root test_dir"
+        ) from None
 
 
 def _train_in(paths: MLPaths, config: Config, data, validation, engine, image, verbose: bool) -> LocalTrainingRun:

@@ -31,8 +31,20 @@ RESOURCE_CONFIG = {"current_host": "algo-1", "hosts": ["algo-1"], "network_inter
 def stage_training(paths: MLPaths, config: Config, data: Optional[Path], validation: Optional[Path]) -> None:
     """Write hyperparameters and channel configs, and copy data in when it lives elsewhere.
 
-    With no `data`, the training channel already in the ML root is used as it is.
+    With no `data`, the training channel already in the ML root is used as it is. A file that cannot
+    be read or written (a read-only folder, a full disk) is named in one line, not a traceback.
     """
+    try:
+        _stage(paths, config, data, validation)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise UserError(
+            f"cannot lay the config and data into the ML root {str(paths.root)!r} ({where}{exc.strerror or exc}); "
+            "check that the data files can be read, and pass an --ml-root you can write (e.g. --ml-root test_dir)"
+        ) from None
+
+
+def _stage(paths: MLPaths, config: Config, data: Optional[Path], validation: Optional[Path]) -> None:
     paths.config_dir.mkdir(parents=True, exist_ok=True)
     _write_json(paths.hyperparameters, hyperparameters.for_training(config))
     _write_json(paths.resource_config, RESOURCE_CONFIG)

@@ -15,6 +15,8 @@ DEFAULT_URL = defaults.SERVER_URL
 
 
 def content_type_for(path: Path) -> str:
+    """The content type a payload's extension names."""
+    _require_one_file(path)
     try:
         return media.BY_EXTENSION[path.suffix.lower()]
     except KeyError:
@@ -25,6 +27,7 @@ def content_type_for(path: Path) -> str:
 
 def read_payload(payload: Path, content_type: str) -> tuple[bytes, str]:
     """A payload file's body and type as sent: a Parquet file goes as CSV with a header row."""
+    _require_one_file(payload)
     if content_type == media.PARQUET:
         from releaseml.data import parquet
 
@@ -33,6 +36,15 @@ def read_payload(payload: Path, content_type: str) -> tuple[bytes, str]:
         return payload.read_bytes(), content_type
     except OSError as exc:
         raise UserError(f"cannot read the payload {str(payload)!r}: {exc.strerror}") from None
+
+
+def _require_one_file(payload: Path) -> None:
+    """A directory is a mistake of its own: neither its extension nor its bytes say anything."""
+    if payload.is_dir():
+        raise UserError(
+            f"{str(payload)!r} is a directory: predict sends one file (.csv, .json, .jsonl or .parquet); "
+            f"`releaseml score {payload}` scores a folder of them"
+        )
 
 
 def predict(
