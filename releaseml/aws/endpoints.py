@@ -62,11 +62,13 @@ def deploy(
     wait: bool = True,
     timeout: Optional[float] = None,
     poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+    extra: Optional[dict] = None,
 ) -> dict:
     """Point endpoint `name` at the model (creating it, or updating it in place) and wait until it serves.
 
     An update keeps serving the old model until the new one is in service; then the old config is deleted.
     The caller checks first that an existing endpoint is of the configured kind (`check_same_kind`).
+    `extra`: more of the endpoint config (DataCaptureConfig).
     """
     sagemaker = aws.client("sagemaker")
     config_name = unique_name(name)
@@ -80,6 +82,7 @@ def deploy(
             "OutputConfig": {"S3OutputPath": async_paths.output, "S3FailurePath": async_paths.failures},
             "ClientConfig": {"MaxConcurrentInvocationsPerInstance": ASYNC_CALLS_PER_INSTANCE},
         }
+    request.update(extra or {})
     with errors(f"creating endpoint config {config_name}"):
         sagemaker.create_endpoint_config(**request)
     with errors(f"creating endpoint {name}"):
@@ -197,3 +200,135 @@ def find(aws: Aws, name: str) -> Optional[dict]:
             if is_missing(exc):
                 return None
             raise
+
+
+# -- which model an endpoint serves, and updates guarded by alarms (releaseml promote) --------------
+
+SHADOW_VARIANT = "Shadow"  # the shadow variant `promote --shadow` adds beside the production one
+TRAFFIC_TYPES = {"all_at_once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}
+UPDATE_FINAL_STATES = FINAL_STATES | {"UpdateRollbackFailed"}
+SETTLE_SECONDS = 20  # an update not yet seen Updating is not taken as done before this (mlflow waits as long)
+
+
+def model_data_of(aws: Aws, model_name: str) -> Optional[str]:
+    """The model.tar.gz a SageMaker model serves; None when the model is gone."""
+    sagemaker = aws.client("sagemaker")
+    with errors(f"looking up model {model_name}"):
+        try:
+            container = sagemaker.describe_model(ModelName=model_name).get("PrimaryContainer") or {}
+        except sagemaker.exceptions.ClientError as exc:
+            if is_missing(exc):
+                return None
+            raise
+    return container.get("ModelDataUrl")
+
+
+def variants(config: dict) -> list[tuple[str, dict]]:
+    """An endpoint config's variants with their role: ("production", variant) and ("shadow", variant)."""
+    return [("production", v) for v in config.get("ProductionVariants", [])] + [
+        ("shadow", v) for v in config.get("ShadowProductionVariants", [])
+    ]
+
+
+def served_model_data(aws: Aws) -> dict[str, list[str]]:
+    """For every endpoint in the region, the model.tar.gz of each variant: {ModelDataUrl: ["NAME", "NAME (shadow)"]}."""
+    sagemaker = aws.client("sagemaker")
+    with errors("listing endpoints"):
+        names = [e["EndpointName"] for page in sagemaker.get_paginator("list_endpoints").paginate() for e in page["Endpoints"]]
+    served: dict[str, list[str]] = {}
+    for name in sorted(names):
+        found = find(aws, name)
+        if found is None:
+            continue
+        try:
+            config = describe_config(aws, found["EndpointConfigName"])
+        except UserError:  # being deleted or replaced as we look
+            continue
+        for role, variant in variants(config):
+            url = model_data_of(aws, variant["ModelName"])
+            if url:
+                served.setdefault(url, []).append(name if role == "production" else f"{name} ({role})")
+    return served
+
+
+def deployment_config(section: AwsSection, alarm_names: list[str]) -> dict:
+    """UpdateEndpoint's DeploymentConfig: blue/green by `aws.traffic_shift`, each step watched for
+    `aws.baking_seconds` by the alarms, any of which in ALARM rolls the update back."""
+    routing: dict = {"Type": TRAFFIC_TYPES[section.traffic_shift], "WaitIntervalInSeconds": section.baking_seconds}
+    steps = 1
+    if section.traffic_shift == "canary":
+        routing["CanarySize"] = {"Type": "CAPACITY_PERCENT", "Value": section.canary_percent}
+        steps = 2
+    elif section.traffic_shift == "linear":
+        routing["LinearStepSize"] = {"Type": "CAPACITY_PERCENT", "Value": section.canary_percent}
+        steps = -(-100 // section.canary_percent)
+    # SageMaker allows 600 s to 4 hours; enough for every step's baking and the new fleet's start.
+    limit = min(14400, max(600, steps * section.baking_seconds + 1800))
+    return {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": routing,
+            "TerminationWaitInSeconds": 0,
+            "MaximumExecutionTimeoutInSeconds": limit,
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in alarm_names]},
+    }
+
+
+@dataclass
+class Update:
+    """How a guarded update ended: the endpoint's description, and whether SageMaker rolled it back."""
+
+    description: dict
+    config_name: str  # the new endpoint config
+    previous: str  # the config the endpoint had before
+    rolled_back: bool
+
+
+def update_guarded(
+    aws: Aws,
+    name: str,
+    config_request: dict,
+    deployment: Optional[dict],
+    timeout: Optional[float] = None,
+    poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+) -> Update:
+    """Create the new endpoint config, UpdateEndpoint with the DeploymentConfig, wait for the end, and check
+    that the update really took, as mlflow's updater does: the endpoint names the new config. A rollback
+    leaves the old one (and the new, unused config is deleted); success deletes the old config."""
+    import time
+
+    sagemaker = aws.client("sagemaker")
+    previous = describe(aws, name)["EndpointConfigName"]
+    config_name = config_request["EndpointConfigName"]
+    with errors(f"creating endpoint config {config_name}"):
+        sagemaker.create_endpoint_config(**config_request)
+    with errors(f"updating endpoint {name}"):
+        sagemaker.update_endpoint(
+            EndpointName=name, EndpointConfigName=config_name, **({"DeploymentConfig": deployment} if deployment else {})
+        )
+    started, seen = time.monotonic(), {"updating": False}
+
+    def phase() -> dict:
+        description = describe(aws, name)
+        status = description["EndpointStatus"]
+        seen["updating"] |= status not in UPDATE_FINAL_STATES
+        settled = seen["updating"] or description["EndpointConfigName"] == config_name or time.monotonic() - started > SETTLE_SECONDS
+        return {**description, "Phase": status if settled or status not in UPDATE_FINAL_STATES else "Updating"}
+
+    description = waiting.wait(
+        phase,
+        "Phase",
+        UPDATE_FINAL_STATES,
+        f"Endpoint {name}",
+        f"The update goes on; `releaseml endpoint --status --name {name}` shows it.",
+        timeout=timeout,
+        poll_seconds=poll_seconds,
+    )
+    status = description["EndpointStatus"]
+    if status != "InService":
+        raise UserError(f"endpoint {name} is {status} after the update: {description.get('FailureReason') or 'no reason given'}")
+    rolled_back = description["EndpointConfigName"] != config_name
+    unused = config_name if rolled_back else previous
+    with errors(f"deleting the unused endpoint config {unused}"):
+        sagemaker.delete_endpoint_config(EndpointConfigName=unused)
+    return Update(description, config_name, previous, rolled_back)

@@ -57,9 +57,35 @@ def _models_of(sagemaker, endpoint: str) -> set[str]:
     """The models an endpoint's config names; none when it is going away (its config already gone)."""
     try:
         config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
-        variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+        variants = config["ProductionVariants"] + config.get("ShadowProductionVariants", [])
     except sagemaker.exceptions.ClientError as exc:
         if is_missing(exc):
             return set()
         raise
     return {variant["ModelName"] for variant in variants}
+
+
+def ensure_version_model(aws: Aws, version, role: str, tags: list[dict]) -> str:
+    """The model of a registered version (model_registry.Version): its image and model.tar.gz.
+
+    Named after its training job when that model serves the same artifact (what `endpoint --job` makes),
+    else `<group>-v<N>`, so both doors reuse one model for one artifact.
+    """
+    from releaseml.aws.endpoints import model_data_of
+    from releaseml.aws.session import unique_name
+
+    candidates = [name for name in ((version.training_job or "")[:63], f"{version.group}-v{version.number}"[:63]) if name]
+    for name in candidates:
+        served = model_data_of(aws, name)
+        if served == version.model_data:
+            return name
+    name = candidates[-1] if model_data_of(aws, candidates[-1]) is None else unique_name(candidates[-1])
+    with errors(f"creating model {name} for version {version.number} of {version.group}"):
+        aws.client("sagemaker").create_model(
+            ModelName=name,
+            PrimaryContainer={"Image": version.image, "ModelDataUrl": version.model_data},
+            ExecutionRoleArn=role,
+            Tags=tags,
+        )
+    return name

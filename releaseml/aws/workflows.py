@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from releaseml.aws import (
+    alarms,
     async_inference,
     endpoints,
+    model_registry,
     models,
     public_api,
     registry,
@@ -22,6 +24,7 @@ from releaseml.aws import (
     transform,
     waiting,
 )
+from releaseml.aws import capture as capture_module
 from releaseml.aws.session import Aws, errors, unique_name
 from releaseml.common import media, progress
 from releaseml.common.errors import StillRunning, UserError
@@ -313,11 +316,17 @@ class EndpointOutcome:
     scaling: Optional[dict] = None
     public: Optional[public_api.PublicApi] = None
     reason: Optional[str] = None  # why it failed, when it did
+    capture: Optional[dict] = None  # the DataCaptureConfig, when it captures
+    version: Optional[int] = None  # the registered version it serves, when deployed by --version
 
     def as_dict(self) -> dict:
         found = {"endpoint": self.name, "kind": self.kind, "status": self.status}
         if self.reason:
             found["failure_reason"] = self.reason
+        if self.version is not None:
+            found["version"] = self.version
+        if self.capture:
+            found["data_capture"] = self.capture
         if self.scaling:
             found["autoscaling"] = self.scaling
         if self.public:
@@ -333,32 +342,48 @@ def create_endpoint(
     wait: bool = True,
     timeout: Optional[float] = None,
     poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+    version: Optional[int] = None,
+    capture: Optional[int] = None,
 ) -> EndpointOutcome:
     """Create (or update in place) the endpoint of a training job's model, with its autoscaling and, if asked, a public API.
 
     Everything that can be refused is checked before anything is made: the API role, the kind.
+    `version`: serve that registered version (its image and model.tar.gz) instead of `job_name`'s model.
+    `capture`: the percentage of requests to capture (0: none); None keeps what the endpoint captured.
     """
     name = name or ctx.section.repository
     section = ctx.section
     api_role = _public_api_role(ctx) if public else None
     if public and section.endpoint_kind == "async":
         raise UserError("a public API answers at once, so it fronts real-time endpoints only: drop --public, or --async")
-    model_name = models.ensure_model(ctx.aws, job_name, ctx.role, ctx.tags)
+    if capture:
+        capture_module.config(section, ctx.bucket, capture)  # a wrong percentage or kind is refused before anything is made
+    if version is not None:
+        registered = model_registry.version(ctx.aws, model_registry.group_name(section), version)
+        model_name = models.ensure_version_model(ctx.aws, registered, ctx.role, ctx.tags)
+    else:
+        model_name = models.ensure_model(ctx.aws, job_name, ctx.role, ctx.tags)
     async_paths = async_inference.paths(ctx.bucket, ctx.section.prefix, name) if section.endpoint_kind == "async" else None
     if async_paths:
         storage.ensure_bucket(ctx.aws, ctx.bucket)
     existing = endpoints.find(ctx.aws, name)
     if existing:  # before anything changes: an endpoint cannot change kind in place
         endpoints.check_same_kind(ctx.aws, name, existing["EndpointConfigName"], section.endpoint_kind)
+    captured = capture_module.kept(
+        endpoints.describe_config(ctx.aws, existing["EndpointConfigName"]) if existing else None, capture, section, ctx.bucket
+    )
+    if captured and captured["DestinationS3Uri"].startswith(f"s3://{ctx.bucket}/"):
+        storage.ensure_bucket(ctx.aws, ctx.bucket)
     # SageMaker will not update an endpoint whose instance count autoscaling owns: let go first, set again after.
     had_scaling = bool(scaling.remove(ctx.aws, name))
     try:
-        description = endpoints.deploy(ctx.aws, name, model_name, section, ctx.tags, async_paths, wait, timeout, poll_seconds)
+        extra = {"DataCaptureConfig": captured} if captured else None
+        description = endpoints.deploy(ctx.aws, name, model_name, section, ctx.tags, async_paths, wait, timeout, poll_seconds, extra)
     except StillRunning as exc:
         if had_scaling or section.max_instances is not None:
             raise StillRunning(f"{exc} Autoscaling is set once it serves: run `releaseml endpoint` again then.") from None
         raise
-    outcome = EndpointOutcome(name, section.endpoint_kind, description["EndpointStatus"])
+    outcome = EndpointOutcome(name, section.endpoint_kind, description["EndpointStatus"], capture=captured, version=version)
     if wait:
         outcome.scaling = scaling.apply(ctx.aws, name, section)
     if api_role:
@@ -369,8 +394,13 @@ def create_endpoint(
 def endpoint_status(ctx: Project, name: str) -> EndpointOutcome:
     """The endpoint as it stands: kind, status (and why it failed), autoscaling range, public URL."""
     description = endpoints.describe(ctx.aws, name)
+    config = endpoints.describe_config(ctx.aws, description["EndpointConfigName"])
     outcome = EndpointOutcome(
-        name, endpoints.kind(ctx.aws, name, description), description["EndpointStatus"], reason=description.get("FailureReason")
+        name,
+        endpoints.kind_of(config),
+        description["EndpointStatus"],
+        reason=description.get("FailureReason"),
+        capture=config.get("DataCaptureConfig"),
     )
     target = scaling.describe(ctx.aws, name)
     if target:
@@ -419,9 +449,10 @@ def delete_endpoint(ctx: Project, name: Optional[str]) -> list[str]:
     """
     name = name or ctx.section.repository
     description = endpoints.describe(ctx.aws, name)  # a plain message when there is no such endpoint
-    served = {v["ModelName"] for v in endpoints.describe_config(ctx.aws, description["EndpointConfigName"])["ProductionVariants"]}
+    served = {v["ModelName"] for _, v in endpoints.variants(endpoints.describe_config(ctx.aws, description["EndpointConfigName"]))}
     deleted = public_api.delete(ctx.aws, name)
     deleted += scaling.remove(ctx.aws, name)
+    deleted += alarms.delete(ctx.aws, name)
     config_name = endpoints.delete(ctx.aws, name)
     deleted += [f"endpoint config {config_name}", f"endpoint {name}"]
     return deleted + [f"model {model}" for model in sorted(served) if models.delete_if_unused(ctx.aws, model, name)]
@@ -440,3 +471,170 @@ def predict_async(
     return async_inference.invoke(
         ctx.aws, name, payload, ctx.bucket, ctx.section.prefix, content_type, accept, timeout, poll_seconds, explain
     )
+
+
+# -- versions and promotion ---------------------------------------------------------------------------
+
+
+def register_version(ctx: Project, job_name: str, reports: Optional[Path] = REPORTS_DIR, once: bool = False) -> model_registry.Version:
+    """Register a completed training job's model as a new version of the project's model group.
+
+    The job's metrics.json (from the report `deploy` downloaded) goes beside its model in S3 as the
+    version's ModelMetrics. `once`: not again when a version of this job is there already (`logs`).
+    """
+    group = model_registry.group_name(ctx.section)
+    if once:
+        for existing in model_registry.versions(ctx.aws, group):
+            if existing.training_job == job_name:
+                return existing
+    job = sagemaker_training.require_completed(sagemaker_training.describe(ctx.aws, job_name))
+    metrics_file = reports / job_name / "metrics.json" if reports is not None else None
+    metrics_uri = None
+    if metrics_file is not None and metrics_file.is_file():
+        prefix = ctx.key("models", job_name)
+        storage.upload(ctx.aws, {"metrics.json": metrics_file}, ctx.bucket, prefix)
+        metrics_uri = storage.uri(ctx.bucket, f"{prefix}/metrics.json")
+    registered = model_registry.register(ctx.aws, group, job, ctx.tags, metrics_uri)
+    progress.echo(f"Registered as version {registered.number} of model group {group} ({registered.status})")
+    return registered
+
+
+def list_versions(ctx: Project) -> tuple[str, list[model_registry.Version]]:
+    """The project's model group and its versions, oldest first, with the endpoints serving each."""
+    group = model_registry.group_name(ctx.section)
+    return group, model_registry.with_endpoints(ctx.aws, model_registry.versions(ctx.aws, group))
+
+
+PROMOTIONS_DIR = Path(".releaseml") / "promotions"  # the rows a promotion compared on, per challenger
+
+
+@dataclass
+class PromotionOutcome:
+    """What `releaseml promote` did: who was compared, how, and what the endpoint serves now."""
+
+    endpoint: str
+    group: str
+    challenger: int
+    champion: int
+    status: str  # promoted, or shadow
+    comparison: Optional[dict] = None  # None with --force or --shadow
+    alarms: list[str] = field(default_factory=list)
+    endpoint_config: Optional[str] = None
+    deployment: Optional[dict] = None  # the DeploymentConfig sent with UpdateEndpoint
+
+
+def promote(
+    ctx: Project,
+    endpoint: str,
+    number: Optional[int] = None,
+    data: Optional[Path] = None,
+    force: bool = False,
+    shadow: bool = False,
+    timeout: Optional[float] = None,
+    poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
+) -> PromotionOutcome:
+    """Replace the version endpoint `endpoint` serves (the champion) with `number` (the challenger; default the newest)
+    when it is better beyond noise (`promotion`), blue/green with alarms that roll it back; verified after.
+
+    `shadow`: no gate and no approval; the challenger is added as a shadow variant beside the champion:
+    it gets a copy of every request, and its answers go nowhere but its metrics (and data capture).
+    """
+    from datetime import datetime, timezone
+
+    group = model_registry.group_name(ctx.section)
+    found = model_registry.versions(ctx.aws, group)
+    challenger = model_registry.version(ctx.aws, group, number, found)
+    current, champion = _champion(ctx, endpoint, group, found, challenger)
+    challenger_model = models.ensure_version_model(ctx.aws, challenger, ctx.role, ctx.tags)
+    carried = {key: current[key] for key in ("AsyncInferenceConfig", "DataCaptureConfig") if current.get(key)}
+    request: dict = {"EndpointConfigName": unique_name(endpoint), "Tags": ctx.tags, **carried}
+    if shadow:
+        if ctx.section.endpoint_kind == "serverless":
+            raise UserError("SageMaker runs shadow variants on instances: a serverless endpoint cannot have one")
+        request["ProductionVariants"] = current["ProductionVariants"]
+        request["ShadowProductionVariants"] = [
+            {**endpoints.production_variant(ctx.section, challenger_model), "VariantName": endpoints.SHADOW_VARIANT}
+        ]
+        update = endpoints.update_guarded(ctx.aws, endpoint, request, None, timeout, poll_seconds)
+        return PromotionOutcome(endpoint, group, challenger.number, champion.number, "shadow", endpoint_config=update.config_name)
+    comparison = None
+    if not force:
+        comparison = _compare(ctx, challenger, champion, data)
+        said = comparison.sentence(f"version {challenger.number}", f"version {champion.number}")
+        if not comparison.better:
+            raise UserError(
+                f"version {challenger.number} is not better than version {champion.number}, which serves {endpoint}, {said}: "
+                f"the interval must lie below 0. The endpoint is unchanged (--force promotes it anyway)"
+            )
+        progress.echo(f"Version {challenger.number} is better than version {champion.number} {said}.")
+    why = f"promoted to endpoint {endpoint} over version {champion.number}" + (
+        f": {comparison.sentence('it', 'that')}" if comparison else " (--force: no comparison)"
+    )
+    model_registry.set_status(ctx.aws, challenger, model_registry.APPROVED, why)
+    alarm_names = alarms.ensure(ctx.aws, endpoint, ctx.section, ctx.tags)
+    request["ProductionVariants"] = [endpoints.production_variant(ctx.section, challenger_model)]
+    deployment = endpoints.deployment_config(ctx.section, alarm_names) if ctx.section.endpoint_kind != "serverless" else None
+    had_scaling = bool(scaling.remove(ctx.aws, endpoint))  # SageMaker will not update an endpoint autoscaling holds
+    started = datetime.now(timezone.utc)
+    update = endpoints.update_guarded(ctx.aws, endpoint, request, deployment, timeout, poll_seconds)
+    if had_scaling or ctx.section.max_instances is not None:
+        scaling.apply(ctx.aws, endpoint, ctx.section)
+    if update.rolled_back:
+        fired = alarms.firing(ctx.aws, alarm_names, started)
+        named = ", ".join(fired) if fired else f"one of {', '.join(alarm_names)} (none is in ALARM any more)"
+        model_registry.set_status(ctx.aws, challenger, model_registry.REJECTED, f"rolled back on endpoint {endpoint}: alarm {named}")
+        raise UserError(
+            f"SageMaker rolled the update of endpoint {endpoint} back: alarm {named} went into ALARM while version "
+            f"{challenger.number} took traffic. The endpoint still serves version {champion.number} ({update.description['EndpointConfigName']}); "
+            f"version {challenger.number} is now Rejected (`releaseml models` shows it)"
+        )
+    return PromotionOutcome(
+        endpoint, group, challenger.number, champion.number, "promoted", comparison.as_dict() if comparison else None,
+        alarm_names, update.config_name, deployment,
+    )  # fmt: skip
+
+
+def _champion(ctx: Project, endpoint: str, group: str, found: list, challenger) -> tuple[dict, model_registry.Version]:
+    """The endpoint's config and the version its production variant serves; a UserError when there is none to compare with."""
+    first = f"`releaseml endpoint --name {endpoint} --version {challenger.number}`"
+    existing = endpoints.find(ctx.aws, endpoint)
+    if existing is None:
+        raise UserError(
+            f"no endpoint {endpoint!r} in {ctx.aws.region}, so no champion to compare version {challenger.number} with: "
+            f"deploy a version to it first ({first}; the first needs no gate), or check --endpoint and the region"
+        )
+    endpoints.check_same_kind(ctx.aws, endpoint, existing["EndpointConfigName"], ctx.section.endpoint_kind)
+    current = endpoints.describe_config(ctx.aws, existing["EndpointConfigName"])
+    model_name = current["ProductionVariants"][0]["ModelName"]
+    served = endpoints.model_data_of(ctx.aws, model_name)
+    champion = next((each for each in found if each.model_data == served), None)
+    if champion is None:
+        raise UserError(
+            f"endpoint {endpoint} serves model {model_name} ({served or 'gone'}), which is no version of model group {group}, "
+            f"so there is no champion to compare with: deploy a version to it first ({first}; `releaseml models` lists them)"
+        )
+    if champion.number == challenger.number:
+        raise UserError(
+            f"version {challenger.number} already serves endpoint {endpoint}: nothing to promote (`releaseml models` lists the versions)"
+        )
+    return current, champion
+
+
+def _compare(ctx: Project, challenger, champion, data: Optional[Path]):
+    """Both versions' models (downloaded once) on the same rows: `data`, else the challenger's validation rows."""
+    from releaseml.aws import promotion
+
+    def directory(version) -> Path:
+        return MODELS_DIR / (version.training_job or f"{version.group}-v{version.number}")
+
+    ours = promotion.load_model(ctx.aws, challenger.model_data, directory(challenger))
+    theirs = promotion.load_model(ctx.aws, champion.model_data, directory(champion))
+    if data is not None:
+        frame, source = promotion.read_rows(data, [ours, theirs])
+    elif challenger.training_job:
+        work = PROMOTIONS_DIR / challenger.training_job
+        shutil.rmtree(work, ignore_errors=True)
+        frame, source = promotion.validation_rows(ctx.aws, challenger.training_job, f"version {challenger.number}", work)
+    else:
+        raise UserError(f"version {challenger.number} names no training job, so its validation rows are unknown: pass --data FILE")
+    return promotion.compare(ours, theirs, frame, source)

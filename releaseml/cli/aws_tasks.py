@@ -7,6 +7,7 @@ say it, and the AWS session fills in the rest.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from invoke import Exit, task
@@ -65,16 +66,27 @@ def deploy(
         max_wait_seconds=max_wait,
     )
     outcome = workflows.deploy(ctx, path(data), image, Path(out), wait, arguments.seconds(timeout), force=force)
-    _print_training_outcome(outcome, json_)
+    registered = workflows.register_version(ctx, outcome.job_name) if outcome.status == "Completed" else None
+    _print_training_outcome(outcome, json_, registered)
     if not json_:
         print(f"Outcome written to {out} and {Path(out).with_suffix('.json')}")
         if outcome.status == "InProgress":
-            print(f"The job goes on; `releaseml logs {outcome.job_name}` follows it to the end.")
+            print(f"The job goes on; `releaseml logs {outcome.job_name}` follows it to the end (and registers its model).")
 
 
-def _print_training_outcome(outcome, json_: bool) -> None:
+def _version_line(registered) -> str:
+    return (
+        f"Model version {registered.number} of {registered.group}: {registered.status} "
+        f"(`releaseml promote --version {registered.number} --endpoint NAME` puts it in service when it beats the one there)"
+    )
+
+
+def _print_training_outcome(outcome, json_: bool, registered=None) -> None:
     if json_:
-        print(arguments.as_json(outcome))
+        found = json.loads(arguments.as_json(outcome))
+        if registered is not None:
+            found["model_version"] = registered.as_dict()
+        print(json.dumps(found, indent=2))
         return
     print(
         f"Training job {outcome.job_name}: {outcome.status}"
@@ -84,6 +96,8 @@ def _print_training_outcome(outcome, json_: bool) -> None:
         print(f"Report: {outcome.report}")
     if outcome.spot_savings:
         print(f"Spot: {outcome.spot_savings}")
+    if registered is not None:
+        print(_version_line(registered))
 
 
 @task(
@@ -96,14 +110,14 @@ def _print_training_outcome(outcome, json_: bool) -> None:
 @user_errors_exit
 def logs(c, job, out=None, timeout=None, config=None, region=None, quiet=False, json_=False):
     """Attach to a SageMaker training job: stream its log until it ends, fetch its report, print its outcome."""
-    from releaseml.aws import sagemaker_training
+    from releaseml.aws import sagemaker_training, workflows
     from releaseml.common import progress
 
     progress.set_quiet(quiet)
-    outcome = sagemaker_training.attach(
-        aws_context(config, region=region).aws, job, path(out), arguments.seconds(timeout), reports=Path(defaults.REPORTS_DIR)
-    )
-    _print_training_outcome(outcome, json_)
+    ctx = aws_context(config, region=region)
+    outcome = sagemaker_training.attach(ctx.aws, job, path(out), arguments.seconds(timeout), reports=Path(defaults.REPORTS_DIR))
+    registered = workflows.register_version(ctx, outcome.job_name, once=True) if outcome.status == "Completed" else None
+    _print_training_outcome(outcome, json_, registered)
 
 
 @task(
@@ -197,6 +211,8 @@ API_HELP = {
         "status": "print the endpoint's status instead",
         "public": "also make a public HTTPS API with an API key, callable with curl (prints the URL and the key once)",
         "instance_type": "endpoint instance type (default: aws.endpoint_instance_type, ml.m5.large)",
+        "version": "serve this registered model version instead of a job's model (`releaseml models` lists them)",
+        "capture": "capture this percentage of requests and answers to S3 (aws.capture_prefix; 0 turns it off; default: as before)",
         **ENDPOINT_KIND_HELP,
         **API_HELP,
         **{k: v for k, v in AWS_HELP.items() if k != "bucket"},
@@ -208,6 +224,8 @@ def endpoint(
     name=None,
     job=None,
     from_=defaults.TRAINING_OUTPUT,
+    version=None,
+    capture=None,
     delete=False,
     status=False,
     public=False,
@@ -256,8 +274,13 @@ def endpoint(
             outcome = workflows.endpoint_status(ctx, name)
             result, message = outcome.as_dict(), _endpoint_message(outcome)
         else:
-            job = job or sagemaker_training.job_from_outcome_file(Path(from_))
-            outcome = workflows.create_endpoint(ctx, job, name, public, timeout=arguments.seconds(timeout))
+            number = _whole(version, "--version", 1)
+            if number is not None and job:
+                raise Exit("error: choose one of --version and --job (a registered version, or a training job's model)", code=2)
+            job = job or (None if number is not None else sagemaker_training.job_from_outcome_file(Path(from_)))
+            outcome = workflows.create_endpoint(
+                ctx, job, name, public, timeout=arguments.seconds(timeout), version=number, capture=_whole(capture, "--capture", 0)
+            )
             result, message = outcome.as_dict(), _endpoint_message(outcome)
     print(arguments.as_json(result) if json_ else message)
 
@@ -265,6 +288,12 @@ def endpoint(
 def _endpoint_message(outcome) -> str:
     how = "`releaseml predict PAYLOAD --endpoint {0}" + (" --async`" if outcome.kind == "async" else "`")
     lines = [f"Endpoint {outcome.name} ({outcome.kind}): {outcome.status}. Call it with {how.format(outcome.name)}."]
+    if outcome.version is not None:
+        lines.append(f"Serves model version {outcome.version}.")
+    if outcome.capture:
+        from releaseml.aws import capture
+
+        lines.append(capture.describe(outcome.capture, outcome.name))
     if outcome.reason:
         lines.append(f"Failure: {outcome.reason}")
     if outcome.scaling:
@@ -324,3 +353,98 @@ def api(c, name=None, status=False, rotate_key=False, delete=False, api_role=Non
             )
             result, message = public.as_dict(), "\n".join(_public_lines(public))
     print(arguments.as_json(result) if json_ else message)
+
+
+def _whole(value, flag: str, low: int):
+    """A flag's whole number (at least `low`), or None when not given."""
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise Exit(f"error: {flag} {value!r}: give a whole number, e.g. {flag} {max(low, 1)}", code=1) from None
+    if number < low:
+        raise Exit(f"error: {flag} {value!r}: give a whole number of at least {low}", code=1)
+    return number
+
+
+@task(help={k: v for k, v in AWS_HELP.items() if k in ("config", "region", "quiet", "json_")})
+@user_errors_exit
+def models(c, config=None, region=None, quiet=False, json_=False):
+    """List the registered model versions (one per deploy): metrics, approval status, and which endpoint serves which."""
+    from releaseml.aws import workflows
+
+    with log_stream(quiet, json_):
+        ctx = aws_context(config, region=region)
+        group, found = workflows.list_versions(ctx)
+    if json_:
+        print(arguments.as_json({"group": group, "region": ctx.aws.region, "versions": [v.as_dict() for v in found]}))
+        return
+    if not found:
+        print(f"Model group {group} ({ctx.aws.region}) has no versions yet: every `releaseml deploy` registers one.")
+        return
+    print(f"Model group {group} ({ctx.aws.region}): {len(found)} version(s), newest last")
+    for each in found:
+        scores = ", ".join(
+            f"{name.split(':', 1)[1]} {value:.4g}" for name, value in sorted(each.metrics.items()) if name.startswith("validation:")
+        )
+        served = f"; serves {', '.join(each.endpoints)}" if each.endpoints else ""
+        print(f"  {each.number:>3}  {each.status:<21}  {each.training_job or '-'}  {scores or '(no validation metrics)'}{served}")
+
+
+@task(
+    help={
+        "endpoint": "the endpoint whose model (the champion) the challenger must beat",
+        "version": "the challenger: a registered version (default: the newest)",
+        "data": "rows with the target column to compare on (default: the challenger's own validation rows, made again from its data in S3)",
+        "force": "skip the comparison: approve and deploy the challenger as it is",
+        "shadow": "deploy the challenger as a shadow variant beside the champion instead: it gets a copy of each request, answers nobody",
+        **{k: v for k, v in AWS_HELP.items() if k != "bucket"},
+    }
+)
+@user_errors_exit
+def promote(
+    c,
+    endpoint,
+    version=None,
+    data=None,
+    force=False,
+    shadow=False,
+    timeout=None,
+    config=None,
+    region=None,
+    role=None,
+    quiet=False,
+    json_=False,
+):
+    """Put a model version in service if it beats the endpoint's: both scored on the same rows, the gain beyond noise; blue/green, with alarms that roll it back."""
+    from releaseml.aws import workflows
+
+    if force and shadow:
+        raise Exit("error: choose one of --force and --shadow (a shadow variant needs no gate)", code=2)
+    with log_stream(quiet, json_):
+        ctx = aws_context(config, region=region, role=role)
+        outcome = workflows.promote(ctx, endpoint, _whole(version, "--version", 1), path(data), force, shadow, arguments.seconds(timeout))
+    if json_:
+        print(arguments.as_json(outcome))
+        return
+    if outcome.status == "shadow":
+        print(
+            f"Endpoint {endpoint} serves version {outcome.champion}, with version {outcome.challenger} beside it as a shadow variant "
+            f"(a copy of every request; its answers go to nobody). Promote it for real with "
+            f"`releaseml promote --version {outcome.challenger} --endpoint {endpoint}`."
+        )
+        return
+    compared = outcome.comparison
+    how = (
+        f"{compared['metric']} {compared['challenger']:.4g} against {compared['champion']:.4g} on {compared['rows']} rows, "
+        f"95% interval of the difference [{compared['low']:+.4g}, {compared['high']:+.4g}]"
+        if compared
+        else "not compared (--force)"
+    )
+    print(f"Version {outcome.challenger} approved: {how}.")
+    routing = (outcome.deployment or {}).get("BlueGreenUpdatePolicy", {}).get("TrafficRoutingConfiguration", {})
+    print(
+        f"Endpoint {endpoint} now serves version {outcome.challenger} (config {outcome.endpoint_config}; it was version {outcome.champion}), "
+        + (f"shifted {routing['Type']} with alarms {', '.join(outcome.alarms)} watching." if routing else "updated.")
+    )

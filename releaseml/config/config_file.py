@@ -84,6 +84,31 @@ class AwsSection(_Strict):
     volume_size_gb: int = Field(30, ge=1, le=16384, description="Disk of each training instance.")
     max_runtime_seconds: int = Field(86400, ge=1, le=28 * 86400, description="A training job is stopped after this long.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags on every job, model and endpoint.")
+    model_group: Optional[str] = Field(
+        None,
+        pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$",
+        description="SageMaker model package group every deploy registers its model in, one version each (default: repository).",
+    )
+    capture_prefix: Optional[str] = Field(
+        None,
+        pattern=r"^s3://[^/]+",
+        description="Where endpoints with --capture write requests and answers (default s3://BUCKET/PREFIX/capture).",
+    )
+    alarm_5xx_percent: float = Field(
+        1.0, gt=0, le=100, description="Promote: the alarm that rolls an update back when more than this share of calls fails (5xx)."
+    )
+    alarm_latency_ms: float = Field(
+        1000.0, gt=0, description="Promote: the alarm that rolls an update back when the model's average latency is above this."
+    )
+    traffic_shift: Literal["all_at_once", "canary", "linear"] = Field(
+        "all_at_once", description="Promote: how traffic moves to the new model (blue/green); canary and linear need 2 instances or more."
+    )
+    canary_percent: int = Field(
+        10, ge=1, le=50, description="Promote: the share of capacity the first (canary) or every (linear) step gets."
+    )
+    baking_seconds: int = Field(
+        300, ge=0, le=3600, description="Promote: how long each traffic step is watched by the alarms before the next (or the end)."
+    )
 
     @field_validator("serverless_memory_mb")
     @classmethod

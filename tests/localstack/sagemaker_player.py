@@ -50,6 +50,26 @@ forwards each call to moto, records what was sent, and then does what SageMaker 
   (which moto lacks) is answered here; DescribeHyperParameterTuningJob gets the status, the
   counters and the best job. Like SageMaker, it refuses an objective that no MetricDefinition names
   and a tuned key that is also static;
+- endpoint updates with a DeploymentConfig (moto lacks UpdateEndpoint): the BlueGreenUpdatePolicy is checked by
+  the API reference's ranges, then played: the new config's containers start beside the old ones (which serve
+  meanwhile), traffic moves in the TrafficRoutingConfiguration's steps (ALL_AT_ONCE; CANARY; LINEAR), InvokeEndpoint
+  routing each request to the new fleet with its share, and each step bakes for WaitIntervalInSeconds while the
+  AutoRollbackConfiguration's alarms are read from moto's CloudWatch (tests set them with SetAlarmState): one in
+  ALARM rolls back (old config in service, new containers stopped); else the old fleet goes after
+  TerminationWaitInSeconds. DescribeEndpoint says LastDeploymentConfig and, meanwhile, PendingDeploymentSummary;
+- shadow variants (ShadowProductionVariants, which moto drops from the endpoint config: kept from the request):
+  a second container gets a copy of every InvokeEndpoint request, after the answer; its answer goes nowhere;
+- data capture (DataCaptureConfig, kept likewise): for InitialSamplingPercentage of the requests InvokeEndpoint
+  serves (drawn per request from a seeded generator), one JSON line in SageMaker's documented format
+  (captureData.endpointInput/endpointOutput with observedContentType, mode, data, encoding CSV|JSON|BASE64 by
+  CaptureContentTypeHeader; eventMetadata with eventId, inferenceTime and inferenceId when given; eventVersion "0")
+  is written to DestinationS3Uri/ENDPOINT/VARIANT/yyyy/mm/dd/hh/MM-SS-mmm-<id>.jsonl, a file per request (SageMaker
+  gathers a few minutes' requests per file); answers with an error are not captured here;
+- model registry: moto 5 keeps model package groups and versioned packages, but UpdateModelPackage replaces
+  CustomerMetadataProperties and ApprovalDescription with what the request holds (none, when it only approves);
+  SageMaker changes only what the request names, so the request is filled in with the package's current values
+  before moto gets it. CreateModelPackage and UpdateModelPackage refuse CustomerMetadataProperties beyond the
+  API reference's limits (50 entries, keys of 128 characters, values of 256), which moto does not check;
 - ECR: repository URIs and the login endpoint point at a real registry on a loopback port;
 - API Gateway's control plane passes through to moto (recorded); moto drops CreateRestApi's
   binaryMediaTypes, so they are set on the stored API right after. Its data plane is played by
@@ -60,6 +80,7 @@ Job status comes from the player while it plays a job (moto would say Completed 
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -71,8 +92,10 @@ import shutil
 import tarfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -122,6 +145,9 @@ class SageMakerPlayer:
         self.endpoints: dict[str, dict] = {}  # name -> {"url", "container", "status"}
         self.hold_jobs = False  # when set, jobs wait in InProgress until release()
         self.runtime_calls: list[dict] = []
+        self.shadow_calls: list[dict] = []  # the copies of requests sent to shadow variants
+        self.deployments: dict[str, list[dict]] = {}  # endpoint -> each blue/green update: its steps and how it ended
+        self._sampling = random.Random(0)  # data capture's InitialSamplingPercentage, drawn per request
         self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -147,8 +173,10 @@ class SageMakerPlayer:
     def reset(self) -> None:
         self.release()
         for endpoint in self.endpoints.values():
-            endpoint["container"].remove(force=True)
+            _retire(endpoint.pop("green", {}).get("fleet", {}))
+            _retire(endpoint)
         self.sent.clear(), self.jobs.clear(), self.endpoints.clear(), self.runtime_calls.clear()
+        self.shadow_calls.clear(), self.deployments.clear()
         self.trial_requests.clear(), self.tuning_jobs.clear()
         self.hold_jobs = False
 
@@ -194,6 +222,10 @@ class SageMakerPlayer:
             return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ValidationException"}, refused
         if operation == "ListTrainingJobsForHyperParameterTuningJob":  # moto 5 lacks it
             return self._list_trials(request)
+        if operation in ("CreateModelPackage", "UpdateModelPackage") and (refused := _refuse_metadata(request)):
+            return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ValidationException"}, refused
+        if operation == "UpdateModelPackage":  # moto 5 replaces what the update leaves out; SageMaker keeps it
+            body = self._kept_package_fields(request)
         if not target:
             self.sent.append((f"apigateway {method} {path.split('?')[0]}", request))
         forwarded = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
@@ -207,6 +239,19 @@ class SageMakerPlayer:
             answer = self._keep_binary_media_types(json.loads(answer), request["binaryMediaTypes"], forwarded)
         keep = {k: v for k, v in response.headers.items() if k.lower() in ("content-type", "x-amzn-requestid", "x-amzn-errortype")}
         return response.status_code, keep, answer
+
+    def _kept_package_fields(self, request: dict) -> bytes:
+        """UpdateModelPackage changes only what it names: CustomerMetadataProperties are merged (less those in
+        CustomerMetadataPropertiesToRemove) and ApprovalDescription stays unless given. moto 5 sets both to what
+        the request holds, so the request is sent to it with the package's current values filled in."""
+        current = self.client("sagemaker").describe_model_package(ModelPackageName=request["ModelPackageArn"])
+        merged = {**(current.get("CustomerMetadataProperties") or {}), **(request.get("CustomerMetadataProperties") or {})}
+        for key in request.get("CustomerMetadataPropertiesToRemove", []):
+            merged.pop(key, None)
+        filled = {**request, "CustomerMetadataProperties": merged}
+        if "ApprovalDescription" not in request and current.get("ApprovalDescription"):
+            filled["ApprovalDescription"] = current["ApprovalDescription"]
+        return json.dumps(filled).encode()
 
     def _keep_binary_media_types(self, answer: dict, types: list[str], headers: dict) -> bytes:
         """moto 5 ignores binaryMediaTypes in CreateRestApi; AWS keeps them. Set them with moto's own PATCH."""
@@ -242,7 +287,7 @@ class SageMakerPlayer:
             self.endpoints[request["EndpointName"]] = {"status": "Creating", "container": _NoContainer(), "url": None}
             threading.Thread(target=self._serve_endpoint, args=(request,), daemon=True).start()
         elif operation == "DeleteEndpoint" and request["EndpointName"] in self.endpoints:
-            self.endpoints.pop(request["EndpointName"])["container"].remove(force=True)
+            _retire(self.endpoints.pop(request["EndpointName"]))
         elif operation == "DescribeTrainingJob" and request["TrainingJobName"] in self.jobs:
             job = self.jobs[request["TrainingJobName"]]
             sent = self.training_request(request["TrainingJobName"])
@@ -267,6 +312,9 @@ class SageMakerPlayer:
             answer["EndpointConfigName"] = endpoint.get("config") or answer["EndpointConfigName"]
             if endpoint.get("failure_reason"):
                 answer["FailureReason"] = endpoint["failure_reason"]
+            answer.update(self._deployment_summary(request["EndpointName"], endpoint))
+        elif operation == "DescribeEndpointConfig":
+            answer.update(self._kept_config_parts(request["EndpointConfigName"]))
         return json.dumps(answer, default=str).encode()
 
     def _start(self, name: str, play, request: dict) -> None:
@@ -573,44 +621,154 @@ class SageMakerPlayer:
                 {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ValidationException"},
                 json.dumps(error).encode(),
             )
-        endpoint["status"] = "Updating"
-        threading.Thread(target=self._serve_endpoint, args=(request,), daemon=True).start()
+        if request.get("DeploymentConfig"):
+            if refused := _refuse_deployment_config(request["DeploymentConfig"]):
+                return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ValidationException"}, refused
+            self.deployments.setdefault(name, []).append({"request": request, "started": time.time(), "steps": [], "outcome": None})
+            endpoint["status"] = "Updating"
+            threading.Thread(target=self._blue_green, args=(request, self.deployments[name][-1]), daemon=True).start()
+        else:
+            endpoint["status"] = "Updating"
+            threading.Thread(target=self._serve_endpoint, args=(request,), daemon=True).start()
         arn = f"arn:aws:sagemaker:{self.region}:123456789012:endpoint/{name.lower()}"
         return 200, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps({"EndpointArn": arn}).encode()
 
+    def _blue_green(self, request: dict, deployment: dict) -> None:
+        """A blue/green update as SageMaker's deployment guardrails document it: the new (green) fleet is provisioned
+        beside the old (blue) one, which serves meanwhile; traffic moves to green in the TrafficRoutingConfiguration's
+        steps (ALL_AT_ONCE; CANARY: CanarySize, then the rest; LINEAR: LinearStepSize at a time), each followed by a
+        baking period of WaitIntervalInSeconds during which the AutoRollbackConfiguration's alarms are watched (read from
+        CloudWatch, where tests set them with SetAlarmState). Any alarm in ALARM rolls back: all traffic to blue, green
+        terminated, the endpoint InService with the old config. Else, after TerminationWaitInSeconds, blue is terminated
+        and the endpoint serves the new config."""
+        name = request["EndpointName"]
+        blue = self.endpoints[name]
+        config = request["DeploymentConfig"]
+        policy = config.get("BlueGreenUpdatePolicy") or {}
+        routing = policy.get("TrafficRoutingConfiguration") or {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}
+        alarms = [alarm["AlarmName"] for alarm in (config.get("AutoRollbackConfiguration") or {}).get("Alarms", [])]
+        try:
+            green = self._fleet(name, request["EndpointConfigName"])
+        except Exception as exc:  # the new fleet never came up: SageMaker keeps the old one in service
+            blue.update(status="InService", failure_reason=f"test player: the new fleet failed: {exc}")
+            deployment["outcome"] = "failed"
+            return
+        for share in _traffic_steps(routing):
+            blue["green"] = {"fleet": green, "share": share}
+            deployment["steps"].append(share)
+            fired = self._watch_alarms(alarms, routing.get("WaitIntervalInSeconds", 0))
+            if fired:
+                blue.pop("green", None)
+                _retire(green)
+                blue["status"] = "InService"
+                deployment["outcome"] = f"rolled back: {fired}"
+                return
+        time.sleep(policy.get("TerminationWaitInSeconds", 0))
+        self.endpoints[name] = green
+        deployment["outcome"] = "completed"
+        blue.pop("green", None)
+        _retire(blue)
+
+    def _watch_alarms(self, names: list[str], seconds: float) -> str | None:
+        """The baking period: the first of the alarms seen in ALARM (None when none went off in `seconds`)."""
+        cloudwatch = self.client("cloudwatch")
+        deadline = time.monotonic() + seconds
+        while True:
+            if names:
+                states = cloudwatch.describe_alarms(AlarmNames=names).get("MetricAlarms", [])
+                fired = next((alarm["AlarmName"] for alarm in states if alarm["StateValue"] == "ALARM"), None)
+                if fired:
+                    return fired
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.2)
+
     def _serve_endpoint(self, request: dict) -> None:
         name = request["EndpointName"]
-        config = self.client("sagemaker").describe_endpoint_config(EndpointConfigName=request["EndpointConfigName"])
-        variant = config["ProductionVariants"][0]
-        memory = (variant.get("ServerlessConfig") or {}).get("MemorySizeInMB")
         try:
-            container, url = self._start_serving(variant["ModelName"], name, f"/aws/sagemaker/Endpoints/{name}", memory)
+            fleet = self._fleet(name, request["EndpointConfigName"])
         except Exception as exc:  # shows as the endpoint's failure, as SageMaker would
             self.endpoints[name].update(status="Failed", failure_reason=f"test player: {exc}")
             return
-        old = self.endpoints[name]["container"]
-        self.endpoints[name] = {
+        old = self.endpoints[name]
+        self.endpoints[name] = fleet
+        _retire(old)
+
+    def _fleet(self, name: str, config_name: str) -> dict:
+        """The containers of an endpoint config: its production variant, and its shadow variant if it has one."""
+        config = self.client("sagemaker").describe_endpoint_config(EndpointConfigName=config_name)
+        config.update(self._kept_config_parts(config_name))
+        variant = config["ProductionVariants"][0]
+        memory = (variant.get("ServerlessConfig") or {}).get("MemorySizeInMB")
+        container, url = self._start_serving(variant["ModelName"], name, f"/aws/sagemaker/Endpoints/{name}", memory)
+        fleet = {
             "status": "InService",
             "container": container,
             "url": url,
-            "config": request["EndpointConfigName"],
+            "config": config_name,
+            "variant": variant["VariantName"],
             "async": config.get("AsyncInferenceConfig"),
+            "capture": config.get("DataCaptureConfig"),
         }
-        old.remove(force=True)
+        for shadow in config.get("ShadowProductionVariants", [])[:1]:
+            try:
+                shadow_container, shadow_url = self._start_serving(
+                    shadow["ModelName"], f"{name}-{shadow['VariantName']}", f"/aws/sagemaker/Endpoints/{name}"
+                )
+            except Exception:
+                container.remove(force=True)
+                raise
+            fleet["shadow"] = {"container": shadow_container, "url": shadow_url, "variant": shadow["VariantName"]}
+        return fleet
+
+    def _kept_config_parts(self, config_name: str) -> dict:
+        """What moto 5 drops from CreateEndpointConfig but SageMaker keeps: ShadowProductionVariants (and DataCaptureConfig)."""
+        sent = [r for r in self.requests_for("CreateEndpointConfig") if r["EndpointConfigName"] == config_name]
+        return {key: sent[-1][key] for key in ("ShadowProductionVariants", "DataCaptureConfig") if sent and sent[-1].get(key)}
+
+    def _deployment_summary(self, name: str, endpoint: dict) -> dict:
+        """DescribeEndpoint's LastDeploymentConfig, and PendingDeploymentSummary while a blue/green update runs."""
+        found = {}
+        if self.deployments.get(name):
+            last = self.deployments[name][-1]
+            found["LastDeploymentConfig"] = last["request"]["DeploymentConfig"]
+            if last["outcome"] is None:
+                found["PendingDeploymentSummary"] = {
+                    "EndpointConfigName": last["request"]["EndpointConfigName"],
+                    "StartTime": last["started"],
+                }
+        if endpoint.get("capture"):
+            capture = endpoint["capture"]
+            found["DataCaptureConfig"] = {
+                "EnableCapture": capture.get("EnableCapture", True),
+                "CaptureStatus": "Started" if capture.get("EnableCapture", True) else "Stopped",
+                "CurrentSamplingPercentage": capture["InitialSamplingPercentage"],
+                "DestinationS3Uri": capture["DestinationS3Uri"],
+            }
+        return found
 
     def _invoke_endpoint(self, name: str, headers, body: bytes) -> tuple[int, dict, bytes]:
         self.runtime_calls.append(
             {"endpoint": name, "authorization": headers.get("Authorization", ""), "content_type": headers.get("Content-Type")}
         )
         endpoint = self.endpoints.get(name)
-        if endpoint is None or endpoint["status"] != "InService":
+        # An endpoint serves while it is updated (the old fleet until the new one takes over).
+        if endpoint is None or endpoint["status"] not in ("InService", "Updating") or not endpoint.get("url"):
             error = {"__type": "ValidationError", "message": f"Endpoint {name} of account 123456789012 not found."}
             return 400, {"Content-Type": "application/json", "x-amzn-ErrorType": "ValidationError"}, json.dumps(error).encode()
         passed = {"Content-Type": headers.get("Content-Type"), "Accept": headers.get("Accept", "*/*")}
         if headers.get(CUSTOM_ATTRIBUTES):  # InvokeEndpoint forwards CustomAttributes to the container
             passed[CUSTOM_ATTRIBUTES] = headers[CUSTOM_ATTRIBUTES]
         self.runtime_calls[-1]["custom_attributes"] = headers.get(CUSTOM_ATTRIBUTES)
-        response = requests.post(f"{endpoint['url']}/invocations", data=body, headers=passed, timeout=60)
+        fleet, self.runtime_calls[-1]["fleet"] = endpoint, "blue"
+        green = endpoint.get("green")
+        if green and self._sampling.random() < green["share"]:  # blue/green: the new fleet's share of the traffic
+            fleet, self.runtime_calls[-1]["fleet"] = green["fleet"], "green"
+        response = requests.post(f"{fleet['url']}/invocations", data=body, headers=passed, timeout=60)
+        if fleet.get("shadow"):
+            threading.Thread(target=self._shadow_call, args=(name, fleet, passed, body), daemon=True).start()
+        if response.ok:
+            self._capture(name, fleet, fleet["variant"], headers, body, response)
         if response.status_code >= 400:
             error = {
                 "__type": "ModelError",
@@ -624,6 +782,47 @@ class SageMakerPlayer:
             {"Content-Type": response.headers.get("Content-Type", ""), "x-Amzn-Invoked-Production-Variant": "AllTraffic"},
             response.content,
         )
+
+    def _shadow_call(self, name: str, fleet: dict, passed: dict, body: bytes) -> None:
+        """A shadow variant gets a copy of the request; its answer goes nowhere but here (and data capture)."""
+        shadow = fleet["shadow"]
+        response = requests.post(f"{shadow['url']}/invocations", data=body, headers=passed, timeout=60)
+        self.shadow_calls.append({"endpoint": name, "variant": shadow["variant"], "status": response.status_code, "body": response.content})
+        if response.ok:
+            self._capture(name, fleet, shadow["variant"], passed, body, response)
+
+    def _capture(self, name: str, fleet: dict, variant: str, headers, body: bytes, response) -> None:
+        """Data capture as SageMaker documents it: InitialSamplingPercentage of the requests, one JSON line each, under
+        DestinationS3Uri/ENDPOINT/VARIANT/yyyy/mm/dd/hh/; CSV and JSON content types (CaptureContentTypeHeader) as text, others base64."""
+        config = fleet.get("capture")
+        if not config or not config.get("EnableCapture", True) or self._sampling.random() * 100 >= config["InitialSamplingPercentage"]:
+            return
+        header = config.get("CaptureContentTypeHeader") or {}
+
+        def part(content_type: str, data: bytes, mode: str) -> dict:
+            bare = (content_type or "").split(";")[0].strip().lower()
+            encoding = (
+                "CSV" if bare in header.get("CsvContentTypes", []) else "JSON" if bare in header.get("JsonContentTypes", []) else "BASE64"
+            )
+            text = base64.b64encode(data).decode() if encoding == "BASE64" else data.decode("utf-8")
+            return {"observedContentType": content_type, "mode": mode, "data": text, "encoding": encoding}
+
+        modes = {option["CaptureMode"] for option in config["CaptureOptions"]}
+        captured = {}
+        if "Input" in modes:
+            captured["endpointInput"] = part(headers.get("Content-Type", ""), body, "INPUT")
+        if "Output" in modes:
+            captured["endpointOutput"] = part(response.headers.get("Content-Type", ""), response.content, "OUTPUT")
+        now = datetime.now(timezone.utc)
+        event_id = str(uuid.uuid4())
+        metadata = {"eventId": event_id, "inferenceTime": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if headers.get("X-Amzn-SageMaker-Inference-Id"):
+            metadata["inferenceId"] = headers["X-Amzn-SageMaker-Inference-Id"]
+        line = json.dumps({"captureData": captured, "eventMetadata": metadata, "eventVersion": "0"})
+        bucket, prefix = _split(config["DestinationS3Uri"])
+        file = f"{now:%M-%S}-{now.microsecond // 1000:03d}-{event_id}.jsonl"
+        key = f"{prefix.rstrip('/')}/{name}/{variant}/{now:%Y/%m/%d/%H}/{file}".lstrip("/")
+        self.client("s3").put_object(Bucket=bucket, Key=key, Body=(line + "\n").encode())
 
     def _invoke_endpoint_async(self, name: str, headers) -> tuple[int, dict, bytes]:
         """InvokeEndpointAsync: accepted at once (202); the input is read from S3 and the answer written there."""
@@ -796,6 +995,13 @@ class _NoContainer:
         pass
 
 
+def _retire(fleet: dict) -> None:
+    """Stop an endpoint fleet's containers: its production variant's and its shadow's."""
+    for part in (fleet, fleet.get("shadow") or {}):
+        if part.get("container") is not None:
+            part["container"].remove(force=True)
+
+
 SERVERLESS_MEMORY_MB = range(1024, 6144 + 1, 1024)  # SageMaker's ServerlessConfig.MemorySizeInMB
 
 
@@ -809,6 +1015,56 @@ def _refuse_serverless_config(request: dict) -> bytes | None:
             message = f"Invalid ServerlessConfig {serverless}: MemorySizeInMB is 1024-6144 in 1024 steps, MaxConcurrency 1-200"
             return json.dumps({"__type": "ValidationException", "message": message}).encode()
     return None
+
+
+def _refuse_metadata(request: dict) -> bytes | None:
+    """CustomerMetadataProperties' limits in SageMaker's API reference (moto checks none): 1-50 entries,
+    keys of 1-128 characters, values of at most 256."""
+    properties = request.get("CustomerMetadataProperties")
+    if properties is None:
+        return None
+    message = None
+    if not 1 <= len(properties) <= 50:
+        message = f"CustomerMetadataProperties holds {len(properties)} entries; 1 to 50 are allowed"
+    elif bad := [key for key in properties if not 1 <= len(key) <= 128]:
+        message = f"CustomerMetadataProperties keys are 1 to 128 characters: {bad}"
+    elif long := [key for key, value in properties.items() if not isinstance(value, str) or len(value) > 256]:
+        message = f"CustomerMetadataProperties values are strings of at most 256 characters: {long}"
+    return None if message is None else json.dumps({"__type": "ValidationException", "message": message}).encode()
+
+
+def _refuse_deployment_config(config: dict) -> bytes | None:
+    """UpdateEndpoint's checks of a blue/green DeploymentConfig, by the API reference's ranges."""
+    policy = config.get("BlueGreenUpdatePolicy") or {}
+    routing = policy.get("TrafficRoutingConfiguration") or {}
+    kind, message = routing.get("Type"), None
+    size = routing.get({"CANARY": "CanarySize", "LINEAR": "LinearStepSize"}.get(kind, ""), {})
+    alarms = (config.get("AutoRollbackConfiguration") or {}).get("Alarms", [])
+    if kind not in ("ALL_AT_ONCE", "CANARY", "LINEAR"):
+        message = f"TrafficRoutingConfiguration.Type {kind!r} is not ALL_AT_ONCE, CANARY or LINEAR"
+    elif kind != "ALL_AT_ONCE" and (size.get("Type") not in ("INSTANCE_COUNT", "CAPACITY_PERCENT") or not size.get("Value", 0) >= 1):
+        message = f"a {kind} update needs {'CanarySize' if kind == 'CANARY' else 'LinearStepSize'} with a Type and a Value of at least 1"
+    elif not 0 <= routing.get("WaitIntervalInSeconds", -1) <= 3600:
+        message = "WaitIntervalInSeconds is required, 0 to 3600"
+    elif not 600 <= policy.get("MaximumExecutionTimeoutInSeconds", 600) <= 14400:
+        message = "MaximumExecutionTimeoutInSeconds is 600 to 14400"
+    elif not 0 <= policy.get("TerminationWaitInSeconds", 0) <= 3600:
+        message = "TerminationWaitInSeconds is 0 to 3600"
+    elif "AutoRollbackConfiguration" in config and not 1 <= len(alarms) <= 10:
+        message = "AutoRollbackConfiguration.Alarms holds 1 to 10 alarms"
+    return None if message is None else json.dumps({"__type": "ValidationException", "message": message}).encode()
+
+
+def _traffic_steps(routing: dict) -> list[float]:
+    """The new fleet's share of the traffic after each step (CAPACITY_PERCENT values; the last step is all of it)."""
+    kind = routing["Type"]
+    if kind == "ALL_AT_ONCE":
+        return [1.0]
+    size = routing["CanarySize" if kind == "CANARY" else "LinearStepSize"]
+    share = size["Value"] / 100 if size["Type"] == "CAPACITY_PERCENT" else 0.5  # INSTANCE_COUNT: one of two instances, say
+    if kind == "CANARY":
+        return [share, 1.0]
+    return [min(1.0, share * step) for step in range(1, math.ceil(1 / share) + 1)]
 
 
 def _refuse_tuning_job(request: dict) -> bytes | None:
