@@ -68,9 +68,9 @@ def _metric_lines(metrics: dict) -> list[str]:
     """Each split's metrics, rounded for people (metrics.json and --json keep every digit)."""
     names = {"validation": "Validation", "validation_std": "  (spread across folds)", "train": "Training rows"}
     return [
-        f"{names.get(split, split)}: " + ", ".join(f"{name} {value:.4g}" for name, value in values.items())
+        f"{names[split]}: " + ", ".join(f"{name} {value:.4g}" for name, value in values.items() if isinstance(value, (int, float)))
         for split, values in metrics.items()
-        if isinstance(values, dict)
+        if split in names and isinstance(values, dict)
     ]
 
 
