@@ -29,8 +29,8 @@ def write(out_dir: Path, result: CheckResult) -> Path:
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Data check</title><style>{page.STYLE}</style></head><body>",
         "<h1>Data check</h1>",
         f"<p class='headline'>{escape(result.sentence())}</p>",
-        _list("Errors (the model would refuse these rows)", result.errors),
-        _list("Warnings", result.warnings),
+        page.titled_list("Errors (the model would refuse these rows)", result.errors),
+        page.titled_list("Warnings", result.warnings),
         "<h2>Columns, most drifted first</h2>",
         _table(result.columns) if result.columns else "<p>No column compared (see above).</p>",
         "<p>PSI (population stability index) compares each column's spread over the training bins: below 0.1 stable, 0.1 to 0.25 moderate, above 0.25 large.</p>",
@@ -41,11 +41,6 @@ def write(out_dir: Path, result: CheckResult) -> Path:
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
 
-
-def _list(title: str, items: list[str]) -> str:
-    if not items:
-        return f"<h2>{escape(title)}</h2><p class='ok'>None.</p>"
-    return f"<h2>{escape(title)}</h2><ul class='limits'>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
 
 
 def _table(columns: list[ColumnCheck]) -> str:

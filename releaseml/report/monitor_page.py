@@ -28,8 +28,8 @@ def write(out_dir: Path, result: MonitorResult) -> Path:
         f"<p>Model: <code>{escape(result.model)}</code> ({escape(result.task)}); captured requests: <code>{escape(result.source)}</code>"
         + (f"; since {escape(result.since.isoformat(timespec='minutes'))}" if result.since else "")
         + "; times in UTC.</p>",
-        _list("Requests the model would refuse", result.errors),
-        _list("Warnings", result.warnings),
+        page.titled_list("Requests the model would refuse", result.errors),
+        page.titled_list("Warnings", result.warnings),
         f"<h2>By {escape(result.period)}</h2>",
         _periods_table(result),
         f"<p>Drift is named for a {escape(result.period)} of at least {MIN_ROWS_FOR_DRIFT} rows: over fewer, the population stability "
@@ -44,11 +44,6 @@ def write(out_dir: Path, result: MonitorResult) -> Path:
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
 
-
-def _list(title: str, items: list[str]) -> str:
-    if not items:
-        return f"<h2>{escape(title)}</h2><p class='ok'>None.</p>"
-    return f"<h2>{escape(title)}</h2><ul class='limits'>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
 
 
 def _metric_names(result: MonitorResult) -> list[str]:

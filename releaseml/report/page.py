@@ -142,3 +142,10 @@ def _columns_table(columns: list[Column]) -> str:
         for c in columns
     )
     return "<table><tr><th>column</th><th>role</th><th>kind</th><th>missing</th><th>distinct</th><th>values</th></tr>" + rows + "</table>"
+
+
+def titled_list(title: str, items: list[str]) -> str:
+    """A section of sentences (errors, warnings); "None." when there are none."""
+    if not items:
+        return f"<h2>{escape(title)}</h2><p class='ok'>None.</p>"
+    return f"<h2>{escape(title)}</h2><ul class='limits'>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
