@@ -119,11 +119,7 @@ def locally(paths, features, row, tmp_path):
     source, out = tmp_path / "rows.csv", tmp_path / "scored.csv"
     source.write_text(csv_line(["id", *features]) + "\n" + csv_line(["r1", *row]) + "\n", encoding="utf-8")
     summary = scoring.score_file(paths.model_dir, source, out)
-    by_file = (
-        400
-        if summary.rejected
-        else scored_answers(pd.read_csv(out, dtype={"prediction": str}, keep_default_na=False))
-    )
+    by_file = 400 if summary.rejected else scored_answers(pd.read_csv(out, dtype={"prediction": str}, keep_default_na=False))
     try:
         frame = api.load(paths.model_dir).predict(pd.DataFrame([row], columns=features, dtype=object))
         by_api = scored_answers(frame)
@@ -141,15 +137,32 @@ def scored_answers(frame):
 
 
 # Spellings that once got different answers in different paths, and ordinary values.
-NUMBERS = st.one_of(
+NUMBER_SPELLINGS = st.one_of(
     st.sampled_from(["", "NA", "NA ", " na", "nAn", "NAN", "null", "None", "N/A", "#N/A", "true", "TRUE", "False", " 3 ", "+4", "-0",
-                     ".5", "5.", "1e2", "1_000", "１２", "١٢", "\u00a03", "3\u00a0", "inf", "-Infinity", "abc", "1,5", "0x10"]),
+                     ".5", "5.", "1e2", "1_000", "１２", "١٢", "\u00a03", "3\u00a0", "inf", "-Infinity", "abc", "1,5", "0x10", "\ufeff3"]),
     st.floats(min_value=-1e4, max_value=1e4).map(lambda x: repr(round(x, 3))),
     st.integers(-5000, 5000).map(str),
 )  # fmt: skip
+# Spaces and tabs of any length on either side: inside the typing rule's quick windows (~16 characters) and far past them;
+# a few thousand on each of a row's fields also take a row alone past the small-body path (16 KB).
+PADDING = st.tuples(st.sampled_from([" ", "\t", " \t"]), st.one_of(st.integers(1, 20), st.integers(17, 3000))).map(
+    lambda unit: unit[0] * unit[1]
+)
+
+
+def padded(spellings):
+    """A spelling with padding before it, after it, or both."""
+    side = st.one_of(st.just(""), PADDING)
+    return st.one_of(st.tuples(PADDING, spellings, side), st.tuples(side, spellings, PADDING)).map("".join)
+
+
+# Values longer than any quick window: long words, long runs of digits.
+LONG_NUMBERS = st.one_of(st.integers(17, 2000).map(lambda n: "7" * n), st.integers(17, 400).map(lambda n: "0." + "0" * n + "1"))
+NUMBERS = st.one_of(NUMBER_SPELLINGS, padded(NUMBER_SPELLINGS), LONG_NUMBERS)
 WORDS = ["", "NA", "null", "None", " NULL ", "true", "TRUE", "True", "false", " False ", "yes", "1", "1.0", "red", "green ", " blue",
-         "Dream", "Biscoe", "Torgersen", "male", "female", "MALE", "Atlantis", "a,b", 'say "x"', "١٢"]  # fmt: skip
-TEXT = st.one_of(st.sampled_from(WORDS), st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=5))
+         "Dream", "Biscoe", "Torgersen", "male", "female", "MALE", "Atlantis", "a,b", 'say "x"', "١٢", "Dr\ufeffeam"]  # fmt: skip
+TEXT_SPELLINGS = st.one_of(st.sampled_from(WORDS), st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=5))
+TEXT = st.one_of(TEXT_SPELLINGS, padded(st.sampled_from(WORDS)), st.integers(17, 3000).map(lambda n: "w" * n))
 PENGUIN_ROW = st.tuples(TEXT, NUMBERS, NUMBERS, NUMBERS, NUMBERS, TEXT).map(list)
 FLAG_ROW = st.tuples(TEXT, NUMBERS, TEXT).map(list)
 MASS_ROW = st.tuples(TEXT, NUMBERS, NUMBERS, NUMBERS, TEXT).map(list)
@@ -195,6 +208,32 @@ def test_a_value_gets_one_outcome_alone_and_inside_a_large_body(models, value):
     row = ["Dream", value, "18", "190", "3700", "male"]
     ways = every_way(server, PENGUIN_FEATURES, row, ["Dream", "40", "18", "190", "3700", "male"])
     assert len({json.dumps(answer) for answer in ways.values()}) == 1, ways
+
+
+PADDED = [
+    ("flags", 0, " " * 16 + "true"),  # once an unseen category 'true': P(yes) 0.124 instead of 0.437
+    ("flags", 0, "\t" * 3000 + "FALSE" + " " * 3000),
+    ("flags", 0, " " * 17 + "NA"),
+    ("species", 1, " " * 17 + "NA"),  # once "not a number" alone, missing in a large body or beside a quoted field
+    ("species", 4, "NA" + "\t " * 40),
+    ("species", 2, " " * 300 + "18.5" + "\t" * 300),
+    ("species", 0, " " * 20 + "Dream"),
+    ("mass", 4, "\t" * 25 + "male"),
+]
+
+
+@pytest.mark.parametrize("name,position,value", PADDED)
+def test_a_padded_value_gets_the_value_s_own_answer_in_every_way_and_beside_a_quoted_field(models, name, position, value, tmp_path):
+    """Padding of any length is white space around a value: the same answer as the bare value, whether
+    or not another field of the row is quoted (a quote sends the row down csvrows' other path)."""
+    paths, _, server = models[name]
+    features, _, filler = CASES[name]
+    text_column = next(i for i, feature in enumerate(features) if feature in ("colour", "sex", "island") and i != position)
+    for other in (filler[text_column], "far, far away"):
+        row, bare = list(filler), list(filler)
+        row[position], bare[position], row[text_column], bare[text_column] = value, value.strip(), other, other
+        found, wanted = every_way(server, features, row, filler, paths, tmp_path), every_way(server, features, bare, filler)
+        assert all(same(answer, wanted["alone"]) for answer in [*found.values(), *wanted.values()]), (row, found, wanted)
 
 
 def test_a_stray_carriage_return_in_a_large_body_is_a_400_not_a_shift(models):

@@ -1,6 +1,7 @@
 """The one rule that splits CSV bytes into rows of fields, for training files and request bodies.
 
-- UTF-8 text; one leading byte-order mark is dropped; a NUL byte is an error.
+- UTF-8 text; one leading byte-order mark is dropped (one anywhere else is part of a value, which
+  the typing rule refuses); a NUL byte is an error.
 - Lines end with LF, CRLF or a lone CR (all read as LF, inside quoted fields too).
 - A blank line, or a line of only spaces and tabs, is skipped; so is a row of one empty quoted field.
 - Fields are separated by commas; double quotes may enclose a field with commas or line breaks.
@@ -10,8 +11,12 @@
 rows in chunks as pandas frames of text, and reads number columns straight to floats through
 pandas' C parser where that cannot differ from `values.number`: bodies without quotes, chunks
 without the words true/false (which the C parser would read as 1 and 0), and every row counted by
-the rule first. Chunks bound the memory a large body takes. `tests/test_codecs_agree.py` checks on
+the rule first. Chunks bound the memory a large body takes. `tests/test_values.py` checks on
 generated bodies that both ways give the same rows.
+
+The csv module (any quote in a body sends all of it there) and the C parser drop the spaces after a
+comma, the plain split keeps them: `values` strips the white space around every value, however long,
+so a field is typed alike on every path.
 """
 
 from __future__ import annotations
@@ -198,6 +203,8 @@ def _row_bounds(part: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _parse(part: bytes, width: int, numbers: dict[int, str] | None, first: int) -> pd.DataFrame:
     """A piece of checked rows as a frame; number columns through the C parser when that is safe."""
     options = dict(header=None, names=range(width), skipinitialspace=True, quoting=csv.QUOTE_NONE, encoding="utf-8", engine="c")
+    if part.startswith(codecs.BOM_UTF8):  # the C parser drops a BOM that opens its input; past the body's start it is a value's
+        part = b"\n" + part  # (a blank line first, which it skips, keeps it for the typing rule to refuse)
     if numbers and not _has_true_false(part):
         dtypes = {position: (np.float64 if position in numbers else object) for position in range(width)}
         try:

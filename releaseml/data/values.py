@@ -11,7 +11,9 @@ at training:
 - a true/false value, in a column whose every value is one: `true`, `FALSE`, `True` ... are
   the categories `True` and `False` (JSON true/false too);
 - otherwise text, with surrounding white space removed (a JSON number in a text column is
-  written as JSON writes it: 1 is "1", 1.5 is "1.5").
+  written as JSON writes it: 1 is "1", 1.5 is "1.5");
+- never a byte-order mark (U+FEFF) inside a value: one may open a body or a file, and one anywhere
+  else is what joining two such files leaves behind, refused rather than read as another category.
 
 A column's kind is inferred once, at training, from all its values (`infer_kind`), and saved in the
 schema. Columns of many rows are typed by `column` through the distinct values (text) or numpy's
@@ -40,6 +42,19 @@ MISSING_MARKERS = frozenset(
 )
 LONGEST_MARKER = max(map(len, MISSING_MARKERS))
 TRUE_FALSE = {"true": "True", "false": "False"}
+BYTE_ORDER_MARK = "\ufeff"
+# A value up to this long is stripped and looked up at once; a longer one is a marker or true/false only
+# if white space pads it, and only then is it stripped (a long word or number costs no copy).
+_LONGEST_WORD = max(LONGEST_MARKER, *map(len, TRUE_FALSE))
+_QUICK_LENGTH = _LONGEST_WORD + 8
+
+
+def _long_word(value: str) -> str | None:
+    """A long value in lower case without the white space around it, if that could be a marker or true/false; else None."""
+    if not (value[0].isspace() or value[-1].isspace()):
+        return None
+    value = value.strip()
+    return value.lower() if len(value) <= _LONGEST_WORD else None
 
 
 def is_missing(value: Any) -> bool:
@@ -48,7 +63,8 @@ def is_missing(value: Any) -> bool:
     if isinstance(value, float):
         return value != value  # NaN
     if isinstance(value, str):
-        return len(value) <= LONGEST_MARKER + 8 and value.strip().lower() in MISSING_MARKERS
+        word = value.strip().lower() if len(value) <= _QUICK_LENGTH else _long_word(value)
+        return word in MISSING_MARKERS
     return False
 
 
@@ -75,17 +91,17 @@ def true_false(value: Any) -> str | None:
     """'True' or 'False' for a true/false value in any spelling, else None."""
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, str) and len(value) < 16:
-        return TRUE_FALSE.get(value.strip().lower())
+    if isinstance(value, str):
+        return TRUE_FALSE.get(value.strip().lower() if len(value) <= _QUICK_LENGTH else _long_word(value))
     return None
 
 
 def text(value: Any) -> str | None:
-    """The value as category text (MISSING_CATEGORY when missing), None for a list or an object."""
+    """The value as category text (MISSING_CATEGORY when missing), None for a list, an object or a byte-order mark inside."""
     if is_missing(value):
         return MISSING_CATEGORY
     if isinstance(value, str):
-        return value.strip()
+        return value.strip() if BYTE_ORDER_MARK not in value else None
     if isinstance(value, bool):
         return "true" if value else "false"  # as JSON spells it, like the same value in a CSV body
     if isinstance(value, (int, float)):
@@ -103,11 +119,19 @@ def typed(value: Any, kind: str, name: str, row: int) -> Any:
     else:
         result = text(value)
     if result is None:
-        wanted = "a number" if kind == NUMERIC else "text or a number"
-        raise BadValue(
-            f"row {row}, column {name!r}: {_shown(value)} is not {wanted} (leave it empty or null if it is missing)", row=row, column=name
-        )
+        raise BadValue(f"row {row}, column {name!r}: {_refusal(value, kind)}", row=row, column=name)
     return result
+
+
+def _refusal(value: Any, kind: str) -> str:
+    """Why a value cannot be typed, and what to send instead."""
+    if isinstance(value, str) and BYTE_ORDER_MARK in value:
+        return (
+            f"{_shown(value)} holds a byte-order mark (U+FEFF); only one is allowed, at the very start of a body or file "
+            "(were two files joined?)"
+        )
+    wanted = "a number" if kind == NUMERIC else "text or a number"
+    return f"{_shown(value)} is not {wanted} (leave it empty or null if it is missing)"
 
 
 def column(values: Any, kind: str, name: str, first_row: int = 1) -> np.ndarray:

@@ -29,6 +29,7 @@ from releaseml.common import media
 from releaseml.common.errors import BadValue, UserError
 from releaseml.data import csvrows
 from releaseml.data.schema import NUMERIC, Schema, model_frame, typed_row
+from releaseml.data.values import BYTE_ORDER_MARK
 from releaseml.model.bundle import Prediction, answer_columns
 
 CSV, JSON, JSONLINES = media.CSV, media.JSON, media.JSONLINES
@@ -73,6 +74,8 @@ def _decode_csv(body: bytes, schema: Schema) -> Iterator[pd.DataFrame | list[lis
     if first is None:
         raise RequestError("the request body is empty: send one or more rows")
     header = header_names(first, schema)
+    if header is None:
+        _refuse_a_header_with_a_byte_order_mark(first, schema)
     width = len(header) if header is not None else len(schema.features)
     names = header if header is not None else schema.features
     skip = 1 if header is not None else 0
@@ -116,6 +119,20 @@ def header_names(fields: list[str], schema: Schema) -> list[str] | None:
     return names
 
 
+def _refuse_a_header_with_a_byte_order_mark(fields: list[str], schema: Schema) -> None:
+    """A header that a stray byte-order mark hides (files joined together) is named as such, not read as a data row."""
+    if not any(BYTE_ORDER_MARK in field for field in fields):
+        return
+    names = {field.replace(BYTE_ORDER_MARK, "").strip() for field in fields}
+    if all(feature in names for feature in schema.features):
+        name = next(field for field in fields if BYTE_ORDER_MARK in field).replace(BYTE_ORDER_MARK, "").strip()
+        raise RequestError(
+            f"the header's column {name!r} holds a byte-order mark (U+FEFF); only one is allowed, at the very start of the body "
+            "(were two files joined?)",
+            column=name,
+        )
+
+
 def _json_instances(body: bytes, content_type: str) -> Iterable[Any]:
     if content_type == JSONLINES:
         return _json_lines(body)
@@ -136,15 +153,23 @@ def _json_lines(body: bytes) -> Iterator[Any]:
     (`decode` refused a body of blank lines already, so some line has content.)"""
     if b"\r" in body:
         body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    row = 0
     for number, line in enumerate(body.split(b"\n"), start=1):
         if line.strip():
-            yield _json_value(line, f"line {number}")
+            row += 1
+            yield _json_value(line, f"line {number}", row)
 
 
-def _json_value(text: bytes, where: str) -> Any:
+def _json_value(text: bytes, where: str, row: int | None = None) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
+        if codecs.BOM_UTF8 in text:  # outside a string (inside one, the typing rule refuses it with its column)
+            raise RequestError(
+                f"a byte-order mark (U+FEFF) at byte {text.index(codecs.BOM_UTF8)} of {where}; only one is allowed, at the very "
+                "start of the body (were two bodies joined?)",
+                row=row,
+            ) from None
         raise RequestError(f"malformed JSON in {where}: {exc}") from None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -17,7 +18,10 @@ import time
 import orjson
 import waitress
 import waitress.channel
+import waitress.parser
+import waitress.rfc7230
 import waitress.task
+import waitress.utilities
 
 from releaseml.common import environment
 from releaseml.common.errors import UserError
@@ -61,18 +65,45 @@ def run(paths: MLPaths) -> None:
     settings = settings_from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("waitress.queue").addFilter(QueueDepthSummary())
-    model = bundle_module.load(paths.model_dir)
-    app = create_app(model, settings["limits"], settings["explain"])
-    workers = settings["workers"]
-    if workers == 1:
-        server = _server(app, settings)
-        _announce(model, settings, started)
-        _serve(server, settings)
-    else:
-        held = _listen(settings["host"], settings["port"])
-        _announce(model, settings, started)
-        _Supervisor(app, settings, held).run()
+    with _catboost_output_in_the_log():
+        model = bundle_module.load(paths.model_dir)
+        app = create_app(model, settings["limits"], settings["explain"])
+        workers = settings["workers"]
+        if workers == 1:
+            server = _server(app, settings)
+            _announce(model, settings, started)
+            _serve(server, settings)
+        else:
+            held = _listen(settings["host"], settings["port"])
+            _announce(model, settings, started)
+            _Supervisor(app, settings, held).run()
     print("Server stopped.", flush=True)
+
+
+def _catboost_output_in_the_log():
+    """CatBoost's own output while serving: its info lines dropped, its warnings and errors logged.
+
+    Under concurrent requests CatBoost printed `Object info sizes: 1 6` (rows, features) for about
+    one Pool in five: thousands of lines a minute, each a CloudWatch cost; one request at a time, none.
+    Its log level is one for the process; each call sets it for its own span (Silent: a prediction is
+    not verbose) and puts back what it found, so concurrent calls put back each other's and a Pool
+    is now and then built at a level no call asked for. No setting of the model or of a call (they
+    are all Silent already) prevents that; CatBoost's own logger does: the base of its stack of
+    loggers (`log_fixup`, entered here in the main thread; calls in other threads leave it alone),
+    inherited by the forked workers.
+    """
+    import catboost.core
+
+    return catboost.core.log_fixup(log_cout=_drop, log_cerr=_log_catboost_warning)
+
+
+def _drop(message: str) -> None:
+    pass
+
+
+def _log_catboost_warning(message: str) -> None:
+    if message.strip():
+        log.warning("catboost: %s", message.strip())
 
 
 def _announce(model, settings: dict, started: float) -> None:
@@ -315,8 +346,165 @@ class _JsonErrorTask(waitress.task.ErrorTask):
         self.write(body)
 
 
+# The longest chunk size line (with extensions) and trailer waited for; waitress waits without bound.
+MAX_CHUNK_LINE_BYTES = 4096
+MAX_TRAILER_BYTES = 64 * 1024
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+_HEX_DIGITS = re.compile(rb"[0-9a-fA-F]+")
+
+
+class _ChunkedBody:
+    """A chunked request body read strictly, line by line (RFC 9112, 7.1).
+
+    waitress's own reader waits for a CRLF that a line ended by a bare LF never brings, and for every
+    byte of a chunk larger than the body limit (`c800000`: 200 MB): a client that has sent its whole
+    body hears nothing until the 60 s channel timeout. Here each is an error as soon as it is seen,
+    which the channel answers (400 or 413, in JSON) and then closes.
+    """
+
+    completed = False
+    error = None
+
+    def __init__(self, buf, max_body: int):
+        self.buf, self.max_body = buf, max_body
+        self.on_line = self._size_line
+        self.pending = b""  # the start of a line whose end has not come yet
+        self.remaining = 0  # bytes of the current chunk still to come
+        self.body_bytes = self.trailer_bytes = 0
+
+    def __len__(self) -> int:
+        return self.buf.__len__()
+
+    def getfile(self):
+        return self.buf.getfile()
+
+    def getbuf(self):
+        return self.buf
+
+    def received(self, data: bytes) -> int:
+        """Takes what it can of `data`; returns how many bytes were this body's (the rest is the next request's)."""
+        size = len(data)
+        while data and not (self.completed or self.error):
+            if self.remaining:
+                data = self._chunk_data(data)
+                continue
+            line, data = self._line(data)
+            if line is not None:
+                self.on_line(line)
+        return size - len(data) if self.completed else size
+
+    def _line(self, data: bytes) -> tuple[bytes | None, bytes]:
+        """(the next whole line without its CRLF, what follows it), or (None, b"") until its end comes."""
+        data = self.pending + data
+        end = data.find(b"\n")
+        if end < 0:
+            self.pending = data
+            longest = MAX_CHUNK_LINE_BYTES if self.on_line != self._trailer_line else MAX_TRAILER_BYTES - self.trailer_bytes
+            if len(data) > longest:
+                self._refuse(f"a chunk size or trailer line of over {longest} bytes")
+            return None, b""
+        line, self.pending = data[:end], b""
+        if not line.endswith(b"\r") or b"\r" in line[:-1]:
+            self._refuse("a chunk size, chunk end or trailer line ends in a bare LF or holds a bare CR (lines end in CRLF)")
+            return None, b""
+        return line[:-1], data[end + 1 :]
+
+    def _size_line(self, line: bytes) -> None:
+        if not line:
+            return  # waitress lets an empty line come before a size line; so does this
+        digits, semicolon, extensions = line.partition(b";")
+        if semicolon and not waitress.rfc7230.CHUNK_EXT_RE.match(semicolon + extensions):
+            return self._refuse("Invalid chunk extension")
+        if not _HEX_DIGITS.fullmatch(digits):
+            return self._refuse("Invalid chunk size")
+        size = int(digits, 16)
+        if not size:
+            self.on_line = self._trailer_line
+        elif self.body_bytes + size > self.max_body:
+            self.error = waitress.utilities.RequestEntityTooLarge(
+                f"a chunk of {size} bytes takes the body over the limit of {self.max_body}"
+            )
+        else:
+            self.remaining, self.body_bytes = size, self.body_bytes + size
+
+    def _chunk_data(self, data: bytes) -> bytes:
+        taken = data[: self.remaining]
+        self.buf.append(taken)
+        self.remaining -= len(taken)
+        if not self.remaining:
+            self.on_line = self._chunk_end
+        return data[len(taken) :]
+
+    def _chunk_end(self, line: bytes) -> None:
+        if line:
+            return self._refuse("Chunk not properly terminated")
+        self.on_line = self._size_line
+
+    def _trailer_line(self, line: bytes) -> None:
+        self.trailer_bytes += len(line) + 2
+        if not line:
+            self.completed = True
+        elif self.trailer_bytes > MAX_TRAILER_BYTES:
+            self._refuse(f"a trailer of over {MAX_TRAILER_BYTES} bytes")
+
+    def _refuse(self, why: str) -> None:
+        self.error = waitress.utilities.BadRequest(why)
+
+
+class _StrictRequestParser(waitress.parser.HTTPRequestParser):
+    """waitress's request parser with its silent waits made answers: a head with a line ended by a bare
+    LF (it waits for a CRLF CRLF that never comes), and a chunked body (read by `_ChunkedBody`).
+    `Transfer-Encoding: chunked, chunked` is refused: waitress read such a body as chunked once."""
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        if self.body_rcv is None and not self.completed and _bare_lf_in_head(self.header_plus, len(data)):
+            self.parse_header(b"GET / HTTP/1.0\r\n")  # what the error answer needs (as waitress does for a head too large)
+            self.error = waitress.utilities.BadRequest("a line of the request's head ends in a bare LF (HTTP lines end in CRLF)")
+            self.completed = True
+        return consumed
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        if not self.chunked:
+            return
+        if _transfer_codings(header_plus).count(b"chunked") > 1:
+            raise waitress.parser.ParsingError("Transfer-Encoding: chunked may be applied only once")
+        self.body_rcv = _ChunkedBody(self.body_rcv.getbuf(), self.adj.max_request_body_size)
+
+
+def _bare_lf_in_head(head: bytes, new_bytes: int) -> bool:
+    """Whether the unfinished head, in the `new_bytes` that just came (and the byte before), has a line
+    ended by a bare LF; blank lines before the request line are waitress's to skip, as it does."""
+    start = max(0, len(head) - new_bytes - 1)
+    if not _BARE_LF.search(head, start):
+        return False
+    return _BARE_LF.search(head, max(start, len(head) - len(head.lstrip()))) is not None
+
+
+def _transfer_codings(header_plus: bytes) -> list[bytes]:
+    """Every coding that the head's Transfer-Encoding fields name, in order (waitress keeps only the fields' join)."""
+    codings = []
+    for line in waitress.parser.get_header_lines(header_plus.partition(b"\r\n")[2]):
+        field = waitress.rfc7230.HEADER_FIELD_RE.match(line)
+        if field and field.group("name").lower() == b"transfer-encoding":
+            codings += [coding.strip(b" \t").lower() for coding in field.group("value").split(b",") if coding.strip(b" \t")]
+    return codings
+
+
+class _ClosingWhenDrainingTask(waitress.task.WSGITask):
+    """A request's task; once the server drains (`_drain`), its answer closes the connection."""
+
+    def execute(self) -> None:
+        if getattr(self.channel.server, "draining", False):
+            self.set_close_on_finish()
+        super().execute()
+
+
 class _JsonErrorsChannel(waitress.channel.HTTPChannel):
+    task_class = _ClosingWhenDrainingTask
     error_task_class = _JsonErrorTask
+    parser_class = _StrictRequestParser
 
 
 class QueueDepthSummary(logging.Filter):
@@ -366,23 +554,55 @@ def _loop_once(server, timeout: float) -> None:
 def _drain(server, grace_seconds: float, stop: _StopSignal) -> None:
     """Stop accepting, let requests already received (or being received) finish and their answers
     go out, then return. After `grace_seconds` the rest are closed without an answer: a client then
-    sees a closed connection or a body shorter than its Content-Length, never a complete-looking 200."""
+    sees a closed connection or a body shorter than its Content-Length, never a complete-looking 200.
+
+    Answers from here on say `Connection: close`, so kept-alive clients stop sending on them."""
     server.accepting = False
+    server.draining = True
+    _accept_waiting(server)
     server.del_channel()
     server.socket.close()  # new connections are refused from here on
     deadline = time.monotonic() + grace_seconds
     while not stop.hurried and time.monotonic() < deadline:
         busy = False
         for channel in list(server.active_channels.values()):
-            if channel.requests or channel.total_outbufs_len or channel.request is not None:
+            if channel.requests or channel.total_outbufs_len or channel.request is not None or _unread(channel):
                 busy = True
             elif not channel.will_close:
-                channel.handle_close()  # an idle keep-alive connection: nothing is lost
+                channel.handle_close()  # an idle keep-alive connection with nothing sent on it: nothing is lost
         if not busy:
             return
         _loop_once(server, timeout=0.05)
     for channel in list(server.active_channels.values()):
         channel.handle_close()
+
+
+def _accept_waiting(server) -> None:
+    """Make connections of all that the kernel has accepted on the port and waitress not yet: closing
+    the port resets those (their requests sent, never read). Under load (64 connections) they are many:
+    waitress accepts one per turn of its loop."""
+    while True:
+        try:
+            connection, address = server.socket.accept()
+        except ConnectionAbortedError:  # that client is gone already; others may wait behind it
+            continue
+        except OSError:  # none left (EAGAIN), or none can be taken (EMFILE): as waitress would, leave them
+            return
+        try:
+            server.set_socket_options(connection)
+        except OSError:
+            connection.close()
+            continue
+        server.channel_class(server, connection, server.fix_addr(address), server.adj, map=server._map)
+
+
+def _unread(channel) -> bool:
+    """Whether the client has sent bytes that the server has not read yet: a request on a kept-alive
+    connection that looks idle. Closing that connection would reset the request unanswered."""
+    try:
+        return bool(channel.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except OSError:  # nothing to read (BlockingIOError), or the connection is gone
+        return False
 
 
 def _cannot_listen(host: str, port: int, exc: OSError) -> str:
