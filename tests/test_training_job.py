@@ -138,10 +138,23 @@ def test_metric_lines_follow_the_documented_format_and_definitions(tmp_path, pen
         ({"target": "b"}, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\xff\xfe", "cannot read"),
         ({"target": "b"}, "", "is empty: a CSV file needs a header row"),
         ({"target": "b"}, 'a,b\n1,"unclosed\n', "cannot read"),
-        ({"target": "b", "catboost": {"depth": 99}}, "a,b\n1,0\n2,1\n3,0\n4,1\n5,0\n", "catboost.depth: got 99; it takes a whole number from 1 to 16"),
+        (
+            {"target": "b", "catboost": {"depth": 99}},
+            "a,b\n1,0\n2,1\n3,0\n4,1\n5,0\n",
+            "catboost.depth: got 99; it takes a whole number from 1 to 16",
+        ),
         ({"target": "b", "catboost": {"max_leaves": 8}}, "a,b\n1,0\n2,1\n3,0\n4,1\n5,0\n", "CatBoost could not train with these settings"),
     ],
-    ids=["missing-target", "empty-channel", "one-class", "binary-file", "empty-file", "broken-quotes", "bad-catboost-param", "catboost-refuses"],
+    ids=[
+        "missing-target",
+        "empty-channel",
+        "one-class",
+        "binary-file",
+        "empty-file",
+        "broken-quotes",
+        "bad-catboost-param",
+        "catboost-refuses",
+    ],
 )
 def test_bad_data_writes_a_readable_failure_and_exits_non_zero(tmp_path, run_train, config, training, reason):
     paths = make_ml_root(tmp_path, config, training)

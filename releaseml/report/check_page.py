@@ -42,7 +42,6 @@ def write(out_dir: Path, result: CheckResult) -> Path:
     return path
 
 
-
 def _table(columns: list[ColumnCheck]) -> str:
     rows = "".join(
         f"<tr><th>{escape(c.name)}</th><td>{escape(c.kind)}</td><td class='number'>{'-' if c.psi is None else f'{c.psi:.3f}'}</td>"

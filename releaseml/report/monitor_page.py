@@ -45,7 +45,6 @@ def write(out_dir: Path, result: MonitorResult) -> Path:
     return path
 
 
-
 def _metric_names(result: MonitorResult) -> list[str]:
     return [name for name in LIVE_METRICS[result.task] if name in result.metrics or any(name in p.metrics for p in result.periods)]
 
