@@ -112,7 +112,7 @@ def train(
     with tempfile.TemporaryDirectory(prefix="releaseml-api-") as scratch:
         outcome = runner.train(
             config_path, _data_path(data, Path(scratch), "training"), _data_path(validation, Path(scratch), "validation"),
-            engine=engine, config=settings,
+            engine=engine, config=settings, verbose=False,
         )  # fmt: skip
     if outcome.exit_code != 0:
         raise UserError(outcome.failure or f"training exited with code {outcome.exit_code}")

@@ -63,3 +63,10 @@ def test_listing_and_help_load_nothing_heavy(tmp_path):
     probe = f"import sys; from releaseml.cli import collection; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("words", [["score", "--help"], ["help", "score"], ["score", "data.csv", "-h"]])
+def test_the_usual_ways_of_asking_for_help_work(tmp_path, words):
+    """`releaseml score --help` once scored a file named `--help`."""
+    result = releaseml(*words, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("Usage: releaseml [--core-opts] score"), result.stdout + result.stderr

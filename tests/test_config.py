@@ -106,3 +106,7 @@ def test_catboost_mistakes_are_named_before_any_data_is_read(section, message):
 def test_good_catboost_values_pass():
     section = {"depth": 6, "iterations": 500, "learning_rate": 0.05, "grow_policy": "Lossguide", "max_leaves": 31, "verbose": False}
     assert config.validate({"target": "y", "catboost": section}).catboost == section
+
+
+def test_one_column_may_be_given_without_a_list():
+    assert config.validate({"target": "y", "drop": "customer_id"}).drop == ["customer_id"]

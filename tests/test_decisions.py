@@ -135,6 +135,7 @@ def test_the_log_says_what_the_threshold_does(tmp_path, penguins):
     assert result.returncode == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith("Decision (min_recall 0.8): at "))
     assert "the model catches" in line and "of 'yes' and flags" in line
+    assert "At the decision's threshold" in result.stdout and "the lines above are at 0.5" in result.stdout  # the summary too
 
 
 @pytest.mark.parametrize(

@@ -58,11 +58,11 @@ def test_each_training_is_a_new_run_and_the_list_says_what_changed(project):
 
 def test_a_failed_run_is_kept_marked_failed_and_never_latest(project):
     assert releaseml("train-local", "--engine", "process", cwd=project).returncode == 0
-    (project / "releaseml.yaml").write_text("target: species\ndata: penguins.csv\ncatboost: {depth: 99}\n")
+    (project / "releaseml.yaml").write_text("target: species\ndata: penguins.csv\ncatboost: {max_leaves: 8}\n")  # CatBoost refuses it
     failed = releaseml("train-local", "--engine", "process", cwd=project)
-    assert failed.returncode == 1 and "depth" in failed.stderr
+    assert failed.returncode == 1 and "lossguide" in failed.stderr.lower()
     listed = json.loads(releaseml("runs", "--json", cwd=project).stdout)
-    assert [run["status"] for run in listed] == ["succeeded", "failed"] and "depth" in listed[1]["failure"]
+    assert [run["status"] for run in listed] == ["succeeded", "failed"] and "lossguide" in listed[1]["failure"].lower()
     served = releaseml("report", cwd=project)
     assert listed[0]["id"] in served.stdout
 

@@ -26,12 +26,28 @@ class ReleasemlProgram(Program):
         raise Exit
 
 
+HELP_FLAGS = ("--help", "-h")
+
+
+def conventional(argv: list[str]) -> list[str]:
+    """`releaseml TASK --help` and `releaseml help TASK` mean `releaseml --help TASK`: invoke would
+    otherwise take `--help` as the task's positional argument (`score --help` scored a file named so)."""
+    words = argv[1:]
+    if len(words) >= 2 and words[0] == "help":
+        return [argv[0], "--help", *words[1:]]
+    if words and words[0] in namespace.task_names and any(word in HELP_FLAGS for word in words[1:]):
+        return [argv[0], "--help", words[0]]
+    return argv
+
+
 program = ReleasemlProgram(namespace=namespace, version=releaseml.__version__, name="releaseml", binary="releaseml")
 
 
 def main() -> None:
+    import sys
+
     try:
-        program.run()
+        program.run(conventional(sys.argv))
     except BrokenPipeError:  # `releaseml --help score | head`: a closed pipe ends quietly, as Unix tools do
         import os
         import sys

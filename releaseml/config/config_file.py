@@ -320,6 +320,11 @@ class Config(_Strict):
                 raise ValueError(f"`{name}` is set by releaseml: {RESERVED_CATBOOST_PARAMS[name]}")
         return params
 
+    @field_validator("features", "drop", "categorical", mode="before")
+    @classmethod
+    def _one_column_is_a_list_of_one(cls, names: Any) -> Any:
+        return [names] if isinstance(names, str) else names  # `drop: customer_id` means [customer_id]
+
     @field_validator("features", "drop", "categorical")
     @classmethod
     def _each_column_once(cls, names: Optional[list[str]]) -> Optional[list[str]]:

@@ -204,7 +204,8 @@ def _flat(config: dict[str, Any]) -> dict[str, str]:
 def _no_run_message(runs: list[Run], root: Path) -> str:
     if runs:
         return (
-            f"no run in {root} has succeeded yet ({len(runs)} failed): fix the error `releaseml runs` shows, then `releaseml train-local`"
+            f"no run in {root} has succeeded yet ({len(runs)} failed; the last said: {runs[-1].info.get('failure') or 'nothing'}): "
+            "fix that, then `releaseml train-local`"
         )
     return "no trained model yet in this project: train one with `releaseml train-local`"
 

@@ -71,7 +71,9 @@ def predict(
             f"the server at {url} did not answer within {timeout:g} s; is it a releaseml server? (--timeout waits longer)"
         ) from None
     except requests.ConnectionError:
-        raise UserError(f"no model server answers at {url}; start one with `releaseml serve-local`") from None
+        raise UserError(
+            f"no model server answers at {url}; start one with `releaseml serve-local` (or name the one running with --url)"
+        ) from None
     except requests.RequestException as exc:
         raise UserError(f"cannot send to {url}: {exc}") from None
     if response.status_code >= 400:
