@@ -234,3 +234,12 @@ def test_catboost_writes_nothing_to_the_serving_log_under_mixed_load(species_mod
     strangers = [line.rstrip("\n") for line in lines if not OWN_LINE.match(line)]
     assert not strangers, (len(strangers), strangers[:5])
     assert len(lines) < 10, lines
+
+
+def test_a_header_that_lacks_a_feature_is_named_not_typed_as_data(species_server):
+    """check-data on a file missing a column once said "'region' is not a number": the header read as a data row."""
+    import requests
+
+    body = "island,bill_length_mm,bill_depth_mm,flipper_length_mm,sex\nDream,40,18,190,male\n"
+    answer = requests.post(f"{species_server.url}/invocations", data=body, headers={"Content-Type": "text/csv"}, timeout=10)
+    assert answer.status_code == 400 and "the header row lacks the feature column(s) ['body_mass_g']" in answer.json()["error"]

@@ -101,10 +101,17 @@ def _decode_csv(body: bytes, schema: Schema) -> Iterator[pd.DataFrame | list[lis
 
 
 def header_names(fields: list[str], schema: Schema) -> list[str] | None:
-    """The header's column names if the first row names every feature, else None (a data row)."""
+    """The header's column names if the first row names every feature, else None (a data row).
+
+    A first row that names most of the features but not all is a header that lacks some: said so,
+    rather than typed as data ("'region' is not a number")."""
     names = [f.strip() for f in fields]
     present = set(names)
     if not all(feature in present for feature in schema.features):
+        named = [feature for feature in schema.features if feature in present]
+        if len(schema.features) >= 2 and len(named) * 2 >= len(schema.features):
+            missing = [feature for feature in schema.features if feature not in present]
+            raise RequestError(f"the header row lacks the feature column(s) {missing[:10]}; the model's features are {schema.features}")
         return None
     known = schema.known_columns
     unknown = [n for n in names if n not in known]
