@@ -288,3 +288,8 @@ def test_terms_link_to_a_glossary_and_the_parameter_dump_is_folded(browser, runs
     assert not dump.is_displayed()
     page.find_element("xpath", "//details/summary[.='CatBoost parameters']").click()
     assert dump.is_displayed() and '"iterations"' in dump.text
+
+
+def test_four_digit_numbers_such_as_years_go_without_a_separator():
+    """The demo's Data table once read "2,007 to 2,009, median 2,008"."""
+    assert [findings.number(v) for v in (2007.0, 9999.0, 10_000.0, -2500.0)] == ["2007", "9999", "10,000", "-2500"]

@@ -46,12 +46,13 @@ def positive_label(schema: Schema):
 
 
 def number(value: float, digits: int = 4) -> str:
-    """A number to read, not to parse: four significant digits and thousands separators (12,350, not 1.235e+04)."""
+    """A number to read, not to parse: four significant digits and thousands separators (12,350, not 1.235e+04);
+    four-digit numbers go without one, as style guides write them (a year reads 2007, not 2,007)."""
     if not np.isfinite(value) or value == 0:
         return f"{value:g}"
     rounded = float(f"{value:.{digits}g}")
     decimals = max(digits - 1 - int(np.floor(np.log10(abs(rounded)))), 0)
-    text = f"{rounded:,.{decimals}f}"
+    text = f"{rounded:{',' if abs(rounded) >= 10_000 else ''}.{decimals}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
