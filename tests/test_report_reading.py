@@ -293,3 +293,11 @@ def test_terms_link_to_a_glossary_and_the_parameter_dump_is_folded(browser, runs
 def test_four_digit_numbers_such_as_years_go_without_a_separator():
     """The demo's Data table once read "2,007 to 2,009, median 2,008"."""
     assert [findings.number(v) for v in (2007.0, 9999.0, 10_000.0, -2500.0)] == ["2007", "9999", "10,000", "-2500"]
+
+
+def test_the_learning_curve_names_the_loss_as_the_scores_table_does():
+    """The demo's learning curve once said MultiClass while the table said logloss."""
+    from releaseml.report import training_report
+
+    assert training_report._our_name("MultiClass", "multiclass") == "logloss"
+    assert training_report._our_name("Logloss", "binary") == "logloss" and training_report._our_name("RMSE", "regression") == "rmse"

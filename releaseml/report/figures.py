@@ -42,7 +42,9 @@ def save(figure, path: Path) -> Path:
     return path
 
 
-def learning_curves(history: dict[str, dict[str, list[float]]], metric: str, best_iteration: int | None, path: Path) -> Path:
+def learning_curves(
+    history: dict[str, dict[str, list[float]]], metric: str, best_iteration: int | None, path: Path, shown: str | None = None
+) -> Path:
     """The loss per iteration on training and validation rows; the dashed line is the tree count kept."""
     figure, axes = plt.subplots(figsize=(6.4, 3.6))
     for split, color, label in (("learn", TRAIN_COLOR, "training rows"), ("validation", VALIDATION_COLOR, "validation rows")):
@@ -51,7 +53,8 @@ def learning_curves(history: dict[str, dict[str, list[float]]], metric: str, bes
             axes.plot(np.arange(1, len(values) + 1), values, color=color, label=label)
     if best_iteration is not None:
         axes.axvline(best_iteration + 1, color="grey", linestyle="--", label=f"kept: {best_iteration + 1} trees")
-    axes.set(xlabel="iteration (trees)", ylabel=metric, title=f"Learning curves ({metric}, lower is better)")
+    shown = shown or metric  # our name for CatBoost's loss (logloss for MultiClass), as the scores table says
+    axes.set(xlabel="iteration (trees)", ylabel=shown, title=f"Learning curves ({shown}, lower is better)")
     readable(axes)
     axes.legend()
     axes.grid(alpha=0.3)

@@ -13,6 +13,7 @@ from catboost import CatBoost
 
 from releaseml import __version__
 from releaseml.config.config_file import Config
+from releaseml.config.tasks import TASK_METRICS
 from releaseml.data.schema import BINARY, REGRESSION, Schema, labels, model_frame
 from releaseml.data.values import NUMERIC
 from releaseml.model import bundle
@@ -65,7 +66,7 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
         (
             "Learning curves",
             "How the error fell as trees were added. Training rows keep improving; when validation rows stop improving, more trees only memorise, and training keeps the trees up to the best validation score.",
-            figures.learning_curves(history, loss, best, figure_dir / "learning_curves.png"),
+            figures.learning_curves(history, loss, best, figure_dir / "learning_curves.png", _our_name(loss, schema.task)),
         ),
         (
             "Feature importance",
@@ -163,6 +164,12 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
     report = out_dir / REPORT_FILE
     report.write_text(page.render(context), encoding="utf-8")
     return report
+
+
+def _our_name(catboost_metric: str, task: str) -> str:
+    """The report's name for a CatBoost metric (MultiClass is logloss), else CatBoost's own."""
+    names = {spec: name for name, spec in TASK_METRICS[task].items()}
+    return names.get(catboost_metric, catboost_metric)
 
 
 def _interval_sentence(interval: dict) -> str:
