@@ -274,7 +274,9 @@ def tradeoff(curve, chosen: float | None, costs: tuple[float, float] | None, pos
     thresholds = np.clip(curve.thresholds, 0, 1)
     figure, axes = plt.subplots(figsize=(6.4, 4.8))
     axes.step(thresholds, curve.recall, where="post", color=TRAIN_COLOR, label=f"recall: share of '{positive}' caught")
-    axes.step(thresholds, curve.precision, where="post", color=VALIDATION_COLOR, label=f"precision: share of flagged that are '{positive}'")
+    flagged = (curve.true_positives + curve.false_positives) > 0  # precision means nothing where no row is flagged
+    precision = np.where(flagged, curve.precision, np.nan)
+    axes.step(thresholds, precision, where="post", color=VALIDATION_COLOR, label=f"precision: share of flagged that are '{positive}'")
     axes.step(thresholds, curve.flagged_share, where="post", color="grey", linestyle=":", label="share of rows flagged")
     axes.set(xlabel=f"threshold: P('{positive}') at which a row is flagged", ylabel="share", xlim=(0, 1), ylim=(0, 1.02))
     if costs is not None:
