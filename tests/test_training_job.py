@@ -23,8 +23,9 @@ def split_frame(frame: pd.DataFrame, seed: int = 0):
     return frame.drop(valid.index), valid
 
 
-def direct_catboost(model_class, train, valid, target, loss):
-    """CatBoost used directly, by the book: NaN categories as text, same parameters as releaseml's."""
+def direct_catboost(model_class, train, valid, target, loss, class_names=None):
+    """CatBoost used directly, by the book: NaN categories as text, same parameters as releaseml's (and, for a
+    binary target, the same class order: the positive class is CatBoost's class 1)."""
     categorical = ["species", "island", "sex"]
     features = [c for c in train.columns if c != target]
 
@@ -35,8 +36,9 @@ def direct_catboost(model_class, train, valid, target, loss):
                 x[c] = x[c].astype(object).where(x[c].notna(), "").map(str)
         return x
 
+    names = {"class_names": class_names} if class_names else {}
     model = model_class(
-        iterations=ITERATIONS, early_stopping_rounds=100, random_seed=42, loss_function=loss, verbose=0, allow_writing_files=False
+        iterations=ITERATIONS, early_stopping_rounds=100, random_seed=42, loss_function=loss, verbose=0, allow_writing_files=False, **names
     )
     model.fit(
         prepared(train), train[target], cat_features=[c for c in categorical if c in features], eval_set=(prepared(valid), valid[target])
@@ -56,8 +58,8 @@ def test_validation_score_matches_catboost_used_directly(tmp_path, penguins, run
     assert run_train(paths) == 0
     ours = json.loads((paths.output_data_dir / "metrics.json").read_text())["validation"]
     model_class = CatBoostRegressor if task == "regression" else CatBoostClassifier
-    direct, x_valid = direct_catboost(model_class, train, valid, target, loss)
     loaded = bundle.load(paths.model_dir)
+    direct, x_valid = direct_catboost(model_class, train, valid, target, loss, loaded.schema.classes if task == "binary" else None)
     assert loaded.schema.task == task
 
     if task == "regression":
@@ -119,7 +121,7 @@ def test_metric_lines_follow_the_documented_format_and_definitions(tmp_path, pen
     assert run_train(paths) == 0
     log = capsys.readouterr().out
     written = json.loads((paths.output_data_dir / "metrics.json").read_text())
-    assert written.pop("positive_class") == "male"  # sex: neither yes/true/1, so the rarer class
+    assert written.pop("positive_class") == "female"  # sex: neither yes/true/1, so the rarer class (165 of 333)
     assert metrics.parse_lines(log) == written
     lines = [line for line in log.splitlines() if line.startswith(metrics.LINE_PREFIX)]
     assert len(lines) == 2 * len(metrics.TASK_METRICS["binary"])
