@@ -115,6 +115,7 @@ class RunStore:
             "id": run_id,
             "created": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
             "status": RUNNING,
+            "started": time.time(),  # orders runs made in the same second (ids sort by the second only)
             "pid": os.getpid(),
             "config_file": str(config_file.resolve()),
             "config": config,
@@ -144,7 +145,7 @@ class RunStore:
             info = _read(folder / RUN_FILE)
             if info is not None:
                 runs.append(Run(folder.name, folder, info))
-        return runs
+        return sorted(runs, key=lambda run: (run.id[:15], run.info.get("started", 0), run.id))
 
     def latest(self) -> Run | None:
         """The newest run that succeeded."""
