@@ -17,7 +17,7 @@ from typing import Any
 import catboost
 import numpy as np
 import pandas as pd
-from catboost import CatBoost, CatBoostError, Pool
+from catboost import CatBoost, CatBoostError, FeaturesData, Pool
 
 import releaseml
 from releaseml.common.errors import UserError
@@ -80,6 +80,9 @@ class Bundle:
     model: CatBoost
     schema: Schema
     info: dict[str, Any]
+    # CatBoost threads for a prediction of many rows: -1 is every core, right for one caller (score,
+    # the Python API); a server of several workers gives each its share (serving/server.py).
+    threads: int = -1
 
     @functools.cached_property
     def threshold(self) -> float | None:
@@ -96,18 +99,44 @@ class Bundle:
         """Predict for rows typed like `schema.model_frame` does (a frame, or lists for a few rows).
 
         A few rows go to CatBoost on one thread: handing them to a pool of threads costs more than
-        the prediction itself. Lists become a Pool here, with the categorical positions known in
-        advance: CatBoost's own conversion asks the model for them on every call (~20 us of ~150).
+        the prediction itself; more rows get `threads` (see there). Lists become a Pool here, with
+        the categorical positions known in advance: CatBoost's own conversion asks the model for
+        them on every call (~20 us of ~150). A frame becomes a Pool through `_features_data`.
         """
-        threads = 1 if len(features) <= FEW_ROWS else -1
+        threads = 1 if len(features) <= FEW_ROWS else self.threads
         if isinstance(features, list):
             features = Pool(features, cat_features=self._categorical_positions, thread_count=threads)
+        else:
+            features = Pool(self._features_data(features), thread_count=threads)
         if self.schema.task == REGRESSION:
             values = self.model.predict(features, prediction_type="RawFormulaVal", thread_count=threads)
             half_width = self.interval_half_width
             return Prediction(values, None, intervals=None if half_width is None else intervals.bounds(values, half_width))
         probabilities = self.model.predict(features, prediction_type="Probability", thread_count=threads)
         return Prediction(values=None, probabilities=probabilities, threshold=self.threshold)
+
+    def _features_data(self, frame: pd.DataFrame) -> FeaturesData:
+        """A typed frame as CatBoost's FeaturesData: its numbers as one float32 matrix, its categories
+        as one matrix of text, matched to the model's features by name.
+
+        CatBoost keeps features as float32, so the values it sees are the same as from the frame
+        itself (tests/test_bundle_features.py checks predictions agree bit for bit); what differs is
+        the cost: CatBoost converts a frame column by column, checking each value's type, which took
+        2-3x the time of the prediction on a 10,000-row body of the demo model.
+        """
+        numbers, categories = self._feature_names_by_kind
+        return FeaturesData(
+            num_feature_data=_matrix(frame, numbers, np.float32),
+            cat_feature_data=_matrix(frame, categories, object),
+            num_feature_names=numbers or None,
+            cat_feature_names=categories or None,
+        )
+
+    @functools.cached_property
+    def _feature_names_by_kind(self) -> tuple[list[str], list[str]]:
+        kinds = self.schema.kinds
+        numbers = [name for name in self.schema.features if kinds[name] not in CATEGORY_KINDS]
+        return numbers, [name for name in self.schema.features if kinds[name] in CATEGORY_KINDS]
 
     @functools.cached_property
     def _categorical_positions(self) -> list[int]:
@@ -137,6 +166,17 @@ class Bundle:
         pool = Pool(features, cat_features=self.schema.categorical, feature_names=self.schema.features)
         threads = 1 if len(features) <= FEW_ROWS else -1
         return self.model.get_feature_importance(pool, type="ShapValues", thread_count=threads, verbose=False)
+
+
+def _matrix(frame: pd.DataFrame, names: list[str], dtype) -> np.ndarray | None:
+    """The named columns as one C-ordered matrix of `dtype` (None when there are none)."""
+    if not names:
+        return None
+    matrix = np.empty((len(frame), len(names)), dtype=dtype)
+    with np.errstate(over="ignore"):  # past float32's range is infinite, as CatBoost casts it
+        for position, name in enumerate(names):
+            matrix[:, position] = frame[name].to_numpy(dtype=dtype)
+    return matrix
 
 
 def answer_columns(schema: Schema, reasons: int = 0, with_intervals: bool = False) -> list[str]:
