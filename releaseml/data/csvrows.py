@@ -85,8 +85,22 @@ class Document:
             raise CsvError(f"{self.what} is not UTF-8 text (byte {offset + exc.start} is invalid); save it as UTF-8") from None
 
     def first_row(self) -> list[str] | None:
-        """The fields of the first row that is not blank (a header or data), or None if there is none."""
-        return next(self.rows(), None)
+        """The fields of the first row that is not blank (a header or data), or None if there is none.
+
+        Without quotes, only the lines up to it are read: a header is looked for in every body, and
+        decoding and splitting a whole 4 MB body for it took 5% of the request.
+        """
+        if self.quoted:
+            return next(self.rows(), None)
+        data, start = self._data, 0
+        while start < len(data):
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end
+            line = self._decoded(data[start:end], start)
+            if line.strip(" \t"):
+                return line.split(",")
+            start = end + 1
+        return None
 
     def rows(self) -> Iterator[list[str]]:
         """Every row's fields, by the rule, in Python."""
