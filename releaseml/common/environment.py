@@ -73,7 +73,7 @@ def _flag(variable: Variable, raw: str) -> bool:
 _PARSERS = {"int": _int, "float": _float, "port": _port, "text": lambda variable, raw: raw, "flag": _flag}
 
 
-def _cpu_count() -> int:
+def cpu_count() -> int:
     """The cores this process may run on (a container's cpuset counts), else the machine's."""
     try:
         return len(os.sched_getaffinity(0)) or 1
@@ -86,7 +86,7 @@ ML_ROOT = Variable("RELEASEML_ML_ROOT", "text", "/opt/ml", "the /opt/ml director
 PORT = Variable("SAGEMAKER_BIND_TO_PORT", "port", 8080, "port the server listens on (SageMaker's own variable)")
 HOST = Variable("RELEASEML_HOST", "text", "0.0.0.0", "address the server listens on")
 WORKERS = Variable(
-    "RELEASEML_WORKERS", "int", _cpu_count, "server worker processes sharing the port (one per core)", shown_default="CPU count"
+    "RELEASEML_WORKERS", "int", cpu_count, "server worker processes sharing the port (one per core)", shown_default="CPU count"
 )
 THREADS = Variable("RELEASEML_THREADS", "int", 4, "threads per server worker process")
 CHECKPOINT_SECONDS = Variable(
@@ -100,7 +100,7 @@ BATCH_PAYLOAD_MB = Variable("RELEASEML_BATCH_PAYLOAD_MB", "int", 20, "MaxPayload
 CONCURRENT_TRANSFORMS = Variable(
     "RELEASEML_CONCURRENT_TRANSFORMS",
     "int",
-    _cpu_count,
+    cpu_count,
     "MaxConcurrentTransforms suggested to batch transform",
     shown_default="the worker count",
 )
