@@ -109,14 +109,18 @@ class _Lines:
 class Captured(_Lines):
     """The captured events under a folder (recursively, every .jsonl file), in file order.
 
-    `since`: files in hour folders (yyyy/mm/dd/hh) that end well before it are not opened at all;
-    the events themselves are filtered by time by whoever reads them (`monitor`).
+    `since`, `until`: files in hour folders (yyyy/mm/dd/hh) that end well before `since`, or start well
+    after `until`, are not opened at all; the events themselves are filtered by time by whoever reads
+    them (`monitor`).
     """
 
     what = "capture files"
 
-    def __init__(self, folder: Path, since: Optional[datetime] = None):
-        super().__init__(folder, _event, keep=lambda path: since is None or not _hour_before(path, since))
+    def __init__(self, folder: Path, since: Optional[datetime] = None, until: Optional[datetime] = None):
+        def keep(path: Path) -> bool:
+            return not (since is not None and _hour_before(path, since)) and not (until is not None and _hour_after(path, until))
+
+        super().__init__(folder, _event, keep=keep)
 
 
 class GroundTruth(_Lines):
@@ -234,14 +238,26 @@ def _is_json(text: str) -> bool:
 def _hour_before(path: Path, since: datetime) -> bool:
     """Whether the file sits in an hour folder (…/yyyy/mm/dd/hh/) that ended more than an hour before `since`
     (the margin: an event near the end of an hour may be written in the next hour's file)."""
+    hour = _hour_of(path)
+    return hour is not None and hour + timedelta(hours=2) <= since
+
+
+def _hour_after(path: Path, until: datetime) -> bool:
+    """Whether the file sits in an hour folder that starts an hour or more after `until` (the same margin:
+    its events were written then, so they were made at most a few minutes before)."""
+    hour = _hour_of(path)
+    return hour is not None and hour >= until + timedelta(hours=1)
+
+
+def _hour_of(path: Path) -> Optional[datetime]:
+    """The hour of a file's folder, …/yyyy/mm/dd/hh/ (UTC); None for a folder not named so."""
     parts = path.parent.parts[-4:]
     if len(parts) < 4 or not all(part.isdigit() for part in parts):
-        return False
+        return None
     try:
-        hour = datetime(*map(int, parts), tzinfo=timezone.utc)
+        return datetime(*map(int, parts), tzinfo=timezone.utc)
     except ValueError:
-        return False
-    return hour + timedelta(hours=2) <= since
+        return None
 
 
 def since_time(value: Any, now: Optional[datetime] = None, flag: str = "--since") -> Optional[datetime]:

@@ -38,6 +38,7 @@ from releaseml.serving import codecs
 
 PERIODS = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
 MIN_ROWS_FOR_DRIFT = 100
+DRIFT_NAMED = ("moderate", "large")  # the PSI readings that name a column as drifted (over enough rows)
 EXAMPLES = 5
 LIVE_METRICS = {"binary": ["accuracy", "auc", "logloss"], "multiclass": ["accuracy", "logloss"], REGRESSION: ["rmse", "mae"]}
 LOWER_IS_BETTER = {"logloss", "rmse", "mae"}
@@ -66,7 +67,7 @@ class Period:
         return next((c for c in self.check.columns if c.name == name), None) if self.check else None
 
     def drifted(self) -> list[ColumnCheck]:
-        return [c for c in self.check.columns if c.drift in ("moderate", "large")] if self.check and self.judged else []
+        return [c for c in self.check.columns if c.drift in DRIFT_NAMED] if self.check and self.judged else []
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -104,6 +105,7 @@ class MonitorResult:
     task: str
     period: str
     since: Optional[datetime]
+    until: Optional[datetime] = None
     requests: int = 0
     rows: int = 0
     refused: int = 0
@@ -172,6 +174,7 @@ class MonitorResult:
             "summary": self.sentence(),
             "period": self.period,
             "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
             "requests": self.requests,
             "rows": self.rows,
             "refused": self.refused,
@@ -196,21 +199,25 @@ def monitor(
     labels: Any = None,
     since: Optional[datetime] = None,
     period: str = "day",
+    until: Optional[datetime] = None,
 ) -> MonitorResult:
     """The captured traffic (a `capture.Captured`, or any events) checked against the model in `model_dir`.
 
-    `labels`: a folder of ground truth (or `capture.GroundTruth`, or Label records); `since`: events before it
-    are left out. A mistake that leaves nothing to monitor (no requests, another model's requests, labels
-    that match no request) is a UserError saying which.
+    `labels`: a folder of ground truth (or `capture.GroundTruth`, or Label records); `since`, `until`: the
+    window (a scheduled run's): events before `since`, or at or after `until`, are left out. A mistake that
+    leaves nothing to monitor (no requests, another model's requests, labels that match no request) is a
+    UserError saying which.
     """
     if period not in PERIODS:
         raise UserError(f"period {period!r}: one of {', '.join(PERIODS)}")
     bundle = bundle_module.load(model_dir)
     source = str(getattr(events, "folder", "captured requests"))
-    traffic = _Traffic(bundle.schema, period, since)
+    if since is not None and until is not None and since >= until:
+        raise UserError(f"the window is empty: it starts at {_when(since)} and ends at {_when(until)} UTC; give a start before the end")
+    traffic = _Traffic(bundle.schema, period, since, until)
     for event in events:
         traffic.add(event)
-    result = MonitorResult(source=source, model=str(model_dir), task=bundle.schema.task, period=period, since=since)
+    result = MonitorResult(source=source, model=str(model_dir), task=bundle.schema.task, period=period, since=since, until=until)
     result.malformed = [str(m) for m in getattr(events, "malformed", [])]
     traffic.check_usable(result, model_dir)
     _summarize(result, traffic)
@@ -246,13 +253,15 @@ def _summarize(result: MonitorResult, traffic: "_Traffic") -> None:
 
 
 def _periods(traffic: "_Traffic", frame: pd.DataFrame, schema: Schema, training, labelled: bool) -> list[Period]:
-    """Every period from the first request's (or --since's) to the last one's (or now's, with --since), traffic or not."""
+    """Every period from the first request's (or --since's) to the last one's (or now's, with --since; the
+    window's last, with --until), traffic or not."""
     step = PERIODS[traffic.period]
     requests = Counter(r.start for r in traffic.requests)
     refused = Counter(r.start for r in traffic.requests if r.refused)
     starts = np.repeat([r.start.timestamp() for r in traffic.requests], [r.rows for r in traffic.requests])
     first = traffic.floor(traffic.since) if traffic.since else min(requests)
-    last = max(traffic.floor(datetime.now(timezone.utc)) if traffic.since else first, max(requests))
+    end = traffic.until - timedelta(microseconds=1) if traffic.until else datetime.now(timezone.utc) if traffic.since else None
+    last = max(traffic.floor(end) if end else first, max(requests))
     out, start = [], first
     while start <= last:
         rows = starts == start.timestamp()
@@ -281,8 +290,8 @@ class _Request:
 class _Traffic:
     """The captured requests as they are read: their rows typed for the model, the answers, what went wrong."""
 
-    def __init__(self, schema: Schema, period: str, since: Optional[datetime]):
-        self.schema, self.period, self.since = schema, period, since
+    def __init__(self, schema: Schema, period: str, since: Optional[datetime], until: Optional[datetime] = None):
+        self.schema, self.period, self.since, self.until = schema, period, since, until
         self.classes = _Classes(schema.classes or [])
         self.requests: list[_Request] = []
         self._frames: list[pd.DataFrame] = []
@@ -291,8 +300,8 @@ class _Traffic:
         self._probabilities: list[np.ndarray] = []  # per row: the class probabilities (NaN: none)
         self._values: list[np.ndarray] = []  # regression, per row: the predicted value (NaN: none)
         self._seen: set[str] = set()
-        self.before: set[str] = set()  # ids of requests before --since: to explain labels that match only those
-        self.duplicates = self.no_input = self.earlier = 0
+        self.outside: set[str] = set()  # ids of requests outside the window: to explain labels that match only those
+        self.duplicates = self.no_input = self.earlier = self.later = 0
         self.answer_problems: Counter[str] = Counter()
         self.answer_examples: dict[str, str] = {}
         self.sent_names: dict[str, None] = {}  # column names that refused requests sent (header rows, JSON keys)
@@ -311,7 +320,11 @@ class _Traffic:
         self._seen.add(event.event_id)
         if self.since is not None and event.time < self.since:
             self.earlier += 1
-            self.before.update(key for key in (event.inference_id, event.event_id) if key)
+            self.outside.update(key for key in (event.inference_id, event.event_id) if key)
+            return
+        if self.until is not None and event.time >= self.until:
+            self.later += 1
+            self.outside.update(key for key in (event.inference_id, event.event_id) if key)
             return
         if event.input is None:
             self.no_input += 1
@@ -401,6 +414,11 @@ class _Traffic:
 
     def _nothing(self, result: MonitorResult) -> str:
         where = result.source
+        if self.until is not None:
+            start = f"from {_when(self.since)} " if self.since else ""
+            counts = [f"{n} {side}" for n, side in ((self.earlier, "before"), (self.later, "after")) if n]
+            outside = f" ({' and '.join(counts)} it)" if counts else ""
+            return f"no captured requests {start}until {_when(self.until)} UTC under {where}{outside}"
         if self.since is not None:
             earlier = f" ({self.earlier} before it)" if self.earlier else ""
             return f"no captured requests since {self.since.isoformat(timespec='minutes')} under {where}{earlier}: try an earlier --since"
@@ -525,10 +543,10 @@ class _Traffic:
         captured = next((r for r in self.requests if self._label_of(r, by_key)[0] is None), self.requests[0])
         ids = f"a captured request's inferenceId {captured.event.inference_id!r}" if captured.event.inference_id else ""
         ids = ids or f"a captured request's eventId {captured.event.event_id!r}"
-        earlier = sum(1 for key in unmatched if key in self.before)
-        before = (
-            f" ({earlier} are for requests before --since)" if earlier else " (requests before --since are left out)" if self.since else ""
-        )
+        earlier = sum(1 for key in unmatched if key in self.outside)
+        words = "outside the window" if self.until else "before --since"
+        windowed = self.since is not None or self.until is not None
+        before = f" ({earlier} are for requests {words})" if earlier else f" (requests {words} are left out)" if windowed else ""
         rule = "Each record's eventMetadata.eventId must be the request's inferenceId when the caller gave one, else its eventId."
         if not matched:
             raise UserError(

@@ -27,6 +27,7 @@ def write(out_dir: Path, result: MonitorResult) -> Path:
         f"<p class='headline'>{escape(result.sentence())}</p>",
         f"<p>Model: <code>{escape(result.model)}</code> ({escape(result.task)}); captured requests: <code>{escape(result.source)}</code>"
         + (f"; since {escape(result.since.isoformat(timespec='minutes'))}" if result.since else "")
+        + (f"; until {escape(result.until.isoformat(timespec='minutes'))}" if result.until else "")
         + "; times in UTC.</p>",
         page.titled_list("Requests the model would refuse", result.errors),
         page.titled_list("Warnings", result.warnings),
