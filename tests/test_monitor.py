@@ -364,3 +364,105 @@ def test_the_page_loads_in_a_browser_with_its_figures(browser, result, tmp_path)
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
     assert "z (large" in browser.find_element("css selector", "p.headline").text
     assert "no traffic" in browser.find_element("css selector", "table").text
+
+
+# ---- `monitor` in the image: SageMaker Processing's layout, on local folders -----------------------
+
+
+def processing_root(root: Path, binary, captured: Path | None = None, labels: Path | None = None) -> Path:
+    """An ML root laid out as a Processing job finds it: the model.tar.gz as SageMaker packs /opt/ml/model, the
+    capture files and ground truth copied under processing/input/ (as the job's S3 inputs are downloaded)."""
+    import shutil
+    import tarfile
+
+    inputs = root / "processing" / "input"
+    (inputs / "model").mkdir(parents=True)
+    with tarfile.open(inputs / "model" / "model.tar.gz", "w:gz") as archive:
+        for file in sorted(binary.model_dir.iterdir()):
+            archive.add(file, arcname=file.name)
+    for name, folder in (("captured", captured), ("labels", labels)):
+        if folder is not None:
+            shutil.copytree(folder, inputs / name)
+    return root
+
+
+def entry_point(root: Path, window_end: datetime | str, **more: str) -> subprocess.CompletedProcess:
+    """`python -m releaseml monitor`, as the image's `monitor` script runs it, on a local ML root."""
+    import os
+
+    settings = {
+        "RELEASEML_ML_ROOT": str(root),
+        "RELEASEML_MONITOR_ENDPOINT": "releaseml-endpoint",
+        "RELEASEML_MONITOR_WINDOW": "1d",
+        "RELEASEML_MONITOR_WINDOW_END": window_end if isinstance(window_end, str) else window_end.isoformat(),
+        **more,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "releaseml", "monitor"], env={**os.environ, **settings}, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_image_entry_point_checks_the_day_before_its_scheduled_time(traffic, binary, tmp_path):
+    """The window is the whole day before the scheduled time (00:30 fires for the day before), whatever else the
+    capture prefix holds; page, figures and monitor.json under output/<day>/; one JSON metric line per column
+    and a summary, with the drift and the live accuracy the test computes by hand from the answers it received."""
+    folder, labels, sent, _ = traffic
+    root = processing_root(tmp_path / "ml", binary, folder, labels)
+    ran = entry_point(root, SHIFTED_DAY + timedelta(days=1, minutes=30))
+    assert ran.returncode == 0, ran.stderr
+    out = root / "processing" / "output" / f"{SHIFTED_DAY:%Y-%m-%d}"
+    assert (out / "monitor.html").is_file() and list((out / "figures").glob("*.png"))
+    report = json.loads((out / "monitor.json").read_text())
+    day = [s for s in sent if s.day == SHIFTED_DAY]
+    truth, predicted = [t for s in day for t in s.truth], [p for s in day for p in s.predicted]
+    accuracy = float(np.mean(np.array(truth) == np.array(predicted)))
+    assert report["requests"] == len(day) and report["rows"] == 240 and report["endpoint"] == "releaseml-endpoint"
+    assert report["since"] == SHIFTED_DAY.isoformat() and report["until"] == (SHIFTED_DAY + timedelta(days=1)).isoformat()
+    assert "z" in report["drifted"] and report["metrics"]["accuracy"] == pytest.approx(accuracy, abs=1e-12)
+    assert report["model"].endswith("processing/input/model/model.tar.gz")
+
+    lines = [json.loads(line) for line in ran.stdout.splitlines() if line.startswith('{"releaseml_monitor"')]
+    *columns, summary = lines
+    assert {line["column"] for line in columns} == set(FEATURES)
+    assert {line["column"] for line in columns if line["drifted"]} == set(report["drifted"])
+    assert {line["column"]: line["psi"] for line in columns}["z"] == pytest.approx(report["drifted"]["z"]["psi"], abs=1e-4)
+    assert summary["releaseml_monitor"] == "releaseml-endpoint" and summary["drifted_columns"] == len(report["drifted"])
+    assert summary["rows"] == 240 and summary["labelled_rows"] == 240 and summary["refused"] == 0
+    assert summary["live_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    assert summary["window_start"] == SHIFTED_DAY.isoformat()
+    assert (root / "output" / "message").read_text().strip() == report["summary"]  # DescribeProcessingJob's ExitMessage
+
+    hourly = entry_point(
+        processing_root(tmp_path / "hourly", binary, folder), SHIFTED_DAY + timedelta(hours=12, minutes=15), RELEASEML_MONITOR_WINDOW="1h"
+    )
+    assert hourly.returncode == 0, hourly.stderr
+    (hour,) = (tmp_path / "hourly" / "processing" / "output").iterdir()
+    assert hour.name == f"{SHIFTED_DAY:%Y-%m-%d}T11" and json.loads((hour / "monitor.json").read_text())["period"] == "hour"
+
+
+def test_the_image_entry_point_says_what_went_wrong_where_sagemaker_reads_it(traffic, binary, tmp_path):
+    """A user's mistake: the reason in /opt/ml/output/message (the job's ExitMessage), exit code 1, no output."""
+    import shutil
+
+    folder, *_ = traffic
+
+    def failed(root: Path, end: datetime, *fragments: str, **settings: str) -> None:
+        ran = entry_point(root, end, **settings)
+        message = (root / "output" / "message").read_text()
+        assert ran.returncode == 1 and "Traceback" not in ran.stderr, ran.stderr
+        assert message.startswith("Monitoring failed: ") and all(f in message for f in fragments), message
+        output = root / "processing" / "output"
+        assert not output.exists() or not any(output.iterdir())
+
+    quiet_end = QUIET_DAY + timedelta(days=1, minutes=30)
+    failed(processing_root(tmp_path / "quiet", binary, folder), quiet_end, f"no captured requests from {QUIET_DAY:%Y-%m-%d} 00:00 until")
+    no_model = tmp_path / "no-model" / "processing" / "input" / "captured"
+    shutil.copytree(folder, no_model)
+    failed(tmp_path / "no-model", SHIFTED_DAY, "the `model` input", "must hold one model.tar.gz", "it holds nothing")
+    failed(processing_root(tmp_path / "no-capture", binary), SHIFTED_DAY, "no folder at", "processing/input/captured")
+    failed(
+        processing_root(tmp_path / "window", binary, folder),
+        SHIFTED_DAY,
+        "RELEASEML_MONITOR_WINDOW 'weekly'",
+        RELEASEML_MONITOR_WINDOW="weekly",
+    )

@@ -112,6 +112,20 @@ EXPLAIN = Variable(
     minimum=0,
 )
 STOP_GRACE_SECONDS = Variable("RELEASEML_STOP_GRACE_SECONDS", "int", 20, "after SIGTERM, how long requests in progress may take")
+# ---- `monitor` in the image (a Processing job that `monitor --schedule` starts) ------------------
+MONITOR_ENDPOINT = Variable(
+    "RELEASEML_MONITOR_ENDPOINT", "text", None, "the endpoint `monitor` in the image reports on (its name in the log lines and metrics)"
+)
+MONITOR_WINDOW = Variable(
+    "RELEASEML_MONITOR_WINDOW", "text", "1d", "how much traffic `monitor` in the image checks: the span before the window's end (1d, 1h)"
+)
+MONITOR_WINDOW_END = Variable(
+    "RELEASEML_MONITOR_WINDOW_END",
+    "text",
+    None,
+    "the end of that window, an ISO time (a schedule passes its scheduled time)",
+    shown_default="now",
+)
 # ---- the workstation ---------------------------------------------------------------------------
 QUIET = Variable("RELEASEML_QUIET", "flag", False, "no progress bars or narration (what `--quiet` sets)")
 AWS_POLL_SECONDS = Variable("RELEASEML_AWS_POLL_SECONDS", "float", 10.0, "seconds between looks at a SageMaker job", minimum=0.01)
@@ -136,6 +150,9 @@ ALL = [
     CONCURRENT_TRANSFORMS,
     EXPLAIN,
     STOP_GRACE_SECONDS,
+    MONITOR_ENDPOINT,
+    MONITOR_WINDOW,
+    MONITOR_WINDOW_END,
     QUIET,
     AWS_POLL_SECONDS,
     AWS_SETTINGS,

@@ -15,9 +15,10 @@ from releaseml.common.errors import UserError
 
 DEFAULT_IMAGE = defaults.IMAGE
 DEFAULT_BASE_IMAGE = defaults.BASE_IMAGE
-IMAGE_FILES = Path(__file__).resolve().parent  # Dockerfile, requirements.txt, train, serve
+IMAGE_FILES = Path(__file__).resolve().parent  # Dockerfile, requirements.txt, train, serve, monitor
 PACKAGE_DIR = IMAGE_FILES.parent
-CONTEXT_FILES = ("Dockerfile", "requirements.txt", "train", "serve")
+ENTRY_POINTS = ("train", "serve", "monitor")  # scripts SageMaker runs by name: `docker run IMAGE train`
+CONTEXT_FILES = ("Dockerfile", "requirements.txt", *ENTRY_POINTS)
 
 
 def docker_client(hint: str = "start Docker (the engine, `dockerd`, or Docker Desktop)"):
@@ -65,7 +66,7 @@ def _assemble_context(context: Path) -> None:
     """The Dockerfile's files and a copy of the installed package, without byte code."""
     for name in CONTEXT_FILES:
         shutil.copy2(IMAGE_FILES / name, context / name)
-    for script in ("train", "serve"):  # SageMaker runs them by name; a wheel may not keep the mode
+    for script in ENTRY_POINTS:  # a wheel may not keep the mode
         (context / script).chmod(0o755)
     shutil.copytree(PACKAGE_DIR, context / "releaseml", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 

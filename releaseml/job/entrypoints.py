@@ -1,14 +1,17 @@
-"""The container's entry points: SageMaker runs `docker run IMAGE train` and `docker run IMAGE serve`.
+"""The container's entry points: SageMaker runs `docker run IMAGE train`, `serve`, and `monitor`
+(a Processing job that `releaseml monitor --schedule` starts).
 
-Both read the /opt/ml layout (root from RELEASEML_ML_ROOT). A failed training
-run writes its reason to /opt/ml/output/failure, which SageMaker shows as the
-job's FailureReason, and exits non-zero.
+All read the /opt/ml layout (root from RELEASEML_ML_ROOT). A failed training run writes its reason
+to /opt/ml/output/failure, which SageMaker shows as the job's FailureReason; a monitoring run writes
+what happened to /opt/ml/output/message, which SageMaker shows as the Processing job's ExitMessage.
+Either exits non-zero when it failed.
 """
 
 from __future__ import annotations
 
 import sys
 import traceback
+from pathlib import Path
 
 from releaseml.common.errors import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, UserError
 from releaseml.common.layout import MLPaths
@@ -22,11 +25,11 @@ def train() -> int:
 
         training_job.run(paths)
     except UserError as exc:
-        return _fail(paths, f"Training failed: {exc}", EXIT_USER_ERROR)
+        return _fail(paths.failure, f"Training failed: {exc}", EXIT_USER_ERROR)
     except Exception as exc:  # anything else is our bug: keep the traceback in the log
         traceback.print_exc()
         return _fail(
-            paths,
+            paths.failure,
             f"Training failed with an internal error ({type(exc).__name__}: {exc}). Please report it with the log.",
             EXIT_INTERNAL_ERROR,
         )
@@ -45,18 +48,40 @@ def serve() -> int:
     return 0
 
 
-def _fail(paths: MLPaths, reason: str, code: int) -> int:
+def monitor() -> int:
+    """One monitoring run in SageMaker Processing's layout (`releaseml.job.monitoring_job`)."""
+    from releaseml.job import monitoring_job
+
+    paths = monitoring_job.ProcessingPaths.from_env()
+    paths.message.unlink(missing_ok=True)
+    try:
+        out = monitoring_job.run(paths)
+    except UserError as exc:
+        return _fail(paths.message, f"Monitoring failed: {exc}", EXIT_USER_ERROR)
+    except Exception as exc:  # our bug: keep the traceback in the log
+        traceback.print_exc()
+        return _fail(
+            paths.message,
+            f"Monitoring failed with an internal error ({type(exc).__name__}: {exc}). Please report it with the log.",
+            EXIT_INTERNAL_ERROR,
+        )
+    print(f"Monitoring complete: {out}.")
+    return 0
+
+
+def _fail(file: Path, reason: str, code: int) -> int:
+    """Say why on stderr and in the file SageMaker reads back (FailureReason, ExitMessage), and exit `code`."""
     print(reason, file=sys.stderr, flush=True)
-    paths.failure.parent.mkdir(parents=True, exist_ok=True)
-    paths.failure.write_text(reason + "\n", encoding="utf-8")
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(reason + "\n", encoding="utf-8")
     return code
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    commands = {"train": train, "serve": serve}
+    commands = {"train": train, "serve": serve, "monitor": monitor}
     if len(args) != 1 or args[0] not in commands:
-        print("usage: python -m releaseml {train|serve}", file=sys.stderr)
+        print("usage: python -m releaseml {train|serve|monitor}", file=sys.stderr)
         return 2
     return commands[args[0]]()
 

@@ -173,3 +173,52 @@ def test_the_image_trains_and_serves_a_decision_and_intervals(tmp_path, built_im
             assert np.allclose(values[:, 2] - values[:, 0], info["interval"]["half_width"])
             assert np.allclose(values[:, 0] - values[:, 1], info["interval"]["half_width"])
             assert pd.Series(values[:, 0]).notna().all()
+
+
+def test_the_image_monitors_a_window_as_a_processing_job_would(trained, built_image, tmp_path):
+    """`docker run IMAGE monitor` with /opt/ml/processing laid out as SageMaker Processing lays it out: the page and
+    monitor.json under output/<day>/, the metric lines on stdout, and a mistake in /opt/ml/output/message; the
+    image carries no AWS SDK (the container only reads, writes and prints)."""
+    import tarfile
+
+    work, _ = trained
+    root = tmp_path / "ml"
+    (root / "processing/input/model").mkdir(parents=True)
+    with tarfile.open(root / "processing/input/model/model.tar.gz", "w:gz") as archive:
+        for file in sorted((work / "opt_ml/model").iterdir()):
+            archive.add(file, arcname=file.name)
+    hour = root / "processing/input/captured/penguins/AllTraffic/2026/12/06/10"
+    hour.mkdir(parents=True)
+    rows = (REPO / "data/predict/penguins.csv").read_text().splitlines(keepends=True)
+    events = [
+        {
+            "captureData": {
+                "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": "".join(rows[i : i + 86]), "encoding": "CSV"}
+            },
+            "eventMetadata": {"eventId": f"event-{i}", "inferenceTime": "2026-12-06T10:00:00Z"},
+            "eventVersion": "0",
+        }
+        for i in range(0, len(rows), 86)
+    ]
+    (hour / "capture.jsonl").write_text("".join(json.dumps(event) + "\n" for event in events))
+
+    def monitor(window_end: str) -> subprocess.CompletedProcess:
+        settings = ["-e", "RELEASEML_MONITOR_ENDPOINT=penguins", "-e", f"RELEASEML_MONITOR_WINDOW_END={window_end}"]
+        command = ["docker", "run", "--rm", "--network", "none", "-v", f"{root}:/opt/ml", *settings, built_image, "monitor"]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+    ran = monitor("2026-12-07T00:30:00Z")
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    *columns, summary = [json.loads(line) for line in ran.stdout.splitlines() if line.startswith('{"releaseml_monitor"')]
+    assert {line["column"] for line in columns} == set(json.loads((work / "opt_ml/model/schema.json").read_text())["features"])
+    assert summary["rows"] == 344 and summary["requests"] == 4 and summary["drifted_columns"] == 0
+    out = root / "processing/output/2026-12-06"
+    assert (out / "monitor.html").is_file() and json.loads((out / "monitor.json").read_text())["rows"] == 344
+
+    quiet = monitor("2026-12-09T00:30:00Z")
+    assert quiet.returncode == 1 and "Traceback" not in quiet.stderr
+    assert (
+        (root / "output/message").read_text().startswith("Monitoring failed: no captured requests from 2026-12-08 00:00 until 2026-12-09")
+    )
+    no_sdk = subprocess.run(["docker", "run", "--rm", built_image, "python", "-c", "import boto3"], capture_output=True, text=True)
+    assert no_sdk.returncode != 0 and "No module named 'boto3'" in no_sdk.stderr
