@@ -329,10 +329,35 @@ def test_the_task_prints_the_sentence_and_the_page(traffic, binary, tmp_path):
     assert report["requests"] == sum(1 for s in sent if s.day == SHIFTED_DAY) and list(report["drifted"]) == ["z"]
     assert [p["period"] for p in report["periods"]] == [f"{d:%Y-%m-%d}" for d in (QUIET_DAY, SHIFTED_DAY, TODAY)]
     assert any("matched a captured request (requests before --since are left out)" in w for w in report["warnings"])
+    calm = run_monitor(
+        "--captured",
+        str(folder),
+        "--ml-root",
+        str(binary.root),
+        "--since",
+        "1d",  # back from --until
+        "--until",
+        f"{QUIET_DAY:%Y-%m-%d}",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert calm.returncode == 0, calm.stderr
+    report = json.loads(calm.stdout)  # --until: the calm day only (and the request it refused)
+    assert report["requests"] == sum(1 for s in sent if s.day == CALM_DAY) + 1 and report["drifted"] == {}
+    assert [p["period"] for p in report["periods"]] == [f"{CALM_DAY:%Y-%m-%d}"] and report["until"] == QUIET_DAY.isoformat()
     empty = tmp_path / "nothing"
     empty.mkdir()
     missing = run_monitor("--captured", str(empty), "--ml-root", str(binary.root), cwd=tmp_path)
     assert missing.returncode == 1 and missing.stderr.startswith("error: no capture files under") and "Traceback" not in missing.stderr
+    nowhere = run_monitor("--ml-root", str(binary.root), cwd=tmp_path)
+    assert nowhere.returncode == 1 and "Traceback" not in nowhere.stderr
+    assert nowhere.stderr.startswith(
+        "error: say where the captured requests are: --captured PATH (a folder, or an s3:// prefix), or --endpoint NAME"
+    )
+    both = run_monitor("--captured", str(folder), "--ml-root", str(binary.root), "--run", "latest", cwd=tmp_path)
+    assert both.returncode == 1 and both.stderr.startswith(
+        "error: give one of --endpoint, --job, --run and --ml-root, not --run and --ml-root"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,17 @@ from releaseml.config.config_file import AwsSection, problems
 ENV_PREFIX = environment.AWS_SETTING_PREFIX
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 API_GATEWAY_SERVICE = "apigateway.amazonaws.com"
+SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 API_ROLE_HELP = (
     "A public API calls the endpoint as an IAM role: set `aws: {api_role: ...}` in releaseml.yaml, "
     "RELEASEML_AWS_API_ROLE, or --api-role, to a role that trusts apigateway.amazonaws.com and may call "
     "sagemaker:InvokeEndpoint (README.md, 'Endpoints anyone can call', shows how to make one)"
+)
+SCHEDULE_ROLE_HELP = (
+    "A scheduled monitor is started by EventBridge Scheduler as an IAM role: set `aws: {schedule_role: ...}` in "
+    "releaseml.yaml, RELEASEML_AWS_SCHEDULE_ROLE, or --schedule-role, to a role that trusts scheduler.amazonaws.com and may "
+    "call sagemaker:CreateProcessingJob and sagemaker:AddTags and pass the execution role (README.md, 'After the first deploy', "
+    "shows how to make one)"
 )
 ROLE_HELP = (
     "SageMaker needs an execution role to run jobs: set `aws: {role: ...}` in releaseml.yaml, "
@@ -58,6 +65,13 @@ def api_role_arn(section: AwsSection, aws: Aws) -> str:
     if not section.api_role:
         raise UserError(f"no role for API Gateway. {API_ROLE_HELP}")
     return _arn(section.api_role, aws)
+
+
+def schedule_role_arn(section: AwsSection, aws: Aws) -> str:
+    """The ARN of the role EventBridge Scheduler assumes to start a scheduled monitor (`aws.schedule_role`)."""
+    if not section.schedule_role:
+        raise UserError(f"no role for EventBridge Scheduler. {SCHEDULE_ROLE_HELP}")
+    return _arn(section.schedule_role, aws)
 
 
 def _arn(role: str, aws: Aws) -> str:

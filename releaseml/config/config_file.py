@@ -81,7 +81,7 @@ class AwsSection(_Strict):
         None, ge=1, le=28 * 86400, description="Spot: how long to wait for capacity and run, in all (default twice max_runtime_seconds)."
     )
     checkpoint_seconds: int = Field(60, ge=1, le=3600, description="Spot: seconds between the checkpoints an interrupted job resumes from.")
-    volume_size_gb: int = Field(30, ge=1, le=16384, description="Disk of each training instance.")
+    volume_size_gb: int = Field(30, ge=1, le=16384, description="Disk of each training (and scheduled monitoring) instance.")
     max_runtime_seconds: int = Field(86400, ge=1, le=28 * 86400, description="A training job is stopped after this long.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags on every job, model and endpoint.")
     model_group: Optional[str] = Field(
@@ -108,6 +108,15 @@ class AwsSection(_Strict):
     )
     baking_seconds: int = Field(
         300, ge=0, le=3600, description="Promote: how long each traffic step is watched by the alarms before the next (or the end)."
+    )
+    schedule_role: Optional[str] = Field(
+        None, description="Monitor --schedule: IAM role EventBridge Scheduler assumes to start the monitoring job (ARN or name)."
+    )
+    monitor_instance_type: str = Field("ml.m5.large", pattern=r"^ml\.", description="Monitor --schedule: the Processing job's instance.")
+    drift_alarm_topic: Optional[str] = Field(
+        None,
+        pattern=r"^arn:aws[a-z-]*:sns:",
+        description="Monitor --schedule: SNS topic the drift alarm notifies (unset: the alarm only changes state).",
     )
 
     @field_validator("serverless_memory_mb")
