@@ -33,11 +33,11 @@ def make_project(directory: Path, image: str, **aws) -> Path:
     return directory
 
 
-def readme_api_role_policy() -> str:
-    """The policy README.md gives the API Gateway role: the tests use the README's own text."""
+def readme_policy(marker: str) -> str:
+    """A policy README.md gives a role (the block after `<!-- MARKER -->`): the tests use the README's own text."""
     text = (REPO / "README.md").read_text()
-    found = re.search(r"<!-- api-role-policy -->\s*```json\n(.*?)```", text, re.DOTALL)
-    assert found, "README.md lost the API Gateway role policy block"
+    found = re.search(rf"<!-- {marker} -->\s*```json\n(.*?)```", text, re.DOTALL)
+    assert found, f"README.md lost the policy block {marker}"
     return found[1]
 
 

@@ -1,9 +1,10 @@
 """AWS tests against a real HTTP emulator: moto's server on a loopback port, started for the run.
 
-- S3, CloudWatch Logs, STS, IAM: moto's server directly (or S3 on a running LocalStack when
-  LOCALSTACK_HOST=host:port is set).
-- SageMaker, sagemaker-runtime, ECR: through `SageMakerPlayer`, which forwards to moto and plays
-  the container-running part of SageMaker by its documented contract (see its module docstring).
+- S3, CloudWatch, EventBridge Scheduler, STS, IAM: moto's server directly (or S3 on a running LocalStack
+  when LOCALSTACK_HOST=host:port is set).
+- SageMaker, sagemaker-runtime, ECR, CloudWatch Logs: through `SageMakerPlayer`, which forwards to moto and
+  plays the container-running part of SageMaker, and what moto lacks of the others, by the documented
+  contract (see its module docstring); it also fires schedules (`fire_schedule`), which moto never does.
 - A real registry (Debian's docker-registry) on a loopback port receives the `docker push`.
 
 Nothing may leave the machine: dummy credentials, no AWS config files, and an unroutable
@@ -23,8 +24,8 @@ import pytest
 import requests
 
 from api_gateway_player import ApiGatewayPlayer
-from aws_project import invoke, make_project, readme_api_role_policy
-from emulator_settings import API_ROLE, GUARD, REGION, ROLE
+from aws_project import invoke, make_project, readme_policy
+from emulator_settings import API_ROLE, GUARD, REGION, ROLE, SCHEDULE_ROLE
 from helpers import free_port
 from sagemaker_player import SageMakerPlayer
 
@@ -54,17 +55,24 @@ def guarded_env():
 
 
 def _create_roles(url: str) -> None:
-    """The roles the projects name, as README's set-up makes them: SageMaker's execution role, and
-    the role API Gateway assumes, with the README's policy (the API Gateway player checks it)."""
+    """The roles the projects name, as README's set-up makes them: SageMaker's execution role, the role
+    API Gateway assumes and the one EventBridge Scheduler assumes, with the README's policies (the API
+    Gateway player and the SageMaker player's fire_schedule check them)."""
     import json
 
     import boto3
 
     iam = boto3.client("iam", endpoint_url=url, region_name=REGION)
-    for arn, service in ((ROLE, "sagemaker.amazonaws.com"), (API_ROLE, "apigateway.amazonaws.com")):
+    services = ((ROLE, "sagemaker.amazonaws.com"), (API_ROLE, "apigateway.amazonaws.com"), (SCHEDULE_ROLE, "scheduler.amazonaws.com"))
+    for arn, service in services:
         trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
         iam.create_role(RoleName=arn.rsplit("/", 1)[-1], AssumeRolePolicyDocument=json.dumps(trust))
-    iam.put_role_policy(RoleName=API_ROLE.rsplit("/", 1)[-1], PolicyName="invoke-endpoints", PolicyDocument=readme_api_role_policy())
+    iam.put_role_policy(
+        RoleName=API_ROLE.rsplit("/", 1)[-1], PolicyName="invoke-endpoints", PolicyDocument=readme_policy("api-role-policy")
+    )
+    iam.put_role_policy(
+        RoleName=SCHEDULE_ROLE.rsplit("/", 1)[-1], PolicyName="start-monitoring", PolicyDocument=readme_policy("schedule-role-policy")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +121,10 @@ def player(emulator, registry, built_image, tmp_path_factory):
     player = SageMakerPlayer(emulator, registry, docker_client(), tmp_path_factory.mktemp("sagemaker"), REGION)
     endpoints = {
         "AWS_ENDPOINT_URL": emulator,
-        **{f"AWS_ENDPOINT_URL_{service}": player.url for service in ("SAGEMAKER", "SAGEMAKER_RUNTIME", "ECR", "API_GATEWAY")},
+        **{
+            f"AWS_ENDPOINT_URL_{service}": player.url
+            for service in ("SAGEMAKER", "SAGEMAKER_RUNTIME", "ECR", "API_GATEWAY", "CLOUDWATCH_LOGS")
+        },
     }
     if os.environ.get("LOCALSTACK_HOST"):
         endpoints["AWS_ENDPOINT_URL_S3"] = f"http://{os.environ['LOCALSTACK_HOST']}"

@@ -4,6 +4,7 @@ REGION = "eu-west-1"  # not boto3's fallback, so a lost region shows
 ACCOUNT = "123456789012"  # moto's account for any credentials
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/releaseml-test"
 API_ROLE = f"arn:aws:iam::{ACCOUNT}:role/releaseml-api-test"  # the role API Gateway assumes (aws.api_role)
+SCHEDULE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/releaseml-scheduler-test"  # the role EventBridge Scheduler assumes (aws.schedule_role)
 
 GUARD = {
     "AWS_ACCESS_KEY_ID": "testing",

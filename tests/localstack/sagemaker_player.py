@@ -70,6 +70,35 @@ forwards each call to moto, records what was sent, and then does what SageMaker 
   SageMaker changes only what the request names, so the request is filled in with the package's current values
   before moto gets it. CreateModelPackage and UpdateModelPackage refuse CustomerMetadataProperties beyond the
   API reference's limits (50 entries, keys of 128 characters, values of 256), which moto does not check;
+- processing job (moto 5 stores CreateProcessingJob, drops its ProcessingResources and Environment, and says
+  Completed at once): CreateProcessingJob refuses a ProcessingJobName outside SageMaker's pattern
+  ([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}) and an Environment beyond the API reference's limits; then each
+  ProcessingInput's S3Input (S3Prefix, File mode) is downloaded to its LocalPath (keys kept relative to the
+  prefix up to its last "/", so a prefix that is a whole key, such as a model.tar.gz, lands as LocalPath/NAME),
+  the image is pulled and run as "How Amazon SageMaker Processing Runs Your Processing Container Image" says
+  (`docker run [--entrypoint ContainerEntrypoint] IMAGE [ContainerArguments]`, with the job's Environment, no
+  network) with /opt/ml mounted (processing/input, processing/output, output/message), its output streamed to
+  the CloudWatch log stream JOB/algo-1-<time> in /aws/sagemaker/ProcessingJobs, and stopped after
+  StoppingCondition.MaxRuntimeInSeconds (Stopped). On exit 0 each ProcessingOutput's LocalPath is uploaded under
+  its S3Uri (S3UploadMode EndOfJob) and the job is Completed, else Failed with FailureReason
+  "AlgorithmError: <the message>"; either way DescribeProcessingJob's ExitMessage is the first 1 KB of
+  /opt/ml/output/message ("Save and Access Metadata Information About Your Processing Job"), and it also
+  answers the ProcessingResources and Environment moto drops;
+- CloudWatch Logs (its API passes through to moto): PutMetricFilter "creates or updates" a filter, where moto 5
+  appends a second one of the same name, so the player deletes the old one first. moto stores metric filters
+  and applies none: every line the player writes to a log group is matched against the metric filters the
+  group has when the stream starts (DescribeMetricFilters), and a match becomes metric data in moto's CloudWatch (PutMetricData) as the metric filter documentation
+  says: metricValue a number or a `$.field` of the JSON event, dimensions from `$.field`s (no datum when a
+  field is missing), the unit, the event's timestamp. JSON filter patterns of comparisons joined by `&&`
+  are played (`{ $.a = "x" && $.b = * }`, with =, !=, <, <=, >, >=); any other pattern matches nothing here;
+- EventBridge Scheduler (moto stores schedules and fires none): `fire_schedule(name, scheduled_time)` does what
+  Scheduler does when a schedule is due: it reads the schedule, assumes its Target.RoleArn (which must exist,
+  trust scheduler.amazonaws.com and allow the target's action, and iam:PassRole for a request that passes a
+  role, and sagemaker:AddTags for one with Tags), fills in the context attributes of "Adding context
+  attributes in EventBridge Scheduler" (<aws.scheduler.schedule-arn>, <aws.scheduler.scheduled-time>,
+  <aws.scheduler.execution-id>: 16 lowercase letters and digits, <aws.scheduler.attempt-number>: 1) in
+  Target.Input, and sends the call a universal target's ARN names (arn:aws:scheduler:::aws-sdk:SERVICE:action)
+  with that Input as its parameters; SageMaker's calls go through this player;
 - ECR: repository URIs and the login endpoint point at a real registry on a loopback port;
 - API Gateway's control plane passes through to moto (recorded); moto drops CreateRestApi's
   binaryMediaTypes, so they are set on the stored API right after. Its data plane is played by
@@ -124,6 +153,7 @@ class Job:
     runs: list[str] = field(default_factory=list)  # training: each container run's log (a spot job's interrupted run first)
     training_seconds: int | None = None
     billable_seconds: int | None = None
+    exit_message: str | None = None  # processing: the first 1 KB of /opt/ml/output/message
     released: threading.Event = field(default_factory=threading.Event)
 
 
@@ -147,6 +177,8 @@ class SageMakerPlayer:
         self.runtime_calls: list[dict] = []
         self.shadow_calls: list[dict] = []  # the copies of requests sent to shadow variants
         self.deployments: dict[str, list[dict]] = {}  # endpoint -> each blue/green update: its steps and how it ended
+        self.processing_requests: dict[str, dict] = {}  # CreateProcessingJob requests, by job name
+        self.fired: list[dict] = []  # each schedule fired: its name, the call sent and the answer
         self._sampling = random.Random(0)  # data capture's InitialSamplingPercentage, drawn per request
         self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -176,7 +208,7 @@ class SageMakerPlayer:
             _retire(endpoint.pop("green", {}).get("fleet", {}))
             _retire(endpoint)
         self.sent.clear(), self.jobs.clear(), self.endpoints.clear(), self.runtime_calls.clear()
-        self.shadow_calls.clear(), self.deployments.clear()
+        self.shadow_calls.clear(), self.deployments.clear(), self.processing_requests.clear(), self.fired.clear()
         self.trial_requests.clear(), self.tuning_jobs.clear()
         self.hold_jobs = False
 
@@ -222,6 +254,10 @@ class SageMakerPlayer:
             return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ValidationException"}, refused
         if operation == "ListTrainingJobsForHyperParameterTuningJob":  # moto 5 lacks it
             return self._list_trials(request)
+        if target.startswith("Logs_") and operation == "PutMetricFilter":  # creates or updates; moto 5 appends a second
+            self._drop_metric_filter(request["logGroupName"], request["filterName"])
+        if operation == "CreateProcessingJob" and (refused := _refuse_processing_job(request)):
+            return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ValidationException"}, refused
         if operation in ("CreateModelPackage", "UpdateModelPackage") and (refused := _refuse_metadata(request)):
             return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ValidationException"}, refused
         if operation == "UpdateModelPackage":  # moto 5 replaces what the update leaves out; SageMaker keeps it
@@ -282,6 +318,13 @@ class SageMakerPlayer:
             answer.update(self._describe_tuning(self.tuning_jobs[request["HyperParameterTuningJobName"]]))
         elif operation == "CreateTransformJob":
             self._start(request["TransformJobName"], self._transform, request)
+        elif operation == "CreateProcessingJob":
+            self.processing_requests[request["ProcessingJobName"]] = request
+            self._start(request["ProcessingJobName"], self._process, request)
+        elif operation == "DescribeProcessingJob" and request["ProcessingJobName"] in self.processing_requests:
+            for played in ("FailureReason", "ExitMessage"):
+                answer.pop(played, None)
+            answer.update(self._describe_processing(request["ProcessingJobName"]))
         elif operation == "CreateEndpoint":
             # Known before this call returns, so DescribeEndpoint never shows moto's instant InService.
             self.endpoints[request["EndpointName"]] = {"status": "Creating", "container": _NoContainer(), "url": None}
@@ -608,6 +651,168 @@ class SageMakerPlayer:
         )
         return True
 
+    # -- processing jobs ---------------------------------------------------------------------------
+
+    def _process(self, name: str, job: Job, request: dict) -> None:
+        """A Processing job as SageMaker runs one: inputs downloaded, the container run with /opt/ml mounted,
+        its output logged, the outputs uploaded at the end, the message file read back as ExitMessage."""
+        root = self.work_dir / name
+        (root / "output").mkdir(parents=True)
+        job.secondary = "Downloading"
+        for item in request.get("ProcessingInputs", []):
+            if "S3Input" not in item:
+                raise NotImplementedError(f"test player: only S3Input inputs are played, not {sorted(item)}")
+            self._download_input(item["S3Input"]["S3Uri"], root / _under_ml(item["S3Input"]["LocalPath"]))
+        outputs = request.get("ProcessingOutputConfig", {}).get("Outputs", [])
+        for item in outputs:
+            (root / _under_ml(item["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
+        job.secondary = "Processing"
+        app = request["AppSpecification"]
+        container = self.docker.containers.run(
+            self._pull(app["ImageUri"]),
+            app.get("ContainerArguments"),
+            entrypoint=app.get("ContainerEntrypoint"),
+            detach=True,
+            volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}},
+            network_mode="none",
+            environment=request.get("Environment") or {},
+        )
+        log = self._stream_log("/aws/sagemaker/ProcessingJobs", f"{name}/algo-1-{int(time.time())}", container)
+        limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400)
+        try:
+            exit_code = container.wait(timeout=limit)["StatusCode"]
+        except requests.exceptions.RequestException:
+            container.kill()
+            exit_code = None
+        log.join(timeout=10)
+        job.runs.append("\n".join(log.lines))
+        container.remove(force=True)
+        message = root / "output" / "message"
+        job.exit_message = message.read_bytes()[:1024].decode("utf-8", errors="replace") if message.is_file() else None
+        if exit_code is None:
+            job.status, job.secondary = "Stopped", "MaxRuntimeExceeded"
+            job.failure_reason = f"Processing job reached its MaxRuntimeInSeconds of {limit}"
+            return
+        if exit_code != 0:
+            reason = job.exit_message.strip() if job.exit_message else f"the container exited with code {exit_code}"
+            job.status, job.secondary, job.failure_reason = "Failed", "Failed", f"AlgorithmError: {reason}"
+            return
+        job.secondary = "Uploading"
+        s3 = self.client("s3")
+        for item in outputs:
+            local, (bucket, prefix) = root / _under_ml(item["S3Output"]["LocalPath"]), _split(item["S3Output"]["S3Uri"])
+            for path in sorted(p for p in local.rglob("*") if p.is_file()):
+                s3.put_object(Bucket=bucket, Key=f"{prefix.rstrip('/')}/{path.relative_to(local)}", Body=path.read_bytes())
+        job.status = job.secondary = "Completed"
+
+    def _download_input(self, s3_uri: str, target: Path) -> None:
+        """S3Prefix: every object under the prefix, at its key relative to the prefix up to its last "/"."""
+        s3 = self.client("s3")
+        bucket, prefix = _split(s3_uri)
+        base = prefix[: prefix.rfind("/") + 1]
+        target.mkdir(parents=True, exist_ok=True)
+        for key in _keys(s3, bucket, prefix):
+            path = target / key[len(base) :]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(path))
+
+    def _describe_processing(self, name: str) -> dict:
+        """What the player knows of a Processing job, over moto's instant Completed; what moto drops from the request."""
+        job, sent = self.jobs[name], self.processing_requests[name]
+        found = {"ProcessingJobStatus": job.status, **{k: sent[k] for k in ("ProcessingResources", "Environment") if k in sent}}
+        if job.exit_message is not None:
+            found["ExitMessage"] = job.exit_message
+        if job.failure_reason:
+            found["FailureReason"] = job.failure_reason
+        return found
+
+    # -- EventBridge Scheduler and CloudWatch Logs metric filters ----------------------------------------
+
+    def fire_schedule(self, name: str, scheduled_time: datetime) -> dict:
+        """What EventBridge Scheduler does when schedule `name` is due at `scheduled_time`: the target's call, as
+        its role, with the context attributes filled in; the call's answer (a refused role raises ScheduleFailed)."""
+        schedule = self.client("scheduler").get_schedule(Name=name)
+        target = schedule["Target"]
+        found = re.fullmatch(r"arn:aws[a-z-]*:scheduler:::aws-sdk:([a-z0-9-]+):([a-zA-Z0-9]+)", target["Arn"])
+        if not found:
+            raise NotImplementedError(f"test player: only universal targets are played, not {target['Arn']}")
+        service, action = found[1], found[2]
+        context = {
+            "<aws.scheduler.schedule-arn>": schedule["Arn"],
+            "<aws.scheduler.scheduled-time>": scheduled_time.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "<aws.scheduler.execution-id>": "".join(random.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=16)),
+            "<aws.scheduler.attempt-number>": "1",
+        }
+        text = target.get("Input", "{}")
+        for keyword, value in context.items():
+            text = text.replace(keyword, value)
+        parameters = json.loads(text)
+        self._assume_for(target["RoleArn"], f"{service}:{action[0].upper()}{action[1:]}", parameters)
+        from botocore import xform_name
+
+        endpoint = self.url if service == "sagemaker" else os.environ.get("AWS_ENDPOINT_URL_S3") if service == "s3" else None
+        client = boto3.client(service, endpoint_url=endpoint or self.emulator_url, region_name=self.region)
+        answer = getattr(client, xform_name(action[0].upper() + action[1:]))(**parameters)
+        self.fired.append({"schedule": name, "context": context, "parameters": parameters, "answer": answer})
+        return answer
+
+    def _assume_for(self, role_arn: str, action: str, parameters: dict) -> None:
+        """Scheduler assumes the target's role: it must exist, trust scheduler.amazonaws.com and allow the call."""
+        iam = self.client("iam")
+        name = role_arn.rsplit("/", 1)[-1]
+        try:
+            role = iam.get_role(RoleName=name)["Role"]
+        except iam.exceptions.NoSuchEntityException:
+            raise ScheduleFailed(f"the schedule's role {role_arn} does not exist") from None
+        if "scheduler.amazonaws.com" not in json.dumps(role.get("AssumeRolePolicyDocument")):
+            raise ScheduleFailed(f"role {name} does not trust scheduler.amazonaws.com")
+        policies = "".join(
+            json.dumps(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
+            for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
+        )
+        needed = (
+            [action]
+            + (["iam:PassRole"] if "RoleArn" in parameters else [])
+            + ([f"{action.split(':')[0]}:AddTags"] if parameters.get("Tags") else [])
+        )
+        missing = [each for each in needed if each not in policies]
+        if missing:
+            raise ScheduleFailed(f"role {name} may not {', '.join(missing)}")
+
+    def _drop_metric_filter(self, group: str, name: str) -> None:
+        """Before a PutMetricFilter reaches moto: the filter of that name goes, so the new one replaces it."""
+        logs = self.client("logs")
+        try:
+            found = logs.describe_metric_filters(logGroupName=group, filterNamePrefix=name)["metricFilters"]
+        except logs.exceptions.ResourceNotFoundException:
+            return
+        if any(each["filterName"] == name for each in found):
+            logs.delete_metric_filter(logGroupName=group, filterName=name)
+
+    def _metric_filters(self, group: str) -> list[dict]:
+        """The log group's metric filters when a stream starts."""
+        return self.client("logs").describe_metric_filters(logGroupName=group).get("metricFilters", [])
+
+    def _apply_metric_filters(self, filters: list[dict], events: list[dict]) -> None:
+        """The metric filters on the lines just written to their log group: each match a datum in CloudWatch."""
+        data: dict[str, list[dict]] = {}
+        for event in events:
+            try:
+                fields = json.loads(event["message"])
+            except ValueError:
+                continue
+            if not isinstance(fields, dict):
+                continue
+            for each in filters:
+                if not _json_pattern_matches(each["filterPattern"], fields):
+                    continue
+                for transformation in each["metricTransformations"]:
+                    datum = _metric_datum(transformation, fields, event["timestamp"])
+                    if datum is not None:
+                        data.setdefault(transformation["metricNamespace"], []).append(datum)
+        for namespace, items in data.items():
+            self.client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=items)
+
     # -- endpoints -------------------------------------------------------------------------------
 
     def _update_endpoint(self, request: dict) -> tuple[int, dict, bytes]:
@@ -926,7 +1131,10 @@ class SageMakerPlayer:
         except logs.exceptions.ResourceAlreadyExistsException:
             pass
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        return _LogPump(logs, group, stream, container)
+        filters = self._metric_filters(group)
+        return _LogPump(
+            logs, group, stream, container, on_events=(lambda events: self._apply_metric_filters(filters, events)) if filters else None
+        )
 
     def _download_channel(self, data_type: str, s3_uri: str, target: Path) -> None:
         """S3Prefix: every object under the prefix; ManifestFile: the prefix in its first element + each listed suffix."""
@@ -965,9 +1173,9 @@ def reply(handler: BaseHTTPRequestHandler, status: int, headers: dict, body: byt
 class _LogPump(threading.Thread):
     """Copies a container's output, line by line, into a CloudWatch log stream."""
 
-    def __init__(self, logs, group: str, stream: str, container):
+    def __init__(self, logs, group: str, stream: str, container, on_events=None):
         super().__init__(daemon=True)
-        self.logs, self.group, self.stream, self.container = logs, group, stream, container
+        self.logs, self.group, self.stream, self.container, self.on_events = logs, group, stream, container, on_events
         self.lines: list[str] = []
         self.start()
 
@@ -985,9 +1193,14 @@ class _LogPump(threading.Thread):
         if lines:
             self.lines.extend(lines)
             now = int(time.time() * 1000)
-            self.logs.put_log_events(
-                logGroupName=self.group, logStreamName=self.stream, logEvents=[{"timestamp": now, "message": line} for line in lines]
-            )
+            events = [{"timestamp": now, "message": line} for line in lines]
+            self.logs.put_log_events(logGroupName=self.group, logStreamName=self.stream, logEvents=events)
+            if self.on_events is not None:
+                self.on_events(events)
+
+
+class ScheduleFailed(Exception):
+    """EventBridge Scheduler could not make the target's call (its role is missing, untrusting or not allowed)."""
 
 
 class _NoContainer:
@@ -1031,6 +1244,85 @@ def _refuse_metadata(request: dict) -> bytes | None:
     elif long := [key for key, value in properties.items() if not isinstance(value, str) or len(value) > 256]:
         message = f"CustomerMetadataProperties values are strings of at most 256 characters: {long}"
     return None if message is None else json.dumps({"__type": "ValidationException", "message": message}).encode()
+
+
+def _refuse_processing_job(request: dict) -> bytes | None:
+    """CreateProcessingJob's checks that moto skips: the job name's pattern and the Environment's limits."""
+    name, environment = request.get("ProcessingJobName", ""), request.get("Environment") or {}
+    message = None
+    if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name):
+        message = f"ProcessingJobName {name!r} must match [a-zA-Z0-9](-*[a-zA-Z0-9]){{0,62}}"
+    elif len(environment) > 100 or any(not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", k) or len(v) > 256 for k, v in environment.items()):
+        message = "Environment holds at most 100 variables, named [a-zA-Z_][a-zA-Z0-9_]*, with values of at most 256 characters"
+    return None if message is None else json.dumps({"__type": "ValidationException", "message": message}).encode()
+
+
+def _under_ml(local_path: str) -> str:
+    """A container path under /opt/ml, relative to it (the player mounts a folder there)."""
+    if not local_path.startswith("/opt/ml/"):
+        raise ValueError(f"test player: LocalPath {local_path} is not under /opt/ml")
+    return local_path.removeprefix("/opt/ml/")
+
+
+_JSON_TERM = re.compile(r'\s*\$\.([A-Za-z0-9_.]+)\s*(=|!=|<=|>=|<|>)\s*("(?:[^"\\]|\\.)*"|[^\s&|()]+)\s*')
+
+
+def _json_pattern_matches(pattern: str, fields: dict) -> bool:
+    """Whether a JSON event matches a filter pattern of comparisons joined by && (others: no match, here)."""
+    inner = pattern.strip()
+    if not (inner.startswith("{") and inner.endswith("}")) or "||" in inner or "(" in inner:
+        return False
+    for term in inner[1:-1].split("&&"):
+        found = _JSON_TERM.fullmatch(term)
+        if not found:
+            return False
+        value = fields
+        for part in found[1].split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            return False
+        operator, wanted = found[2], found[3]
+        if wanted == "*":
+            if operator != "=":
+                return False
+            continue
+        if wanted.startswith('"'):
+            equal = str(value) == json.loads(wanted)
+            if equal != (operator == "="):
+                return False
+            continue
+        try:
+            number, bound = float(value), float(wanted)
+        except (TypeError, ValueError):
+            return False
+        if not {"=": number == bound, "!=": number != bound, "<": number < bound, "<=": number <= bound,
+                ">": number > bound, ">=": number >= bound}[operator]:  # fmt: skip
+            return False
+    return True
+
+
+def _metric_datum(transformation: dict, fields: dict, timestamp_ms: int) -> dict | None:
+    """One datum of a metric filter's transformation for a matched JSON event (None when a field it names is missing)."""
+
+    def field(reference: str):
+        return fields.get(reference.removeprefix("$.")) if reference.startswith("$.") else reference
+
+    try:
+        value = float(field(transformation["metricValue"]))
+    except (TypeError, ValueError):
+        return None
+    dimensions = {name: field(reference) for name, reference in (transformation.get("dimensions") or {}).items()}
+    if any(value_ is None for value_ in dimensions.values()):
+        return None
+    datum = {
+        "MetricName": transformation["metricName"],
+        "Value": value,
+        "Timestamp": datetime.fromtimestamp(timestamp_ms / 1000, timezone.utc),
+        "Dimensions": [{"Name": name, "Value": str(value_)} for name, value_ in dimensions.items()],
+    }
+    if transformation.get("unit"):
+        datum["Unit"] = transformation["unit"]
+    return datum
 
 
 def _refuse_deployment_config(config: dict) -> bytes | None:
