@@ -465,6 +465,53 @@ def test_the_image_entry_point_checks_the_day_before_its_scheduled_time(traffic,
     assert hour.name == f"{SHIFTED_DAY:%Y-%m-%d}T11" and json.loads((hour / "monitor.json").read_text())["period"] == "hour"
 
 
+def test_a_quiet_window_completes_and_says_no_traffic_where_sagemaker_and_cloudwatch_read_it(traffic, binary, tmp_path):
+    """The day between the two days of traffic holds no request: news, not a failure. The run exits 0; monitor.json
+    has requests 0 and the window, a short page says so; the summary metric line says requests 0 and drifted columns
+    0 (no column lines: nothing to measure), and the message (the job's ExitMessage) is the sentence. The local task
+    on the same window still refuses it, in the same words."""
+    folder, *_ = traffic
+    root = processing_root(tmp_path / "quiet", binary, folder)
+    ran = entry_point(root, QUIET_DAY + timedelta(days=1, minutes=30))
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
+    day, next_day = f"{QUIET_DAY:%Y-%m-%d}", f"{QUIET_DAY + timedelta(days=1):%Y-%m-%d}"
+    window = f"from {day} 00:00 until {next_day} 00:00 UTC under {root}/processing/input/captured"
+    sentence = f"No traffic: no captured requests {window}."
+    out = root / "processing" / "output" / f"{QUIET_DAY:%Y-%m-%d}"
+    report = json.loads((out / "monitor.json").read_text())
+    assert report["summary"] == sentence and report["endpoint"] == "releaseml-endpoint" and report["page"] == "monitor.html"
+    assert (report["requests"], report["rows"], report["refused"], report["drifted"], report["columns"]) == (0, 0, 0, {}, [])
+    assert report["since"] == QUIET_DAY.isoformat() and report["until"] == (QUIET_DAY + timedelta(days=1)).isoformat()
+    validation = json.loads((binary.model_dir / "schema.json").read_text())["metrics"]["validation"]  # which model it was
+    assert report["validation"] == {k: validation[k] for k in ("accuracy", "auc", "logloss")}
+    assert report["model"].endswith("processing/input/model/model.tar.gz")
+    page = (out / "monitor.html").read_text()
+    assert sentence.replace("'", "&#x27;") in page and "No request was captured in this window" in page
+    assert not (out / "figures").exists()
+
+    lines = [json.loads(line) for line in ran.stdout.splitlines() if line.startswith('{"releaseml_monitor"')]
+    assert lines == [
+        {
+            "releaseml_monitor": "releaseml-endpoint",
+            "window_start": QUIET_DAY.isoformat(),
+            "window_end": (QUIET_DAY + timedelta(days=1)).isoformat(),
+            "drifted_columns": 0,
+            "requests": 0,
+            "rows": 0,
+            "refused": 0,
+        }
+    ]
+    assert (root / "output" / "message").read_text() == sentence + "\n"
+    assert f"Monitoring complete: {out}." in ran.stdout
+
+    until = QUIET_DAY + timedelta(days=1)
+    window_flags = ("--since", QUIET_DAY.isoformat(), "--until", until.isoformat())
+    local = run_monitor("--captured", str(folder), "--ml-root", str(binary.root), *window_flags, cwd=tmp_path)
+    assert local.returncode == 1 and "Traceback" not in local.stderr, local.stderr
+    here = window.replace(f"{root}/processing/input/captured", str(folder))
+    assert local.stderr.strip() == f"error: no captured requests {here}"
+
+
 def test_the_image_entry_point_says_what_went_wrong_where_sagemaker_reads_it(traffic, binary, tmp_path):
     """A user's mistake: the reason in /opt/ml/output/message (the job's ExitMessage), exit code 1, no output."""
     import shutil
@@ -479,8 +526,6 @@ def test_the_image_entry_point_says_what_went_wrong_where_sagemaker_reads_it(tra
         output = root / "processing" / "output"
         assert not output.exists() or not any(output.iterdir())
 
-    quiet_end = QUIET_DAY + timedelta(days=1, minutes=30)
-    failed(processing_root(tmp_path / "quiet", binary, folder), quiet_end, f"no captured requests from {QUIET_DAY:%Y-%m-%d} 00:00 until")
     no_model = tmp_path / "no-model" / "processing" / "input" / "captured"
     shutil.copytree(folder, no_model)
     failed(tmp_path / "no-model", SHIFTED_DAY, "the `model` input", "must hold one model.tar.gz", "it holds nothing")

@@ -5,9 +5,10 @@ made here once: the image's `monitor` entry point (`releaseml.job.monitoring_job
 endpoint serves, its capture prefix and, if given, the ground truth; the page and monitor.json land in
 s3://BUCKET/PREFIX/monitor/ENDPOINT/<day>/. Per run Scheduler fills in <aws.scheduler.execution-id>
 (the job's name must be new each time) and <aws.scheduler.scheduled-time> (the window's end, so a late
-start checks the same day). The job's metric lines reach CloudWatch Logs; two metric filters turn them
-into metrics (namespace releaseml/Monitor: PSI per Endpoint and Column, DriftedColumns per Endpoint),
-and an alarm goes into ALARM when a column drifted, notifying `aws.drift_alarm_topic` if one is set.
+start checks the same day). The job's metric lines reach CloudWatch Logs; three metric filters turn them
+into metrics (namespace releaseml/Monitor: PSI per Endpoint and Column, DriftedColumns and Requests per
+Endpoint: a quiet window's run completes with Requests 0), and an alarm goes into ALARM when a column
+drifted, notifying `aws.drift_alarm_topic` if one is set.
 
 A Processing input of type S3Prefix downloads the whole prefix: every run copies all the endpoint's
 capture files (and reads only its window). An S3 lifecycle rule on the capture prefix keeps that small.
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 NAMESPACE = "releaseml/Monitor"
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"  # where SageMaker sends a Processing job's output
-PSI_METRIC, DRIFTED_METRIC = "PSI", "DriftedColumns"
+PSI_METRIC, DRIFTED_METRIC, REQUESTS_METRIC = "PSI", "DriftedColumns", "Requests"
 EXECUTION_ID, SCHEDULED_TIME = "<aws.scheduler.execution-id>", "<aws.scheduler.scheduled-time>"
 EXECUTION_ID_LENGTH = 16  # e.g. d32c5kddcf5bb8c3, in Scheduler's documentation
 JOB_NAME_LIMIT = 63  # SageMaker's ProcessingJobName: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}
@@ -89,7 +90,8 @@ class Names:
 
     @property
     def filters(self) -> dict[str, str]:
-        return {PSI_METRIC: f"releaseml-monitor-{self.endpoint}-psi", DRIFTED_METRIC: f"releaseml-monitor-{self.endpoint}-drifted-columns"}
+        base = f"releaseml-monitor-{self.endpoint}"
+        return {PSI_METRIC: f"{base}-psi", DRIFTED_METRIC: f"{base}-drifted-columns", REQUESTS_METRIC: f"{base}-requests"}
 
     @property
     def alarm(self) -> str:
@@ -150,7 +152,7 @@ def schedule(ctx: "Project", endpoint: str, every_name: str, labels: Optional[st
         endpoint, names.schedule, period.expression, period.words,
         period.next_run(datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"), updated, names.job, image_uri,
         served.model_data, captured, labels, pages,
-        [f"{NAMESPACE} {PSI_METRIC} (Endpoint, Column)", f"{NAMESPACE} {DRIFTED_METRIC} (Endpoint)"],
+        [f"{NAMESPACE} {PSI_METRIC} (Endpoint, Column)", *(f"{NAMESPACE} {m} (Endpoint)" for m in (DRIFTED_METRIC, REQUESTS_METRIC))],
         filters, names.alarm, section.drift_alarm_topic,
     )  # fmt: skip
 
@@ -211,12 +213,14 @@ def _input(name: str, s3_uri: str) -> dict:
 
 
 def put_metric_filters(aws: Aws, names: Names) -> list[str]:
-    """The two metric filters on SageMaker's Processing log group that read the monitor's JSON lines."""
+    """The metric filters on SageMaker's Processing log group that read the monitor's JSON lines (a value
+    field each: a column's line has `psi`, the summary `drifted_columns` and `requests`)."""
     logs = aws.client("logs")
     dimensions = {"Endpoint": f"$.{LOG_KEY}"}
     shapes = {
         PSI_METRIC: ("psi", {**dimensions, "Column": "$.column"}, "None"),
         DRIFTED_METRIC: ("drifted_columns", dimensions, "Count"),
+        REQUESTS_METRIC: ("requests", dimensions, "Count"),
     }
     with errors(f"creating the metric filters of {names.endpoint}'s monitor on {LOG_GROUP}"):
         try:  # SageMaker makes it with the first Processing job; the filters need it now

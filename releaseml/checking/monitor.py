@@ -120,6 +120,7 @@ class MonitorResult:
     metrics: dict[str, float] = field(default_factory=dict)
     labelled: int = 0
     labels: Optional[Labels] = None
+    quiet: Optional[str] = None  # why there was nothing to check, when no request was captured in the window (NoTraffic)
 
     @property
     def quiet_periods(self) -> list[Period]:
@@ -135,6 +136,8 @@ class MonitorResult:
         return dict(sorted(worst.items(), key=lambda item: -(item[1][1].psi or 0)))
 
     def sentence(self) -> str:
+        if self.quiet:
+            return f"No traffic: {self.quiet}."
         span = f"{_when(self.first)} to {_when(self.last)} UTC" if self.first else "no time"
         parts = [f"{self.source}: {self.requests} request(s) ({self.rows} rows) from {span}"]
         if self.refused:
@@ -193,6 +196,15 @@ class MonitorResult:
         }
 
 
+class NoTraffic(UserError):
+    """No captured request in the window: news (a quiet spell, or an outage upstream), not a mistake in the input.
+    `result` is the empty result (source, model, window; requests 0), for a scheduled run to report as such."""
+
+    def __init__(self, message: str, result: MonitorResult):
+        super().__init__(message)
+        self.result = result
+
+
 def monitor(
     events: Iterable[capture.Event],
     model_dir: Path,
@@ -205,8 +217,8 @@ def monitor(
 
     `labels`: a folder of ground truth (or `capture.GroundTruth`, or Label records); `since`, `until`: the
     window (a scheduled run's): events before `since`, or at or after `until`, are left out. A mistake that
-    leaves nothing to monitor (no requests, another model's requests, labels that match no request) is a
-    UserError saying which.
+    leaves nothing to monitor (another model's requests, labels that match no request) is a UserError saying
+    which; no request in the window is NoTraffic.
     """
     if period not in PERIODS:
         raise UserError(f"period {period!r}: one of {', '.join(PERIODS)}")
@@ -219,6 +231,10 @@ def monitor(
         traffic.add(event)
     result = MonitorResult(source=source, model=str(model_dir), task=bundle.schema.task, period=period, since=since, until=until)
     result.malformed = [str(m) for m in getattr(events, "malformed", [])]
+    if result.malformed:
+        shown = "; ".join(result.malformed[:EXAMPLES])
+        result.warnings.append(f"{len(result.malformed)} capture line(s) could not be read and were left out: {shown}")
+    result.validation = {k: v for k, v in bundle.info.get("metrics", {}).get("validation", {}).items() if k in _metric_names(bundle.schema)}
     traffic.check_usable(result, model_dir)
     _summarize(result, traffic)
     training = profile.load(model_dir)
@@ -234,7 +250,6 @@ def monitor(
     if labels is not None:
         result.labels = traffic.join(labels if not isinstance(labels, (str, Path)) else capture.GroundTruth(Path(labels)))
         result.warnings += result.labels.problems
-    result.validation = {k: v for k, v in bundle.info.get("metrics", {}).get("validation", {}).items() if k in _metric_names(bundle.schema)}
     every = np.ones(len(frame), dtype=bool)
     result.metrics, result.labelled = traffic.metrics(every) if labels is not None else ({}, 0)
     result.periods = _periods(traffic, frame, bundle.schema, training, labels is not None)
@@ -247,9 +262,6 @@ def _summarize(result: MonitorResult, traffic: "_Traffic") -> None:
     result.refused = sum(1 for r in requests if r.refused)
     result.first, result.last = min(r.event.time for r in requests), max(r.event.time for r in requests)
     result.errors = traffic.errors()
-    if result.malformed:
-        shown = "; ".join(result.malformed[:EXAMPLES])
-        result.warnings.append(f"{len(result.malformed)} capture line(s) could not be read and were left out: {shown}")
 
 
 def _periods(traffic: "_Traffic", frame: pd.DataFrame, schema: Schema, training, labelled: bool) -> list[Period]:
@@ -400,9 +412,13 @@ class _Traffic:
             self.widths[width] += 1
 
     def check_usable(self, result: MonitorResult, model_dir: Path) -> None:
-        """Raise the one mistake that leaves nothing to monitor, if there is one."""
+        """Raise the one mistake that leaves nothing to monitor, if there is one; NoTraffic when the window was quiet."""
         if not self.requests:
-            raise UserError(self._nothing(result))
+            mistake = self._mistake(result)
+            if mistake:
+                raise UserError(mistake)
+            result.quiet = self._nothing(result)
+            raise NoTraffic(result.quiet, result)
         if all(r.refused for r in self.requests):
             mismatch = self.mismatch(f"the model in {model_dir}")
             first = self.requests[0]
@@ -411,6 +427,18 @@ class _Traffic:
                 or f"every one of the {len(self.requests)} captured requests would be refused by the model in {model_dir}: "
                 f"e.g. {first.refused} ({first.event.where})"
             )
+
+    def _mistake(self, result: MonitorResult) -> Optional[str]:
+        """Why no request was read, when that is the capture's fault rather than a quiet window."""
+        where = result.source
+        if self.no_input:
+            return (
+                f"the {self.no_input} events under {where} captured the endpoint's answers only: monitoring needs the requests "
+                "(capture mode Input or InputAndOutput in the endpoint's DataCaptureConfig)"
+            )
+        if result.malformed and not (self.earlier or self.later):
+            return f"no capture line under {where} could be read ({len(result.malformed)} malformed), e.g. {result.malformed[0]}"
+        return None
 
     def _nothing(self, result: MonitorResult) -> str:
         where = result.source
@@ -422,13 +450,6 @@ class _Traffic:
         if self.since is not None:
             earlier = f" ({self.earlier} before it)" if self.earlier else ""
             return f"no captured requests since {self.since.isoformat(timespec='minutes')} under {where}{earlier}: try an earlier --since"
-        if self.no_input:
-            return (
-                f"the {self.no_input} events under {where} captured the endpoint's answers only: monitoring needs the requests "
-                "(capture mode Input or InputAndOutput in the endpoint's DataCaptureConfig)"
-            )
-        if result.malformed:
-            return f"no capture line under {where} could be read ({len(result.malformed)} malformed), e.g. {result.malformed[0]}"
         return f"no captured requests under {where}"
 
     def mismatch(self, model: str) -> Optional[str]:

@@ -180,6 +180,7 @@ def _schedule_lines(made) -> list[str]:
         f"Pages: {made.pages}<day>/monitor.html, with monitor.json beside it.",
         f"Metrics: {', '.join(made.metrics)}, from the job's log by metric filters {', '.join(made.filters)}.",
         f"Alarm: {made.alarm}, in ALARM when a run finds a drifted column; {alarm_action}.",
+        "A window without requests is no failure: its run completes with Requests 0 (an alarm on Requests < 1 tells of a silent endpoint).",
         f"Remove it all with `releaseml monitor --unschedule --endpoint {made.endpoint}`.",
     ]
 

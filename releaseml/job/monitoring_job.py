@@ -25,11 +25,16 @@ into metrics in the namespace releaseml/Monitor. One line per column with a PSI 
     {"releaseml_monitor": "ENDPOINT", "column": "bill_length_mm", "psi": 0.31, "drifted": 1}
 
 `drifted` is 1 when the PSI reads moderate or large over at least MIN_ROWS_FOR_DRIFT rows, as `monitor`
-names drift. Then one summary line (metric DriftedColumns, dimension Endpoint), with a `live_<metric>`
-field per live metric when ground truth was given:
+names drift. Then one summary line (metrics DriftedColumns and Requests, dimension Endpoint), with a
+`live_<metric>` field per live metric when ground truth was given:
 
     {"releaseml_monitor": "ENDPOINT", "window_start": "2026-12-06T00:00:00+00:00", "window_end": "...",
      "drifted_columns": 1, "requests": 96, "rows": 480, "refused": 0, "labelled_rows": 480, "live_accuracy": 0.93}
+
+A window without a captured request (a quiet weekend, or nothing reaching the endpoint) is news, not a
+failure: the run completes, writes monitor.json (requests 0, the window) and a short page, says "No
+traffic: ..." in the message, and prints no column line and a summary line with "requests": 0 and
+"drifted_columns": 0, so an alarm on Requests can tell of a silent endpoint.
 """
 
 from __future__ import annotations
@@ -118,7 +123,8 @@ def window_from_env(now: Optional[datetime] = None) -> Window:
 
 def run(paths: ProcessingPaths) -> Path:
     """Check the window's captured traffic against the model; write the page and monitor.json, print the
-    metric lines; the output folder. A mistake (no model, no capture files, no traffic) is a UserError."""
+    metric lines; the output folder. A window without requests is reported as such (requests 0), not failed;
+    a mistake (no model, no capture files, a bad window) is a UserError."""
     import tempfile
 
     from releaseml.checking import capture, monitor
@@ -131,9 +137,12 @@ def run(paths: ProcessingPaths) -> Path:
     with tempfile.TemporaryDirectory(prefix="releaseml-model-") as scratch:
         model_dir, model_source = _model(paths.input(MODEL_INPUT), Path(scratch))
         events = capture.Captured(paths.input(CAPTURED_INPUT), since=window.start, until=window.end)
-        result = monitor.monitor(
-            events, model_dir, labels=_labels(paths.input(LABELS_INPUT)), since=window.start, until=window.end, period=window.period
-        )
+        try:
+            result = monitor.monitor(
+                events, model_dir, labels=_labels(paths.input(LABELS_INPUT)), since=window.start, until=window.end, period=window.period
+            )
+        except monitor.NoTraffic as quiet:  # a quiet window is news for the Requests metric, not a failed job
+            result = quiet.result
     result.model = model_source
     out = paths.output / window.label
     page = monitor_page.write(out, result)

@@ -17,11 +17,15 @@ LIVE_COLOR = "#55A868"
 
 
 def write(out_dir: Path, result: MonitorResult) -> Path:
-    figure_dir = out_dir / FIGURES_DIR
-    figure_dir.mkdir(parents=True, exist_ok=True)
-    shown = [_drift_figure(result, name, period, column, figure_dir) for name, (period, column) in result.drifted().items()]
-    metrics = _metrics_figure(result, figure_dir / "live_metrics.png")
-    parts = [
+    """The page (and its figures) in `out_dir`; for a quiet window (`result.quiet`), the sentence and the window only."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / MONITOR_FILE
+    path.write_text("\n".join(_quiet_parts(result) if result.quiet else _parts(result, out_dir / FIGURES_DIR)), encoding="utf-8")
+    return path
+
+
+def _head(result: MonitorResult) -> list[str]:
+    return [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Live traffic</title><style>{page.STYLE}</style></head><body>",
         "<h1>Live traffic against training</h1>",
         f"<p class='headline'>{escape(result.sentence())}</p>",
@@ -29,6 +33,25 @@ def write(out_dir: Path, result: MonitorResult) -> Path:
         + (f"; since {escape(result.since.isoformat(timespec='minutes'))}" if result.since else "")
         + (f"; until {escape(result.until.isoformat(timespec='minutes'))}" if result.until else "")
         + "; times in UTC.</p>",
+    ]
+
+
+def _quiet_parts(result: MonitorResult) -> list[str]:
+    return [
+        *_head(result),
+        "<p>No request was captured in this window, so there is nothing to compare with the training data. A quiet spell is "
+        "news, not an error: if the endpoint should have been called, look upstream (the metric Requests says it every run).</p>",
+        *([page.titled_list("Warnings", result.warnings)] if result.warnings else []),
+        "</body></html>",
+    ]
+
+
+def _parts(result: MonitorResult, figure_dir: Path) -> list[str]:
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    shown = [_drift_figure(result, name, period, column, figure_dir) for name, (period, column) in result.drifted().items()]
+    metrics = _metrics_figure(result, figure_dir / "live_metrics.png")
+    return [
+        *_head(result),
         page.titled_list("Requests the model would refuse", result.errors),
         page.titled_list("Warnings", result.warnings),
         f"<h2>By {escape(result.period)}</h2>",
@@ -41,9 +64,6 @@ def write(out_dir: Path, result: MonitorResult) -> Path:
         *(["<h2>Live metrics over time</h2>", page.figure(*metrics)] if metrics else []),
         "</body></html>",
     ]
-    path = out_dir / MONITOR_FILE
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
 
 
 def _metric_names(result: MonitorResult) -> list[str]:

@@ -177,8 +177,8 @@ def test_the_image_trains_and_serves_a_decision_and_intervals(tmp_path, built_im
 
 def test_the_image_monitors_a_window_as_a_processing_job_would(trained, built_image, tmp_path):
     """`docker run IMAGE monitor` with /opt/ml/processing laid out as SageMaker Processing lays it out: the page and
-    monitor.json under output/<day>/, the metric lines on stdout, and a mistake in /opt/ml/output/message; the
-    image carries no AWS SDK (the container only reads, writes and prints)."""
+    monitor.json under output/<day>/, the metric lines on stdout, a quiet day completed with requests 0, and a
+    mistake in /opt/ml/output/message; the image carries no AWS SDK (the container only reads, writes and prints)."""
     import tarfile
 
     work, _ = trained
@@ -215,10 +215,14 @@ def test_the_image_monitors_a_window_as_a_processing_job_would(trained, built_im
     out = root / "processing/output/2026-12-06"
     assert (out / "monitor.html").is_file() and json.loads((out / "monitor.json").read_text())["rows"] == 344
 
-    quiet = monitor("2026-12-09T00:30:00Z")
-    assert quiet.returncode == 1 and "Traceback" not in quiet.stderr
-    assert (
-        (root / "output/message").read_text().startswith("Monitoring failed: no captured requests from 2026-12-08 00:00 until 2026-12-09")
-    )
+    quiet = monitor("2026-12-09T00:30:00Z")  # a day without requests: news (Requests 0), not a failed job
+    assert quiet.returncode == 0 and "Traceback" not in quiet.stderr, quiet.stderr[-2000:]
+    assert (root / "output/message").read_text().startswith("No traffic: no captured requests from 2026-12-08 00:00 until 2026-12-09")
+    (summary,) = [json.loads(line) for line in quiet.stdout.splitlines() if line.startswith('{"releaseml_monitor"')]
+    assert summary["requests"] == 0 and summary["drifted_columns"] == 0
+    assert json.loads((root / "processing/output/2026-12-08/monitor.json").read_text())["requests"] == 0
+    (root / "processing/input/model/model.tar.gz").unlink()  # a mistake still fails the job, with its reason
+    broken = monitor("2026-12-07T00:30:00Z")
+    assert broken.returncode == 1 and (root / "output/message").read_text().startswith("Monitoring failed: the `model` input")
     no_sdk = subprocess.run(["docker", "run", "--rm", built_image, "python", "-c", "import boto3"], capture_output=True, text=True)
     assert no_sdk.returncode != 0 and "No module named 'boto3'" in no_sdk.stderr

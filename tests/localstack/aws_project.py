@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import boto3
@@ -66,3 +67,13 @@ def labels(model: bundle.Bundle, csv: Path) -> list[str]:
     """The model's own predictions for a header-less CSV, made in this process."""
     frame = pd.read_csv(csv, header=None, names=model.schema.features)
     return [str(label) for label in model.predict(model_frame(frame, model.schema)).labels(model.schema.classes)]
+
+
+def wait_for_processing(name: str) -> dict:
+    """DescribeProcessingJob once the job has ended (or after 300 s)."""
+    sagemaker, deadline = boto3.client("sagemaker"), time.monotonic() + 300
+    while True:
+        description = sagemaker.describe_processing_job(ProcessingJobName=name)
+        if description["ProcessingJobStatus"] in ("Completed", "Failed", "Stopped") or time.monotonic() > deadline:
+            return description
+        time.sleep(0.5)

@@ -19,7 +19,6 @@ import csv
 import io
 import json
 import re
-import time
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -27,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aws_project import BUCKET, REPO, invoke
+from aws_project import BUCKET, REPO, invoke, wait_for_processing
 from emulator_settings import REGION, ROLE, SCHEDULE_ROLE
 
 pytestmark = pytest.mark.aws
@@ -108,15 +107,6 @@ def test_monitor_on_an_endpoint_names_the_shifted_column_and_the_live_accuracy_b
     }
 
 
-def _wait_for_processing(name: str) -> dict:
-    sagemaker, deadline = boto3.client("sagemaker"), time.monotonic() + 300
-    while True:
-        description = sagemaker.describe_processing_job(ProcessingJobName=name)
-        if description["ProcessingJobStatus"] in ("Completed", "Failed", "Stopped") or time.monotonic() > deadline:
-            return description
-        time.sleep(0.5)
-
-
 def test_a_scheduled_monitor_runs_as_a_processing_job_and_leaves_pages_metrics_and_an_alarm(live, player, built_image):
     """Played: EventBridge Scheduler firing the schedule (its role checked, the context attributes filled in,
     CreateProcessingJob sent), the Processing job (inputs downloaded, the image's `monitor` run, its log
@@ -127,7 +117,11 @@ def test_a_scheduled_monitor_runs_as_a_processing_job_and_leaves_pages_metrics_a
     said = made.stdout
     assert f"Scheduled the monitor of endpoint {ENDPOINT}: every day at 00:30 UTC, on the day before (schedule {SCHEDULE}" in said
     assert f"Pages: s3://{BUCKET}/releaseml/monitor/{ENDPOINT}/<day>/monitor.html" in said and f"Alarm: releaseml-{ENDPOINT}-drift" in said
-    assert "releaseml/Monitor PSI (Endpoint, Column), releaseml/Monitor DriftedColumns (Endpoint)" in said
+    assert (
+        "releaseml/Monitor PSI (Endpoint, Column), releaseml/Monitor DriftedColumns (Endpoint), releaseml/Monitor Requests (Endpoint)"
+        in said
+    )
+    assert "A window without requests is no failure: its run completes with Requests 0" in said
 
     schedule = boto3.client("scheduler").get_schedule(Name=SCHEDULE)
     assert schedule["ScheduleExpression"] == "cron(30 0 * * ? *)" and schedule["ScheduleExpressionTimezone"] == "UTC"
@@ -169,7 +163,7 @@ def test_a_scheduled_monitor_runs_as_a_processing_job_and_leaves_pages_metrics_a
     sent = player.fired[-1]["parameters"]
     assert re.fullmatch(rf"{ENDPOINT}-monitor-[a-z0-9]{{16}}", sent["ProcessingJobName"])
     assert sent["Environment"]["RELEASEML_MONITOR_WINDOW_END"] == scheduled.strftime("%Y-%m-%dT%H:%M:%SZ")
-    job = _wait_for_processing(sent["ProcessingJobName"])
+    job = wait_for_processing(sent["ProcessingJobName"])
     assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
     assert "1 column(s) drifted: bill_length_mm (large" in job["ExitMessage"] and "FailureReason" not in job
     assert job["ProcessingResources"] == request["ProcessingResources"]
@@ -190,7 +184,7 @@ def test_a_scheduled_monitor_runs_as_a_processing_job_and_leaves_pages_metrics_a
     assert summary["drifted_columns"] == 1 and summary["live_accuracy"] == pytest.approx(live["accuracy"], abs=1e-6)
 
     filters = {f["filterName"]: f for f in logs.describe_metric_filters(logGroupName=LOG_GROUP, filterNamePrefix=SCHEDULE)["metricFilters"]}
-    assert set(filters) == {f"{SCHEDULE}-psi", f"{SCHEDULE}-drifted-columns"}
+    assert set(filters) == {f"{SCHEDULE}-psi", f"{SCHEDULE}-drifted-columns", f"{SCHEDULE}-requests"}
     assert filters[f"{SCHEDULE}-psi"]["filterPattern"] == f'{{ $.releaseml_monitor = "{ENDPOINT}" && $.psi = * }}'
     (psi,) = filters[f"{SCHEDULE}-psi"]["metricTransformations"]
     assert psi["metricValue"] == "$.psi" and psi["dimensions"] == {"Endpoint": "$.releaseml_monitor", "Column": "$.column"}
@@ -206,7 +200,7 @@ def test_a_scheduled_monitor_runs_as_a_processing_job_and_leaves_pages_metrics_a
         return max(point["Maximum"] for point in points)
 
     column_psi = next(c["psi"] for c in report["columns"] if c["name"] == "bill_length_mm")
-    assert highest("DriftedColumns", Endpoint=ENDPOINT) == 1.0
+    assert highest("DriftedColumns", Endpoint=ENDPOINT) == 1.0 and highest("Requests", Endpoint=ENDPOINT) == 8.0
     assert highest("PSI", Endpoint=ENDPOINT, Column="bill_length_mm") == pytest.approx(column_psi, abs=1e-4)
     (alarm,) = cloudwatch.describe_alarms(AlarmNames=[f"releaseml-{ENDPOINT}-drift"])["MetricAlarms"]
     assert (alarm["Namespace"], alarm["MetricName"], alarm["Dimensions"]) == (
@@ -216,6 +210,51 @@ def test_a_scheduled_monitor_runs_as_a_processing_job_and_leaves_pages_metrics_a
     )
     assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["Period"]) == ("GreaterThanOrEqualToThreshold", 1.0, 86400)
     assert alarm["AlarmActions"] == [] and alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_a_scheduled_run_on_a_quiet_day_completes_with_requests_0_in_cloudwatch(live, player, built_image):
+    """Played: Scheduler firing the schedule for the day before the traffic (no capture file of that day), the
+    Processing job and the metric filters. A quiet day is news, not a failure: the job completes, says so in its
+    ExitMessage and monitor.json, and the Requests metric gets a 0 that an alarm on low traffic can read."""
+    project = live["project"]
+    made = invoke(project, "monitor", "--schedule", "daily", "--endpoint", ENDPOINT, "--schedule-role", SCHEDULE_ROLE, image=built_image)
+    assert made.returncode == 0, made.stderr
+    quiet_day = live["day"] - timedelta(days=1)
+    player.fire_schedule(SCHEDULE, live["day"] + timedelta(minutes=30))  # checks the day before the traffic's
+    name = player.fired[-1]["parameters"]["ProcessingJobName"]
+    job = wait_for_processing(name)
+    assert job["ProcessingJobStatus"] == "Completed" and "FailureReason" not in job, job.get("FailureReason")
+    sentence = (
+        f"No traffic: no captured requests from {quiet_day:%Y-%m-%d} 00:00 until {live['day']:%Y-%m-%d} 00:00 UTC "
+        "under /opt/ml/processing/input/captured."
+    )
+    assert job["ExitMessage"].strip() == sentence
+
+    s3, prefix = boto3.client("s3"), f"releaseml/monitor/{ENDPOINT}/{quiet_day:%Y-%m-%d}/"
+    assert {o["Key"].removeprefix(prefix) for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]} == {
+        "monitor.html",
+        "monitor.json",
+    }
+    report = json.loads(s3.get_object(Bucket=BUCKET, Key=prefix + "monitor.json")["Body"].read())
+    assert (report["requests"], report["rows"], report["drifted"], report["summary"]) == (0, 0, {}, sentence)
+    assert report["since"] == quiet_day.isoformat() and report["until"] == live["day"].isoformat()
+
+    logs = boto3.client("logs")
+    (stream,) = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=name + "/algo-1-")["logStreams"]
+    lines = [e["message"] for e in logs.get_log_events(logGroupName=LOG_GROUP, logStreamName=stream["logStreamName"])["events"]]
+    (summary,) = [json.loads(line) for line in lines if line.startswith('{"releaseml_monitor"')]
+    assert (summary["requests"], summary["drifted_columns"], summary["rows"]) == (0, 0, 0)
+
+    points = boto3.client("cloudwatch").get_metric_statistics(
+        Namespace="releaseml/Monitor",
+        MetricName="Requests",
+        Dimensions=[{"Name": "Endpoint", "Value": ENDPOINT}],
+        StartTime=datetime.now(timezone.utc) - timedelta(hours=1),
+        EndTime=datetime.now(timezone.utc) + timedelta(minutes=5),
+        Period=60,
+        Statistics=["Minimum"],
+    )["Datapoints"]
+    assert min(point["Minimum"] for point in points) == 0.0  # only this run's summary line says 0 requests
 
 
 def test_scheduling_again_updates_and_unschedule_removes_the_schedule_filters_and_alarm(live, built_image):
@@ -238,6 +277,7 @@ def test_scheduling_again_updates_and_unschedule_removes_the_schedule_filters_an
         f"  schedule {SCHEDULE}",
         f"  metric filter {SCHEDULE}-psi (on {LOG_GROUP})",
         f"  metric filter {SCHEDULE}-drifted-columns (on {LOG_GROUP})",
+        f"  metric filter {SCHEDULE}-requests (on {LOG_GROUP})",
         f"  alarm releaseml-{ENDPOINT}-drift",
     ]
     assert SCHEDULE not in [s["Name"] for s in scheduler.list_schedules()["Schedules"]]
