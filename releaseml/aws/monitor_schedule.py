@@ -10,6 +10,8 @@ into metrics (namespace releaseml/Monitor: PSI per Endpoint and Column, DriftedC
 Endpoint: a quiet window's run completes with Requests 0), and an alarm goes into ALARM when a column
 drifted, notifying `aws.drift_alarm_topic` if one is set.
 
+Deleting the endpoint removes it all (`remove`).
+
 A Processing input of type S3Prefix downloads the whole prefix: every run copies all the endpoint's
 capture files (and reads only its window). An S3 lifecycle rule on the capture prefix keeps that small.
 """
@@ -294,6 +296,17 @@ def _schedule_exists(aws: Aws, name: str) -> bool:
 def unschedule(aws: Aws, endpoint: str) -> list[str]:
     """Delete the endpoint's schedule, metric filters and drift alarm; what was deleted. A UserError when
     there was nothing (the endpoint itself may be gone: this needs only the names)."""
+    removed = remove(aws, endpoint)
+    if not removed:
+        raise UserError(
+            f"endpoint {endpoint} has no monitoring schedule, metric filters or drift alarm in {aws.region}: nothing to remove "
+            f"(`releaseml monitor --schedule daily --endpoint {endpoint}` makes them)"
+        )
+    return removed
+
+
+def remove(aws: Aws, endpoint: str) -> list[str]:
+    """Delete whichever of the endpoint's schedule, metric filters and drift alarm exist; what was deleted (maybe nothing)."""
     names = Names(endpoint)
     removed = []
     if _schedule_exists(aws, names.schedule):
@@ -315,9 +328,4 @@ def unschedule(aws: Aws, endpoint: str) -> list[str]:
         if cloudwatch.describe_alarms(AlarmNames=[names.alarm]).get("MetricAlarms"):
             cloudwatch.delete_alarms(AlarmNames=[names.alarm])
             removed.append(f"alarm {names.alarm}")
-    if not removed:
-        raise UserError(
-            f"endpoint {endpoint} has no monitoring schedule, metric filters or drift alarm in {aws.region}: nothing to remove "
-            f"(`releaseml monitor --schedule daily --endpoint {endpoint}` makes them)"
-        )
     return removed

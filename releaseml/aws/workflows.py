@@ -13,6 +13,7 @@ from releaseml.aws import (
     endpoints,
     model_registry,
     models,
+    monitor_schedule,
     public_api,
     registry,
     sagemaker_training,
@@ -442,7 +443,8 @@ def delete_public_api(ctx: Project, name: Optional[str]) -> list[str]:
 
 
 def delete_endpoint(ctx: Project, name: Optional[str]) -> list[str]:
-    """Delete the endpoint and everything that hangs on it: its public API, keys, usage plan, autoscaling, config.
+    """Delete the endpoint and everything that hangs on it: its monitor (schedule first, so it starts no more jobs),
+    public API, keys, usage plan, autoscaling, alarms, config.
 
     Returns what was deleted, in order. The model goes too unless another endpoint serves it
     (batch predictions and new endpoints make it again from the training job).
@@ -450,7 +452,8 @@ def delete_endpoint(ctx: Project, name: Optional[str]) -> list[str]:
     name = name or ctx.section.repository
     description = endpoints.describe(ctx.aws, name)  # a plain message when there is no such endpoint
     served = {v["ModelName"] for _, v in endpoints.variants(endpoints.describe_config(ctx.aws, description["EndpointConfigName"]))}
-    deleted = public_api.delete(ctx.aws, name)
+    deleted = monitor_schedule.remove(ctx.aws, name)
+    deleted += public_api.delete(ctx.aws, name)
     deleted += scaling.remove(ctx.aws, name)
     deleted += alarms.delete(ctx.aws, name)
     config_name = endpoints.delete(ctx.aws, name)

@@ -207,7 +207,7 @@ API_HELP = {
         "name": "endpoint name (default: aws.repository, releaseml)",
         "job": "training job whose model serves (default: the one in --from)",
         "from_": f"outcome file written by `releaseml deploy` (default {defaults.TRAINING_OUTPUT}) or `releaseml tune` ({defaults.TUNING_OUTPUT})",
-        "delete": "delete the endpoint and all that hangs on it (public API, keys, usage plan, autoscaling, config)",
+        "delete": "delete the endpoint and all that hangs on it (monitor schedule, public API, keys, usage plan, autoscaling, config)",
         "status": "print the endpoint's status instead",
         "public": "also make a public HTTPS API with an API key, callable with curl (prints the URL and the key once)",
         "instance_type": "endpoint instance type (default: aws.endpoint_instance_type, ml.m5.large)",

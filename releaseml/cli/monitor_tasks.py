@@ -32,7 +32,7 @@ from releaseml.common.errors import UserError
         "json_": "print the result as one JSON document on stdout: for scripts",
         "schedule": "daily or hourly: run this monitor on AWS by itself (a SageMaker Processing job started by EventBridge Scheduler): "
         "pages to S3, each column's drift as a CloudWatch metric, an alarm when one drifts; with --endpoint (and --labels s3://PREFIX)",
-        "unschedule": "remove --endpoint's schedule, metric filters and drift alarm",
+        "unschedule": "remove --endpoint's schedule, metric filters and drift alarm (`endpoint --delete` removes them too)",
         "schedule_role": "IAM role EventBridge Scheduler assumes to start the monitor, ARN or name (aws.schedule_role, "
         "RELEASEML_AWS_SCHEDULE_ROLE)",
         "image": f"with --schedule: local image to push to ECR for the monitoring job (default {defaults.IMAGE})",
@@ -181,7 +181,7 @@ def _schedule_lines(made) -> list[str]:
         f"Metrics: {', '.join(made.metrics)}, from the job's log by metric filters {', '.join(made.filters)}.",
         f"Alarm: {made.alarm}, in ALARM when a run finds a drifted column; {alarm_action}.",
         "A window without requests is no failure: its run completes with Requests 0 (an alarm on Requests < 1 tells of a silent endpoint).",
-        f"Remove it all with `releaseml monitor --unschedule --endpoint {made.endpoint}`.",
+        f"Remove it all with `releaseml monitor --unschedule --endpoint {made.endpoint}` (deleting the endpoint removes it too).",
     ]
 
 

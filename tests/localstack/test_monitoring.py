@@ -83,8 +83,9 @@ def live(deployed, player):
         "day": datetime.fromisoformat(days.pop()).replace(tzinfo=timezone.utc),
         "model": model,
     }
-    deleted = invoke(project, "endpoint", "--name", ENDPOINT, "--delete")
-    assert deleted.returncode == 0, deleted.stderr
+    if ENDPOINT in [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]:  # the last test deletes it
+        deleted = invoke(project, "endpoint", "--name", ENDPOINT, "--delete")
+        assert deleted.returncode == 0, deleted.stderr
 
 
 def test_monitor_on_an_endpoint_names_the_shifted_column_and_the_live_accuracy_by_hand(live):
@@ -344,3 +345,27 @@ def test_monitor_mistakes_get_one_clear_message_each(live, player):
         sagemaker.delete_endpoint_config(EndpointConfigName="mon-plain")
         sagemaker.delete_model(ModelName="mon-plain")
     assert len(boto3.client("scheduler").list_schedules()["Schedules"]) == schedules and len(player.processing_requests) == jobs
+
+
+def test_deleting_a_scheduled_endpoint_removes_its_monitor_and_says_so(live, built_image):
+    """Played: the endpoint's container (stopped by DeleteEndpoint); the schedule, filters and alarm are moto's.
+    Left behind, the schedule would start a job against a deleted endpoint every day."""
+    project = live["project"]
+    made = invoke(project, "monitor", "--schedule", "daily", "--endpoint", ENDPOINT, "--schedule-role", SCHEDULE_ROLE, image=built_image)
+    assert made.returncode == 0, made.stderr
+    deleted = invoke(project, "endpoint", "--name", ENDPOINT, "--delete")
+    assert deleted.returncode == 0, deleted.stderr
+    said = deleted.stdout.splitlines()
+    assert said[:6] == [
+        f"Deleted endpoint {ENDPOINT} and what hung on it:",
+        f"  schedule {SCHEDULE}",
+        f"  metric filter {SCHEDULE}-psi (on {LOG_GROUP})",
+        f"  metric filter {SCHEDULE}-drifted-columns (on {LOG_GROUP})",
+        f"  metric filter {SCHEDULE}-requests (on {LOG_GROUP})",
+        f"  alarm releaseml-{ENDPOINT}-drift",
+    ]
+    assert f"  endpoint {ENDPOINT}" in said
+    assert SCHEDULE not in [s["Name"] for s in boto3.client("scheduler").list_schedules()["Schedules"]]
+    assert boto3.client("logs").describe_metric_filters(logGroupName=LOG_GROUP, filterNamePrefix=SCHEDULE)["metricFilters"] == []
+    assert boto3.client("cloudwatch").describe_alarms(AlarmNames=[f"releaseml-{ENDPOINT}-drift"])["MetricAlarms"] == []
+    assert ENDPOINT not in [e["EndpointName"] for e in boto3.client("sagemaker").list_endpoints()["Endpoints"]]
