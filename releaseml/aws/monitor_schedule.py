@@ -10,7 +10,8 @@ into metrics (namespace releaseml/Monitor: PSI per Endpoint and Column, DriftedC
 Endpoint: a quiet window's run completes with Requests 0), and an alarm goes into ALARM when a column
 drifted, notifying `aws.drift_alarm_topic` if one is set.
 
-Deleting the endpoint removes it all (`remove`).
+The request names the model.tar.gz the endpoint serves. When `promote` or `endpoint` changes that model,
+`follow` points the schedule at the new one; deleting the endpoint removes it all (`remove`).
 
 A Processing input of type S3Prefix downloads the whole prefix: every run copies all the endpoint's
 capture files (and reads only its window). An S3 lifecycle rule on the capture prefix keeps that small.
@@ -329,3 +330,43 @@ def remove(aws: Aws, endpoint: str) -> list[str]:
             cloudwatch.delete_alarms(AlarmNames=[names.alarm])
             removed.append(f"alarm {names.alarm}")
     return removed
+
+
+@dataclass(frozen=True)
+class Followed:
+    """A schedule pointed at the model its endpoint now serves."""
+
+    schedule: str
+    model_data: str
+    was: str
+
+
+def follow(aws: Aws, endpoint: str) -> Optional[Followed]:
+    """Point the endpoint's monitor schedule, if it has one, at the model.tar.gz the endpoint serves now (after a
+    verified update: a promotion, `endpoint --version N`); None when there is no schedule or it names that model.
+
+    UpdateSchedule replaces the whole schedule, so every field GetSchedule answered that UpdateSchedule takes is
+    sent back as it was, with only the `model` input of the CreateProcessingJob request changed."""
+    names = Names(endpoint)
+    scheduler = aws.client("scheduler")
+    again = f"the endpoint is updated; `releaseml monitor --schedule daily|hourly --endpoint {endpoint}` again points it"
+    doing = f"pointing schedule {names.schedule} at the model endpoint {endpoint} now serves ({again})"
+    with errors(doing):
+        try:
+            current = scheduler.get_schedule(Name=names.schedule)
+        except scheduler.exceptions.ResourceNotFoundException:
+            return None
+    model_data = monitor_inputs.served(aws, endpoint).model_data
+    request = json.loads(current["Target"]["Input"])
+    model_input = next((item["S3Input"] for item in request.get("ProcessingInputs", []) if item["InputName"] == MODEL_INPUT), None)
+    if model_input is None:
+        raise UserError(f"schedule {names.schedule} starts no job with a `{MODEL_INPUT}` input, so it cannot follow the model: {again}")
+    was = model_input["S3Uri"]
+    if was == model_data:
+        return None
+    model_input["S3Uri"] = model_data
+    kept = scheduler.meta.service_model.operation_model("UpdateSchedule").input_shape.members
+    call = {key: value for key, value in current.items() if key in kept and key != "ClientToken" and value is not None}
+    with errors(doing):
+        scheduler.update_schedule(**{**call, "Target": {**current["Target"], "Input": json.dumps(request)}})
+    return Followed(names.schedule, model_data, was)

@@ -319,6 +319,7 @@ class EndpointOutcome:
     reason: Optional[str] = None  # why it failed, when it did
     capture: Optional[dict] = None  # the DataCaptureConfig, when it captures
     version: Optional[int] = None  # the registered version it serves, when deployed by --version
+    monitor: Optional[monitor_schedule.Followed] = None  # its monitor schedule, pointed at the model it now serves
 
     def as_dict(self) -> dict:
         found = {"endpoint": self.name, "kind": self.kind, "status": self.status}
@@ -332,6 +333,8 @@ class EndpointOutcome:
             found["autoscaling"] = self.scaling
         if self.public:
             found["public_api"] = self.public.as_dict()
+        if self.monitor:
+            found["monitor_schedule"] = vars(self.monitor)
         return found
 
 
@@ -387,6 +390,7 @@ def create_endpoint(
     outcome = EndpointOutcome(name, section.endpoint_kind, description["EndpointStatus"], capture=captured, version=version)
     if wait:
         outcome.scaling = scaling.apply(ctx.aws, name, section)
+        outcome.monitor = monitor_schedule.follow(ctx.aws, name)  # it serves: the schedule checks against what it serves
     if api_role:
         outcome.public = public_api.publish(ctx.aws, name, section, api_role, settings.tag_map(section))
     return outcome
@@ -524,6 +528,7 @@ class PromotionOutcome:
     alarms: list[str] = field(default_factory=list)
     endpoint_config: Optional[str] = None
     deployment: Optional[dict] = None  # the DeploymentConfig sent with UpdateEndpoint
+    monitor: Optional[monitor_schedule.Followed] = None  # the endpoint's monitor schedule, pointed at the new model
 
 
 def promote(
@@ -537,7 +542,8 @@ def promote(
     poll_seconds: float = waiting.DEFAULT_POLL_SECONDS,
 ) -> PromotionOutcome:
     """Replace the version endpoint `endpoint` serves (the champion) with `number` (the challenger; default the newest)
-    when it is better beyond noise (`promotion`), blue/green with alarms that roll it back; verified after.
+    when it is better beyond noise (`promotion`), blue/green with alarms that roll it back; verified after, and then
+    the endpoint's monitor schedule (if any) checks against the new model.
 
     `shadow`: no gate and no approval; the challenger is added as a shadow variant beside the champion:
     it gets a copy of every request, and its answers go nowhere but its metrics (and data capture).
@@ -593,7 +599,7 @@ def promote(
         )
     return PromotionOutcome(
         endpoint, group, challenger.number, champion.number, "promoted", comparison.as_dict() if comparison else None,
-        alarm_names, update.config_name, deployment,
+        alarm_names, update.config_name, deployment, monitor_schedule.follow(ctx.aws, endpoint),
     )  # fmt: skip
 
 

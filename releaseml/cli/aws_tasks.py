@@ -302,8 +302,14 @@ def _endpoint_message(outcome) -> str:
         lines.append(f"Autoscaling: {scaling['min_instances']} to {scaling['max_instances']} instances{aim}.")
     if outcome.public:
         lines += _public_lines(outcome.public)
+    if outcome.monitor:
+        lines.append(_monitor_line(outcome.monitor))
     lines.append(f"Delete it with `releaseml endpoint --delete --name {outcome.name}`.")
     return "\n".join(lines)
+
+
+def _monitor_line(followed) -> str:
+    return f"Monitor schedule {followed.schedule} now checks against the model it serves, {followed.model_data} (was {followed.was})."
 
 
 def _public_lines(public) -> list[str]:
@@ -448,3 +454,5 @@ def promote(
         f"Endpoint {endpoint} now serves version {outcome.challenger} (config {outcome.endpoint_config}; it was version {outcome.champion}), "
         + (f"shifted {routing['Type']} with alarms {', '.join(outcome.alarms)} watching." if routing else "updated.")
     )
+    if outcome.monitor:
+        print(_monitor_line(outcome.monitor))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -77,3 +78,9 @@ def wait_for_processing(name: str) -> dict:
         if description["ProcessingJobStatus"] in ("Completed", "Failed", "Stopped") or time.monotonic() > deadline:
             return description
         time.sleep(0.5)
+
+
+def scheduled_inputs(schedule: str) -> dict[str, str]:
+    """The S3 URI of each input of the CreateProcessingJob request a monitor schedule sends."""
+    request = json.loads(boto3.client("scheduler").get_schedule(Name=schedule)["Target"]["Input"])
+    return {item["InputName"]: item["S3Input"]["S3Uri"] for item in request["ProcessingInputs"]}

@@ -5,7 +5,8 @@ moto 5 keeps model package groups and packages, alarms and endpoint configs; the
 `SageMakerPlayer` (sagemaker_player.py says how): UpdateModelPackage keeping what it does not name,
 CustomerMetadataProperties' limits, UpdateEndpoint with a blue/green DeploymentConfig watched by the
 alarms' states in moto's CloudWatch (the tests set them with SetAlarmState), shadow variants, and
-data capture files written for the requests InvokeEndpoint serves.
+data capture files written for the requests InvokeEndpoint serves. Two endpoints have a monitor schedule
+(moto's; fired by the player) to show that a promotion points it at the new model, and a rollback does not.
 
 Two versions take part: the session's `deployed` model (the champion-to-be, good) and one trained here
 on the same data and split with 2 trees at a learning rate of 0.01 (worse, and a few seconds to train).
@@ -19,14 +20,15 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 import boto3
 import pandas as pd
 import pytest
 import yaml
 
-from aws_project import BUCKET, FAST_POLL, REPO, artifact_model, invoke, make_project
-from emulator_settings import ROLE
+from aws_project import BUCKET, FAST_POLL, REPO, artifact_model, invoke, make_project, scheduled_inputs, wait_for_processing
+from emulator_settings import ROLE, SCHEDULE_ROLE
 
 pytestmark = pytest.mark.aws
 
@@ -62,10 +64,18 @@ def _versions(project) -> list[dict]:
     return json.loads(listed.stdout)["versions"]
 
 
-def _serve(project, name: str, version: int, *flags: str) -> None:
+def _serve(project, name: str, version: int, *flags: str) -> str:
     served = invoke(project, "endpoint", "--name", name, "--version", str(version), *flags)
     assert served.returncode == 0, served.stderr
     assert f"Endpoint {name} (instance): InService" in served.stdout and f"Serves model version {version}." in served.stdout
+    return served.stdout
+
+
+def _schedule_monitor(project, endpoint: str, image: str) -> dict:
+    """`monitor --schedule daily` on the endpoint (which captures); the schedule as GetSchedule answers it."""
+    made = invoke(project, "monitor", "--schedule", "daily", "--endpoint", endpoint, "--schedule-role", SCHEDULE_ROLE, image=image)
+    assert made.returncode == 0, made.stderr
+    return boto3.client("scheduler").get_schedule(Name=f"releaseml-monitor-{endpoint}")
 
 
 def _model_data_served(endpoint: str) -> str:
@@ -124,17 +134,24 @@ def test_a_worse_challenger_is_refused_with_both_scores_and_the_endpoint_is_unch
     assert on_file.returncode == 1 and "on the 344 rows of data/penguins.csv: logloss" in on_file.stderr, on_file.stderr
 
 
-def test_a_better_challenger_is_approved_and_shifted_blue_green_and_the_update_verified(lifecycle, player):
+def test_a_better_challenger_is_approved_and_shifted_blue_green_and_the_update_verified(lifecycle, player, built_image):
     """Played: UpdateEndpoint with a DeploymentConfig (new fleet beside the old, the traffic step, baking while
-    the alarms are read from CloudWatch, then the new config in service)."""
+    the alarms are read from CloudWatch, then the new config in service); the endpoint's data capture, and
+    Scheduler firing its monitor schedule afterwards, the Processing job running the image's `monitor`."""
     project, good, worse = lifecycle["project"], lifecycle["good"], lifecycle["worse"]
-    _serve(project, "lc-promote", worse["number"])
+    _serve(project, "lc-promote", worse["number"], "--capture", "100")
+    schedule = _schedule_monitor(project, "lc-promote", built_image)
+    assert scheduled_inputs("releaseml-monitor-lc-promote")["model"] == worse["model_data"]
     sagemaker, cloudwatch = boto3.client("sagemaker"), boto3.client("cloudwatch")
     old_config = sagemaker.describe_endpoint(EndpointName="lc-promote")["EndpointConfigName"]
     promoted = invoke(project, "promote", "--endpoint", "lc-promote", "--version", str(good["number"]))
     assert promoted.returncode == 0, promoted.stderr
     assert f"Version {good['number']} approved: logloss" in promoted.stdout and "95% interval of the difference [-" in promoted.stdout
     assert f"Endpoint lc-promote now serves version {good['number']}" in promoted.stdout and "ALL_AT_ONCE" in promoted.stdout
+    assert (
+        "Monitor schedule releaseml-monitor-lc-promote now checks against the model it serves, "
+        f"{good['model_data']} (was {worse['model_data']})." in promoted.stdout
+    )
 
     sent = next(r for r in reversed(player.requests_for("UpdateEndpoint")) if r["EndpointName"] == "lc-promote")
     assert sent["DeploymentConfig"] == {
@@ -174,12 +191,34 @@ def test_a_better_challenger_is_approved_and_shifted_blue_green_and_the_update_v
     assert "promoted to endpoint lc-promote over version" in listed[good["number"]]["approval"]
     assert "lc-promote" not in listed[worse["number"]]["endpoints"]
 
+    # The monitor schedule follows: its model input is the new version's model.tar.gz, everything else as it was.
+    repointed = boto3.client("scheduler").get_schedule(Name="releaseml-monitor-lc-promote")
+    assert scheduled_inputs("releaseml-monitor-lc-promote")["model"] == good["model_data"] == _model_data_served("lc-promote")
+    before, after = (json.loads(each["Target"]["Input"]) for each in (schedule, repointed))
+    for request in (before, after):
+        next(i for i in request["ProcessingInputs"] if i["InputName"] == "model")["S3Input"].pop("S3Uri")
+    assert before == after
+    unchanged = ("ResponseMetadata", "LastModificationDate", "Target")
+    assert {k: v for k, v in schedule.items() if k not in unchanged} == {k: v for k, v in repointed.items() if k not in unchanged}
+    assert {k: v for k, v in schedule["Target"].items() if k != "Input"} == {k: v for k, v in repointed["Target"].items() if k != "Input"}
+    day = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)  # the predictions above: today's traffic
+    player.fire_schedule("releaseml-monitor-lc-promote", day + timedelta(days=1, minutes=30))
+    sent = player.fired[-1]["parameters"]
+    assert next(i for i in sent["ProcessingInputs"] if i["InputName"] == "model")["S3Input"]["S3Uri"] == good["model_data"]
+    job = wait_for_processing(sent["ProcessingJobName"])
+    assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
+    key = f"releaseml/monitor/lc-promote/{day:%Y-%m-%d}/monitor.json"
+    report = json.loads(boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    assert report["requests"] >= 1 and report["validation"]["logloss"] == pytest.approx(good["metrics"]["validation:logloss"], rel=1e-3)
 
-def test_an_alarm_in_alarm_during_baking_rolls_the_update_back_and_promote_says_which(lifecycle, player):
+
+def test_an_alarm_in_alarm_during_baking_rolls_the_update_back_and_promote_says_which(lifecycle, player, built_image):
     """Played: the blue/green update reads the alarms' states during the baking period; the test puts one in
-    ALARM (CloudWatch SetAlarmState on moto) once the update has started, and SageMaker's rollback follows."""
+    ALARM (CloudWatch SetAlarmState on moto) once the update has started, and SageMaker's rollback follows.
+    The endpoint's monitor schedule keeps the model that still serves."""
     project, good, worse = lifecycle["project"], lifecycle["good"], lifecycle["worse"]
-    _serve(project, "lc-rollback", worse["number"])
+    _serve(project, "lc-rollback", worse["number"], "--capture", "100")
+    _schedule_monitor(project, "lc-rollback", built_image)
     sagemaker = boto3.client("sagemaker")
     old_config = sagemaker.describe_endpoint(EndpointName="lc-rollback")["EndpointConfigName"]
     started = len(player.requests_for("UpdateEndpoint"))
@@ -217,14 +256,16 @@ def test_an_alarm_in_alarm_during_baking_rolls_the_update_back_and_promote_says_
     assert player.deployments["lc-rollback"][-1]["outcome"] == "rolled back: lc-rollback-5xx-share"
     assert sagemaker.describe_endpoint(EndpointName="lc-rollback")["EndpointConfigName"] == old_config
     assert _model_data_served("lc-rollback") == worse["model_data"]
+    assert scheduled_inputs("releaseml-monitor-lc-rollback")["model"] == worse["model_data"] and "Monitor schedule" not in out + err
     listed = {v["number"]: v for v in _versions(project)}
     assert listed[good["number"]]["status"] == "Rejected" and "rolled back on endpoint lc-rollback" in listed[good["number"]]["approval"]
 
 
-def test_captured_requests_land_in_s3_in_sagemakers_format_and_path(lifecycle, player, tmp_path):
+def test_captured_requests_land_in_s3_in_sagemakers_format_and_path(lifecycle, player, tmp_path, built_image):
     """Played: InvokeEndpoint writes DataCaptureConfig's capture files (SageMaker's documented JSON lines, under
-    DESTINATION/ENDPOINT/VARIANT/yyyy/mm/dd/hh/), for InitialSamplingPercentage of the requests."""
-    project, good = lifecycle["project"], lifecycle["good"]
+    DESTINATION/ENDPOINT/VARIANT/yyyy/mm/dd/hh/), for InitialSamplingPercentage of the requests. At the end,
+    `endpoint --version N` serves another version: the capture stays, and the monitor schedule follows."""
+    project, good, worse = lifecycle["project"], lifecycle["good"], lifecycle["worse"]
     _serve(project, "lc-capture", good["number"], "--capture", "100")
     sagemaker, s3 = boto3.client("sagemaker"), boto3.client("s3")
     config = sagemaker.describe_endpoint_config(
@@ -291,11 +332,15 @@ def test_captured_requests_land_in_s3_in_sagemakers_format_and_path(lifecycle, p
         runtime.invoke_endpoint(EndpointName="lc-capture", Body=payload.read_bytes(), ContentType="text/csv", Accept="text/csv")
     captured = len(s3.list_objects_v2(Bucket=BUCKET, Prefix="releaseml/capture/lc-capture/").get("Contents", [])) - 2
     assert 8 <= captured <= 32, captured  # 20 expected; far outside this, the percentage was not honoured
-    _serve(project, "lc-capture", good["number"])
+    _schedule_monitor(project, "lc-capture", built_image)
+    said = _serve(project, "lc-capture", worse["number"])
     config = sagemaker.describe_endpoint_config(
         EndpointConfigName=sagemaker.describe_endpoint(EndpointName="lc-capture")["EndpointConfigName"]
     )
     assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 25
+    assert scheduled_inputs("releaseml-monitor-lc-capture")["model"] == worse["model_data"] == _model_data_served("lc-capture")
+    followed = f"now checks against the model it serves, {worse['model_data']} (was {good['model_data']})."
+    assert f"Monitor schedule releaseml-monitor-lc-capture {followed}" in said.splitlines()
 
 
 def test_shadow_puts_the_challenger_beside_the_champion_answering_nobody(lifecycle, player):
@@ -373,6 +418,9 @@ def test_promote_mistakes_get_one_clear_message_each(lifecycle, player, tmp_path
         deleted = invoke(project, "endpoint", "--name", name, "--delete")
         assert deleted.returncode == 0, deleted.stderr
     assert "alarm lc-promote-5xx-share" not in [a["AlarmName"] for a in boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]]
+    assert [
+        s["Name"] for s in boto3.client("scheduler").list_schedules()["Schedules"] if s["Name"].startswith("releaseml-monitor-lc-")
+    ] == []
 
 
 def test_the_gate_wants_a_gain_beyond_noise():
