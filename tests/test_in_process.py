@@ -230,6 +230,7 @@ LOG = [
     "0:\tlearn: 0.6\ttest: 0.6\tbest: 0.6 (0)\ttotal: 1ms\tremaining: 1s",
     "Training: tree 400 of at most 1000, 15 s so far, at most ~20 s left.",
     "#releaseml metric validation:logloss=0.1",
+    "#releaseml stage fit: wall 1.20 s, CPU 2.31 s, peak 350 MB",
     "Report: /x/report.html",
     "Training failed: a reason",
     "",

@@ -4,7 +4,8 @@ The container prints everything (CatBoost's per-100-tree lines, "Shrink model to
 iterations", the `#releaseml metric` lines SageMaker's regexes read); on SageMaker all of it stays
 in the job's log. Locally `train-local` shows releaseml's lines as they come, turns CatBoost's tree
 lines into one line rewritten in place, and leaves the metric lines to its own rounded summary.
-`--verbose` shows every line as the container printed it.
+`--verbose` shows every line as the container printed it, the stages' times among them
+(`releaseml/common/stage_timer.py`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 import sys
 
+from releaseml.common import stage_timer
 from releaseml.training.metrics import LINE_PREFIX
 
 # CatBoost's own lines (fit's verbose output and warnings), as CatBoost 1.2 words them.
@@ -41,7 +43,7 @@ class TrainingLog:
         if self.verbose:
             self._print(text)
             return
-        if text.startswith((LINE_PREFIX, *SAID_BY_THE_TASK)) or not text.strip():
+        if text.startswith((LINE_PREFIX, stage_timer.LINE_PREFIX, *SAID_BY_THE_TASK)) or not text.strip():
             return
         tree = TREE_LINE.match(text)
         if tree or text.startswith(PROGRESS_LINE):
