@@ -9,14 +9,17 @@ unusual digits and spaces, stray carriage returns, byte-order marks).
 import csv
 import io
 import math
+import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from releaseml.common.errors import BadValue
-from releaseml.data import csvrows, values
+from releaseml.common.errors import BadValue, UserError
+from releaseml.data import csvrows, dataset, values
+from releaseml.data import schema as schema_module
 
 TRICKY = [
     "", " ", "NA", "NA ", " na", "nAn", "NAN", "-NaN", "+nan", "null", "NULL", "None", "none", "N/A", "#N/A", "<NA>", "1.#IND",
@@ -299,3 +302,134 @@ def test_documents_that_break_the_rule_are_errors_naming_the_row(data, error):
 def test_a_byte_order_mark_and_blank_lines_alone_are_no_rows():
     for data in [b"\xef\xbb\xbf", b"\xef\xbb\xbf\n\r\n  \n", b"\n\t\n"]:
         assert csvrows.Document(data).first_row() is None
+
+
+# ---- a training file's text read as Categoricals ------------------------------------------------
+
+number_text = st.one_of(
+    st.floats().map(repr),
+    st.integers(-(10**6), 10**6).map(str),
+    st.sampled_from(
+        ["", " ", "NA", " NA", "nan", "-nan", "1.#IND", "-1.#qnan", "1_000", " 7", "  -inf", "00", "007", "0.10", "1e-18", "true", "x"]
+    ),
+)
+
+
+@st.composite
+def files(draw):
+    """A training file: a header, then rows whose middle column is mostly numbers (the C parser's
+    number columns), the others any field; maybe quoted fields, blank lines, a bad row."""
+    fields = draw(st.sampled_from([field, unquoted_field]))
+    text = st.one_of(fields, number_text)  # a column of codes such as 00 and 007 is text when declared so
+    rows = draw(st.lists(st.tuples(text, number_text, text), min_size=1, max_size=40))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([("a", "b", "c"), *rows])
+    text = out.getvalue()
+    if draw(st.booleans()):
+        lines = text.split("\n")
+        lines.insert(draw(st.integers(1, len(lines))), draw(st.sampled_from(["", "  ", "x,y", "1,2,3,4"])))
+        text = "\n".join(lines)
+    return (draw(st.sampled_from(["", "\ufeff"])) + text).encode("utf-8", "surrogatepass")
+
+
+def read_as_text(file, string_columns) -> pd.DataFrame:
+    """The rule the Categoricals replace: every text cell a Python string, pieces joined by pd.concat."""
+    document = csvrows.Document(file.read_bytes(), what=str(file), name_lines=True)
+    header = document.first_row()
+    try:
+        names = dataset._column_names(header, file)
+        numbers = dataset._number_columns(document, names, string_columns)
+        try:
+            chunks = [chunk.frame for chunk in document.frames(len(names), skip_rows=1, numbers=numbers)]
+        except BadValue:
+            chunks = [chunk.frame for chunk in document.frames(len(names), skip_rows=1)]
+    except csvrows.CsvError as exc:
+        raise UserError(dataset._in_file(file, exc, header)) from None
+    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=range(len(names)))
+    frame.columns = names
+    return frame
+
+
+def typed_or_error(read, file, string_columns):
+    try:
+        return dataset.typed_frame(read(file, string_columns), set(string_columns))
+    except UserError as exc:  # BadValue and UserError: the message a user reads
+        return f"{type(exc).__name__}: {exc}"
+
+
+@settings(max_examples=400)
+@given(data=files(), string_columns=st.sampled_from([(), ("b",), ("a", "c")]), piece=st.sampled_from([64, 1 << 20]))
+def test_a_file_read_as_categories_is_typed_as_read_as_text(data, string_columns, piece, tmp_path_factory, monkeypatch_module):
+    """Training reads a file's text columns as Categoricals (each distinct text once, typed once by
+    `values.coded`) and joins the pieces' categories; the typed frame is the one reading every cell
+    as text gave, and so is any error."""
+    monkeypatch_module.setattr(csvrows, "PIECE_BYTES", piece)  # the first piece decides which columns are numbers
+    monkeypatch_module.setattr(dataset, "FILE_PIECE_BYTES", piece)  # small pieces: many Categoricals to join
+    file = tmp_path_factory.mktemp("file") / "data.csv"
+    file.write_bytes(data)
+    expected = typed_or_error(read_as_text, file, string_columns)
+    found = typed_or_error(dataset.read_raw, file, string_columns)
+    if isinstance(expected, str) or isinstance(found, str):
+        assert found == expected, (data, found, expected)
+        return
+    pd.testing.assert_frame_equal(found, expected)
+
+
+def test_a_refused_text_is_named_by_its_first_row_whatever_the_order_of_the_distinct_texts():
+    """`values.coded` types each distinct text once; a refused one (a byte-order mark inside) is named by
+    the first row that holds it, as typing row by row names it, though the Categorical sorts its texts."""
+    cells = ["b", "a", "z\ufeffz", "a", "c\ufeffc", "z\ufeffz"]
+    categorical = pd.Categorical(cells)
+    with pytest.raises(BadValue) as by_row:
+        values.column(np.array(cells, dtype=object), values.CATEGORICAL, "c", 1)
+    with pytest.raises(BadValue) as by_text:
+        values.coded(np.asarray(categorical.categories, dtype=object), categorical.codes, values.CATEGORICAL, "c", 1)
+    assert by_text.value.row == by_row.value.row == 3 and str(by_text.value) == str(by_row.value)
+
+
+@settings(max_examples=400)
+@given(
+    items=st.lists(st.one_of(value, st.none(), st.booleans(), st.integers(), st.floats()), min_size=1, max_size=80),
+    kind=st.sampled_from([values.CATEGORICAL, values.BOOLEAN]),
+)
+def test_a_column_typed_as_categories_holds_the_text_typed_as_usual(items, kind):
+    """Training gives CatBoost its category columns as Categoricals (`values.column(categories=True)`):
+    row by row the same text as the usual object column, each distinct text one category."""
+    try:
+        expected = values.column(items, kind, "c")
+    except BadValue as exc:
+        with pytest.raises(BadValue, match=re.escape(str(exc))):
+            values.column(items, kind, "c", categories=True)
+        return
+    found = values.column(items, kind, "c", categories=True)
+    assert isinstance(found, pd.Categorical) and found.categories.is_unique and (found.codes >= 0).all()
+    assert np.asarray(found, dtype=object).tolist() == expected.tolist()
+    assert set(found.categories) == set(expected.tolist())  # no category that no row holds
+
+
+@settings(max_examples=400)
+@given(cells=st.lists(st.one_of(value, st.none(), st.sampled_from(["True", "False", "true", " FALSE"])), min_size=1, max_size=60))
+def test_a_text_columns_kind_is_settled_by_its_first_rows_as_by_all_of_them(cells):
+    """A training column's kind: one that is not true/false in its first rows is CATEGORICAL at once; the
+    plain way, every value's kind (`values.infer_kind`), says the same."""
+    column = pd.Series(cells, dtype=object)
+    plain = values.infer_kind(column.to_numpy(dtype=object))
+    assert schema_module._kind(column, False) == (values.CATEGORICAL if plain == values.NUMERIC else plain), cells
+
+
+@settings(max_examples=500)
+@given(
+    parts=st.lists(
+        st.one_of(
+            st.sampled_from(["true", "TRUE", "tRuE", "false", "FalsE", "tru", "fals", "t rue", "ture", "@RUE", "T\u00f6RUE", "TR\u00dcE"]),
+            st.text(alphabet="trueTRUEfalsFALS,;@[^`{ 019\u00e9\u0130\u212a", max_size=8),
+        ),
+        max_size=12,
+    )
+)
+def test_true_and_false_are_found_in_any_letter_case_as_in_the_bytes_in_lower_case(parts):
+    """The fast way reads a number column's piece with the C parser only where true/false appears in no
+    letter case (it would read them as 1 and 0); found with numpy, as `bytes.lower()` and `in` find them."""
+    data = "".join(parts).encode()
+    lower = data.lower()
+    assert csvrows._has_true_false(data) == (b"true" in lower or b"false" in lower), data
