@@ -8,12 +8,15 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from catboost import CatBoostClassifier, CatBoostRegressor
+from catboost import CatBoost, CatBoostClassifier, CatBoostRegressor, Pool
 
 from helpers import make_ml_root
 from releaseml.common.layout import ML_ROOT_ENV
+from releaseml.config import config_file as config_module
+from releaseml.data import dataset
+from releaseml.data import schema as schema_module
 from releaseml.model import bundle
-from releaseml.training import metrics
+from releaseml.training import evaluation, fitting, metrics, pools
 
 ITERATIONS = 150
 
@@ -204,3 +207,44 @@ def test_categorical_codes_are_read_as_text_not_numbers(tmp_path, run_train):
     assert info["kinds"] == {"zip": "categorical"} and info["task"] == "binary"
     model = bundle.load(paths.model_dir)
     assert model.predict([["01234"]]).probabilities.shape == (1, 2)
+
+
+def penguins_read(tmp_path, penguins) -> pd.DataFrame:
+    penguins.to_csv(tmp_path / "penguins.csv", index=False)
+    return dataset.read_channel(tmp_path / "penguins.csv")
+
+
+def test_categories_given_to_catboost_as_categoricals_train_the_same_trees(tmp_path, penguins):
+    """Training hands CatBoost its text features as Categoricals (`pools`), which it reads 3-4x faster
+    than Python text; the trees, and so every prediction, are the ones the text trains."""
+    config = config_module.validate({"target": "species", "seed": 3, "catboost": {"iterations": 40}}, source="test")
+    frame = penguins_read(tmp_path, penguins)
+    schema = schema_module.infer(frame, config)
+    params = {**fitting.catboost_params(config, schema), "verbose": False}
+    as_text = Pool(
+        schema_module.model_frame(frame, schema), label=schema_module.labels(frame, schema).to_numpy(), cat_features=schema.categorical
+    )
+    models = [CatBoost(params).fit(given) for given in (as_text, pools.pool(frame, schema))]
+    assert isinstance(pools.features(frame, schema)["island"].dtype, pd.CategoricalDtype)
+    trees = []
+    for number, model in enumerate(models):
+        model.save_model(str(tmp_path / f"{number}.json"), format="json")  # the model as data
+        trees.append(json.loads((tmp_path / f"{number}.json").read_text()))
+        trees[-1]["model_info"].pop("model_guid"), trees[-1]["model_info"].pop("train_finish_time")
+    assert trees[0] == trees[1]
+
+
+def test_the_validation_rows_scored_once_are_scored_as_the_report_scored_them(tmp_path, penguins):
+    """`fit` keeps the validation rows' predictions from the pool it built (no second typing, no second
+    pool); they are the ones scoring the validation frame gives."""
+    config = config_module.validate({"target": "sex", "seed": 3, "catboost": {"iterations": 30}}, source="test")
+    frame = penguins_read(tmp_path, penguins)
+    schema = schema_module.infer(frame, config)
+    frame, _ = fitting.drop_unlabelled(frame, schema)
+    train_rows, valid_rows = fitting.split(schema_module.labels(frame, schema), schema, 0.2, 3)
+    typed = pools.rows(frame, schema)
+    params = {**fitting.catboost_params(config, schema), "verbose": False}
+    result = fitting.fit(typed.take(train_rows), typed.take(valid_rows), schema, params, score=True)
+    again = evaluation.score(result.model, frame.iloc[valid_rows], schema)
+    np.testing.assert_array_equal(result.scored.probabilities, again.probabilities)
+    assert result.scored.truth.tolist() == again.truth.tolist() and result.scored.predicted.tolist() == again.predicted.tolist()

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from releaseml.common import stage_timer
 from releaseml.common.errors import UserError
 from releaseml.common.layout import VALIDATION_CHANNEL, MLPaths
 from releaseml.config import config_file as config_module
@@ -17,7 +18,7 @@ from releaseml.config import hyperparameters
 from releaseml.data import dataset, profile
 from releaseml.data import schema as schema_module
 from releaseml.model import bundle
-from releaseml.training import cross_validation, decision, evaluation, fitting, intervals, time_validation
+from releaseml.training import cross_validation, decision, evaluation, fitting, intervals, pools, time_validation
 from releaseml.training.metrics import format_line
 
 
@@ -38,38 +39,56 @@ def read_hyperparameters(paths: MLPaths) -> dict:
 
 
 def run(paths: MLPaths) -> fitting.TrainingResult:
+    """The whole job, each stage timed (`#releaseml stage` lines: `train-local --verbose` shows them)."""
+    with stage_timer.recording():
+        return _run(paths)
+
+
+def _run(paths: MLPaths) -> fitting.TrainingResult:
     started = datetime.now(timezone.utc)
     flat = read_hyperparameters(paths)
     config = config_module.validate(hyperparameters.unflatten(flat), source="hyperparameters")
     string_columns = config.categorical
     frame = dataset.read_channel(paths.training_channel(), string_columns)
     data_files = [paths.relative_to_data(file) for file in dataset.channel_files(paths.training_channel())]
-    schema = schema_module.infer(frame, config)
-    _check_decisions_fit(schema, config)
-    frame, unlabelled = fitting.drop_unlabelled(frame, schema)
-    if unlabelled:
-        print(f"Left out {unlabelled} row(s) with no value in the target column {schema.target!r}.")
-    _describe(frame, schema)
-    warnings = time_validation.ordering_leaks(frame, schema, config.time, config.seed)
-    for warning in warnings:
-        print(f"Warning: {warning}")
+    with stage_timer.stage("schema and checks"):
+        schema = schema_module.infer(frame, config)
+        _check_decisions_fit(schema, config)
+        frame, unlabelled = fitting.drop_unlabelled(frame, schema)
+        if unlabelled:
+            print(f"Left out {unlabelled} row(s) with no value in the target column {schema.target!r}.")
+        _describe(frame, schema)
+        warnings = time_validation.ordering_leaks(frame, schema, config.time, config.seed)
+        for warning in warnings:
+            print(f"Warning: {warning}")
 
-    # The profile is taken before training, so that during training no more than the data, the
-    # validation rows and CatBoost's pools are held (benchmarks/training.py measures the peak).
-    data_profile = profile.build(schema_module.model_frame(frame, schema), schema)
-    fitted = _fit_and_validate(frame, schema, config, paths, hyperparameters.tuning_objective(flat))
+    with stage_timer.stage("typing for CatBoost"):
+        typed = pools.rows(frame, schema)  # every row as CatBoost takes it: the profile's, and the pools' rows
+    # The profile is taken before training, so that during training no more than the data, CatBoost's
+    # pools and the validation rows' features are held (benchmarks/training.py measures the peak).
+    with stage_timer.stage("profile"):
+        data_profile = profile.build(typed.features, schema)
+    fitted = _fit_and_validate(frame, typed, schema, config, paths, hyperparameters.tuning_objective(flat))
+    del typed
     result, valid, frame = fitted.result, fitted.valid, fitted.data
     data_files += fitted.validation_files
-    by_period = time_validation.score_periods(result.model, valid, schema, config.time) if config.time else []
-    for period in by_period:
-        print(f"Validation, {period.label} ({period.rows} rows): " + ", ".join(f"{k} {v:.4g}" for k, v in period.metrics.items()))
+    with stage_timer.stage("decision and saving"):
+        by_period = time_validation.score_periods(result.model, valid, schema, config.time) if config.time else []
+        for period in by_period:
+            print(f"Validation, {period.label} ({period.rows} rows): " + ", ".join(f"{k} {v:.4g}" for k, v in period.metrics.items()))
 
-    details = {"metrics": result.metrics, "rows": result.rows, "catboost_params": result.params, "config": config.model_dump(mode="json")}
-    details.update(_decide(result, valid, schema, config))
-    bundle.save(paths.model_dir, result.model, schema, details)
-    profile.save(paths.model_dir, data_profile)
-    _write_metrics(paths.metrics, result, schema, details)
-    from releaseml.report import training_report  # matplotlib: loaded after training, not held through it
+        details = {
+            "metrics": result.metrics,
+            "rows": result.rows,
+            "catboost_params": result.params,
+            "config": config.model_dump(mode="json"),
+        }
+        details.update(_decide(result, valid, schema, config))
+        bundle.save(paths.model_dir, result.model, schema, details)
+        profile.save(paths.model_dir, data_profile)
+        _write_metrics(paths.metrics, result, schema, details)
+    with stage_timer.stage("report: loading matplotlib"):
+        from releaseml.report import training_report  # matplotlib: loaded after training, not held through it
 
     described = training_report.TrainingRun(
         config,
@@ -87,6 +106,7 @@ def run(paths: MLPaths) -> fitting.TrainingResult:
         unlabelled,
         warnings,
         by_period,
+        scored=result.scored,
         **_cross_validated(result),
         decision=details.get("decision"),
         interval=details.get("interval"),
@@ -107,11 +127,16 @@ class _Fitted:
 
 
 def _fit_and_validate(
-    frame: pd.DataFrame, schema: schema_module.Schema, config: config_module.Config, paths: MLPaths, objective: str | None = None
+    frame: pd.DataFrame,
+    typed: pools.Rows,
+    schema: schema_module.Schema,
+    config: config_module.Config,
+    paths: MLPaths,
+    objective: str | None = None,
 ) -> _Fitted:
     """Train and validate by the config's way: folds, a validation channel, the latest rows by time, or a random share.
 
-    `objective`: the tuning job's, when this is one of its trials."""
+    `typed`: the frame's rows typed for CatBoost. `objective`: the tuning job's, when this is one of its trials."""
     validation_dir = paths.channel(VALIDATION_CHANNEL)
     checkpoints = paths.checkpoints if paths.checkpoints.is_dir() else None  # SageMaker made it: a job with checkpoints
     params = fitting.catboost_params(config, schema)
@@ -135,22 +160,24 @@ def _fit_and_validate(
         _check_validation_columns(valid, schema)
         source = f"the {len(valid)} rows of the validation channel"
         print(f"Validation: {source}.")
-        result = fitting.fit(frame, valid, schema, params, checkpoints, callbacks)
+        result = fitting.fit(frame, valid, schema, params, checkpoints, callbacks, score=True)
         files = [paths.relative_to_data(file) for file in dataset.channel_files(validation_dir)]
         return _Fitted(result, valid, pd.concat([frame, valid], ignore_index=True), source, files)
-    train_rows, valid_rows, source = held_out(frame, schema, config)
-    valid = frame.iloc[valid_rows]
+    with stage_timer.stage("split"):
+        train_rows, valid_rows, source = held_out(frame, schema, config)
     print(f"Validation: {source}.")
     # The training rows are a copy only `fit` holds: freed once their pool is built.
-    result = fitting.fit(frame.iloc[train_rows], valid, schema, params, checkpoints, callbacks)
-    balanced = _balanced_comparison(result, lambda: frame.iloc[train_rows], valid, schema, params) if not objective else None
-    return _Fitted(result, valid, frame, source, [], balanced)
+    result = fitting.fit(typed.take(train_rows), typed.take(valid_rows), schema, params, checkpoints, callbacks, score=True)
+    balanced = (
+        _balanced_comparison(result, lambda: typed.take(train_rows), typed.take(valid_rows), schema, params) if not objective else None
+    )
+    return _Fitted(result, frame.iloc[valid_rows], frame, source, [], balanced)
 
 
 BALANCED_MAX_ROWS = 200_000  # above this, a second training to compare class weights costs too much to do unasked
 
 
-def _balanced_comparison(result, train_rows, valid: pd.DataFrame, schema: schema_module.Schema, params: dict) -> dict | None:
+def _balanced_comparison(result, train_rows, valid: pools.Rows, schema: schema_module.Schema, params: dict) -> dict | None:
     """For a rare positive class: the validation scores at 0.5 as trained, and as trained with CatBoost's
     `auto_class_weights: Balanced`, so the report can show the choice (one more training, small data only)."""
     from releaseml.report import findings
@@ -158,16 +185,17 @@ def _balanced_comparison(result, train_rows, valid: pd.DataFrame, schema: schema
     if schema.task != schema_module.BINARY or "auto_class_weights" in params or "class_weights" in params:
         return None
     positive = str(schema.classes[1])
-    share = float(np.mean(schema_module.labels(valid, schema).astype(str) == positive))
+    share = float(np.mean(pd.Series(valid.labels).astype(str) == positive))
     if share >= findings.RARE_POSITIVE_SHARE or len(valid) * 5 > BALANCED_MAX_ROWS:
         return None
     print("The positive class is rare: training once more with auto_class_weights: Balanced to compare (the report shows both).")
-    weighted = fitting.fit(train_rows(), valid, schema, {**params, "auto_class_weights": "Balanced", "verbose": False}, None, ())
-    return {"as_trained": _at_half(result.model, valid, schema), "balanced": _at_half(weighted.model, valid, schema)}
+    weighted = fitting.fit(
+        train_rows(), valid, schema, {**params, "auto_class_weights": "Balanced", "verbose": False}, None, (), score=True
+    )
+    return {"as_trained": _at_half(result.scored, schema), "balanced": _at_half(weighted.scored, schema)}
 
 
-def _at_half(model, valid: pd.DataFrame, schema: schema_module.Schema) -> dict:
-    scored = evaluation.score(model, valid, schema)
+def _at_half(scored: evaluation.Scored, schema: schema_module.Schema) -> dict:
     is_positive = scored.truth.astype(str) == str(schema.classes[1])
     flagged = scored.probabilities[:, 1] >= 0.5
     _, _, auc = evaluation.roc_curve(is_positive, scored.probabilities[:, 1])
@@ -179,10 +207,10 @@ def _at_half(model, valid: pd.DataFrame, schema: schema_module.Schema) -> dict:
 
 
 def _cross_validated(result: fitting.TrainingResult) -> dict:
-    """What the report takes from cross-validation: the folds' learning curves and out-of-fold predictions."""
+    """What the report takes from cross-validation: the folds' learning curves (its `scored` are out-of-fold)."""
     if not isinstance(result, cross_validation.CrossValidated):
         return {}
-    return {"history": result.history, "best_iteration": result.best_iteration, "scored": result.scored}
+    return {"history": result.history, "best_iteration": result.best_iteration}
 
 
 def held_out(frame: pd.DataFrame, schema: schema_module.Schema, config: config_module.Config):
@@ -236,7 +264,7 @@ def _decide(result, valid: pd.DataFrame, schema: schema_module.Schema, config: c
     """The decision's threshold and the intervals' width, chosen on the validation rows (out-of-fold with folds)."""
     if config.decision is None and config.intervals is None:
         return {}
-    scored = getattr(result, "scored", None) or evaluation.score(result.model, valid, schema)
+    scored = result.scored or evaluation.score(result.model, valid, schema)
     if config.decision is not None:
         positive = schema.classes[1]
         chosen = decision.choose(scored.truth.astype(str) == str(positive), scored.probabilities[:, 1], config.decision, str(positive))

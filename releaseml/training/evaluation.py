@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoost, Pool
 
-from releaseml.data.schema import REGRESSION, Schema, labels, model_frame
+from releaseml.data.schema import REGRESSION, Schema, labels
+from releaseml.training import pools
 
 
 @dataclass
@@ -27,8 +28,11 @@ class Scored:
 
 
 def score(model: CatBoost, frame: pd.DataFrame, schema: Schema) -> Scored:
-    pool = Pool(model_frame(frame, schema), cat_features=schema.categorical)
-    truth = labels(frame, schema).to_numpy()
+    return scored(model, pools.pool(frame, schema, labelled=False), labels(frame, schema).to_numpy(), schema)
+
+
+def scored(model: CatBoost, pool: Pool, truth: np.ndarray, schema: Schema) -> Scored:
+    """The rows of a pool scored by the model, beside their labels (`schema.labels`)."""
     if schema.task == REGRESSION:
         return Scored(truth=truth.astype(float), predicted=np.asarray(model.predict(pool), dtype=float))
     probabilities = np.asarray(model.predict(pool, prediction_type="Probability"))
@@ -39,11 +43,11 @@ def score(model: CatBoost, frame: pd.DataFrame, schema: Schema) -> Scored:
 
 def confusion(scored: Scored) -> np.ndarray:
     """Counts[i, j]: rows of true class i predicted as class j."""
-    index = {str(c): i for i, c in enumerate(scored.classes)}
-    counts = np.zeros((len(index), len(index)), dtype=int)
-    for truth, predicted in zip(scored.truth, scored.predicted):
-        counts[index[str(truth)], index[str(predicted)]] += 1
-    return counts
+    names = pd.Index([str(c) for c in scored.classes])
+    truth, predicted = (names.get_indexer(np.asarray(values, dtype=object).astype(str)) for values in (scored.truth, scored.predicted))
+    if (truth < 0).any() or (predicted < 0).any():
+        raise KeyError(f"a label that is not one of the classes {list(names)}")
+    return np.bincount(truth * len(names) + predicted, minlength=len(names) ** 2).reshape(len(names), len(names))
 
 
 def roc_curve(positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:

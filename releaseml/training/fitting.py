@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoost, CatBoostError, Pool
 
-from releaseml.common import environment
+from releaseml.common import environment, stage_timer
 from releaseml.common.errors import UserError
 from releaseml.common.layout import SNAPSHOT_FILE
 from releaseml.config.config_file import Config
 from releaseml.config.tasks import TASK_METRICS
-from releaseml.data.schema import BINARY, MULTICLASS, REGRESSION, Schema, labels, model_frame
+from releaseml.data.schema import BINARY, MULTICLASS, REGRESSION, Schema
+from releaseml.training import evaluation, pools
 from releaseml.training.metrics import format_line
 
 LOSS_FUNCTIONS = {REGRESSION: "RMSE", BINARY: "Logloss", MULTICLASS: "MultiClass"}
@@ -31,6 +32,7 @@ class TrainingResult:
     metrics: dict[str, dict[str, float]]
     params: dict[str, Any]
     rows: dict[str, int]
+    scored: evaluation.Scored | None = None  # the validation rows scored by the model, when `fit` was asked to
 
 
 def split(labels: pd.Series, schema: Schema, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -125,32 +127,47 @@ def drop_unlabelled(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, 
 
 
 def fit(
-    train: pd.DataFrame,
-    valid: pd.DataFrame,
+    train: pd.DataFrame | pools.Rows,
+    valid: pd.DataFrame | pools.Rows,
     schema: Schema,
     params: dict[str, Any],
     checkpoints: Path | None = None,
     callbacks: tuple = (),
+    score: bool = False,
 ) -> TrainingResult:
-    """Fit on `train`, watch `valid` for early stopping, and measure both.
+    """Fit on `train`, watch `valid` for early stopping, and measure both; with `score`, keep the
+    validation rows' predictions too (the report's and the decision's), from the pool already built.
+    `train` and `valid` are rows of a typed frame, or such rows typed for CatBoost already (`pools.rows`).
 
     With a `checkpoints` directory (SageMaker's, for spot jobs), CatBoost writes a snapshot there
     every RELEASEML_CHECKPOINT_SECONDS and, finding one at the start, resumes from it: the model is
     the one an uninterrupted run makes, and the iterations done before are not done again.
     """
-    pools = {name: pool(frame, schema) for name, frame in (("train", train), ("validation", valid))}
+    with stage_timer.stage("pools"):
+        valid = valid if isinstance(valid, pools.Rows) else pools.rows(valid, schema)
+        built = {
+            "train": (train if isinstance(train, pools.Rows) else pools.rows(train, schema)).pool(schema),
+            "validation": valid.pool(schema),
+        }
     rows = {"train": len(train), "validation": len(valid)}
     del train  # when the caller passed a copy of the training rows, it is freed here: the pool holds them now
     # CatBoost's scratch files (eval_metrics writes some even with allow_writing_files off) go to a
     # temporary directory: the working directory of a container may not be writable.
     with tempfile.TemporaryDirectory(prefix="catboost-") as scratch:
         model = CatBoost({**params, "train_dir": scratch, **_snapshots(checkpoints, params)})
-        try:
-            model.fit(pools["train"], eval_set=pools["validation"], callbacks=[_Progress(int(params.get("iterations", 1000))), *callbacks])
-        except CatBoostError as exc:
-            raise UserError(f"CatBoost could not train with these settings: {exc}. Check the `catboost:` section of the config.") from None
-        metrics = {name: evaluate(model, pool, schema.task) for name, pool in pools.items()}
-    return TrainingResult(model=model, metrics=metrics, params=params, rows=rows)
+        with stage_timer.stage("fit"):
+            try:
+                model.fit(
+                    built["train"], eval_set=built["validation"], callbacks=[_Progress(int(params.get("iterations", 1000))), *callbacks]
+                )
+            except CatBoostError as exc:
+                raise UserError(
+                    f"CatBoost could not train with these settings: {exc}. Check the `catboost:` section of the config."
+                ) from None
+        with stage_timer.stage("metrics"):
+            metrics = {name: evaluate(model, pool, schema.task) for name, pool in built.items()}
+            scored = evaluation.scored(model, built["validation"], valid.labels, schema) if score else None
+    return TrainingResult(model=model, metrics=metrics, params=params, rows=rows, scored=scored)
 
 
 def snapshot_name(params: dict[str, Any]) -> str:
@@ -243,4 +260,4 @@ def _result_key(values: dict[str, list[float]], spec: str) -> str:
 
 
 def pool(frame: pd.DataFrame, schema: Schema) -> Pool:
-    return Pool(model_frame(frame, schema), label=labels(frame, schema).to_numpy(), cat_features=schema.categorical)
+    return pools.pool(frame, schema)
