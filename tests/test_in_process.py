@@ -344,3 +344,16 @@ def test_two_runs_compare_side_by_side(tmp_path):
     table = run_listing.table(store.all(), store.root)
     assert f"latest: {b.id}" in table and "logloss 0.2" in table
     assert run_listing.table([], store.root).startswith("No runs yet")
+
+
+def test_stages_are_timed_only_when_a_run_records_them():
+    from releaseml.common import stage_timer
+
+    with stage_timer.stage("alone"):
+        pass  # nothing records it: nothing said (the same functions serve check-data and scoring)
+    said = []
+    with stage_timer.recording(said.append):
+        with stage_timer.stage("report: figures"):
+            sum(range(1000))
+    [timed] = stage_timer.parse_lines("\n".join(said))
+    assert timed.name == "report: figures" and timed.wall >= 0 and timed.cpu >= 0 and timed.peak_mb > 10

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from helpers import free_port, run_task
+from releaseml.common import stage_timer
 
 RELEASEML = [sys.executable, "-m", "releaseml.cli"]
 REPO = Path(__file__).resolve().parents[1]
@@ -149,12 +150,14 @@ def test_training_shows_releasemls_lines_and_hides_catboosts_unless_verbose(tmp_
     (tmp_path / "releaseml.yaml").write_text("target: species\ndata: penguins.csv\ncatboost: {iterations: 150}\n")
     quiet = releaseml("train-local", "--engine", "process", cwd=tmp_path)
     assert quiet.returncode == 0, quiet.stderr
-    for catboost_line in ("learn:", "Shrink model", "bestTest", "Learning rate set to", "#releaseml metric"):
+    for catboost_line in ("learn:", "Shrink model", "bestTest", "Learning rate set to", "#releaseml metric", "#releaseml stage"):
         assert catboost_line not in quiet.stdout + quiet.stderr
     assert "Task: multiclass" in quiet.stdout and "Validation: logloss " in quiet.stdout and "Report: " in quiet.stdout
     assert quiet.stdout.count("Report: ") == 1
     loud = releaseml("train-local", "--engine", "process", "--verbose", cwd=tmp_path)
     assert "learn:" in loud.stdout and "#releaseml metric validation:logloss=" in loud.stdout
+    stages = [timed.name for timed in stage_timer.parse_lines(loud.stdout)]  # where the time went, for those who ask
+    assert stages[:2] == ["reading", "typing"] and "fit" in stages and stages[-1] == "report: page", stages
 
 
 def test_a_failed_training_says_why_once(tmp_path, penguins):

@@ -40,7 +40,7 @@ def part(scored: evaluation.Scored, positive, chosen: dict | None, config, figur
         (config.decision.costs.false_positive, config.decision.costs.false_negative) if config.decision and config.decision.costs else None
     )
     tradeoff = figures.tradeoff(curve, threshold, costs, str(positive), figure_dir / "decision.png")
-    sentences = [_sentence(chosen, positive) if chosen else _suggestion(is_positive, probability, positive)]
+    sentences = [_sentence(chosen, positive) if chosen else _suggestion(is_positive, probability, positive, curve)]
     shown = [("Decision: the threshold", _tradeoff_caption(threshold, costs, positive), tradeoff)]
     labels_at = probability >= (threshold if threshold is not None else 0.5)
     counts = np.array(
@@ -52,9 +52,10 @@ def part(scored: evaluation.Scored, positive, chosen: dict | None, config, figur
     where = f"at the chosen threshold {threshold:.3g}" if threshold is not None else "at 0.5"
     matrix = figures.confusion_matrix(counts, [f"not '{positive}'", f"'{positive}'"], figure_dir / "decision_confusion.png")
     shown.append((f"Confusion matrix {where}", f"The validation rows labelled as the model labels them {where}.", matrix))
-    brier, calibration = _calibration(is_positive, probability, positive, figure_dir)
+    bins = reliability_bins(is_positive, probability)
+    brier, calibration = _calibration(is_positive, probability, bins, positive, figure_dir)
     shown.append(calibration)
-    off = _miscalibrated(is_positive, probability)
+    off = _miscalibrated(bins)
     if off:
         sentences.append(off)
     if balanced:
@@ -72,7 +73,7 @@ def _sentence(chosen: dict, positive) -> str:
     return said
 
 
-def _suggestion(is_positive: np.ndarray, probability: np.ndarray, positive) -> str:
+def _suggestion(is_positive: np.ndarray, probability: np.ndarray, positive, found: decision.Curve) -> str:
     """Without `decision:`, labels are at 0.5: say what that catches, and a setting that would catch more."""
     at_half = probability >= 0.5
     recall_half = at_half[is_positive].mean() if is_positive.any() else 0.0
@@ -80,7 +81,6 @@ def _suggestion(is_positive: np.ndarray, probability: np.ndarray, positive) -> s
         f"Labels are decided at 0.5: the model catches {recall_half:.0%} of {str(positive)!r} and flags {at_half.mean():.0%} of the rows."
     )
     if recall_half < SUGGESTED_RECALL and is_positive.any():
-        found = decision.curve(is_positive, probability)
         index = int(np.flatnonzero(found.recall >= SUGGESTED_RECALL)[0])
         said += (
             f" To catch {SUGGESTED_RECALL:.0%}, set `decision: {{min_recall: {SUGGESTED_RECALL}}}` (it would flag {found.flagged_share[index]:.0%} "
@@ -103,9 +103,9 @@ def _tradeoff_caption(threshold, costs, positive) -> str:
     )
 
 
-def _calibration(is_positive: np.ndarray, probability: np.ndarray, positive, figure_dir: Path):
+def _calibration(is_positive: np.ndarray, probability: np.ndarray, bins, positive, figure_dir: Path):
     brier = float(np.mean((probability - is_positive) ** 2))
-    predicted, observed, counts = reliability_bins(is_positive, probability)
+    predicted, observed, counts = bins
     path = figures.reliability(predicted, observed, counts, str(positive), figure_dir / "calibration.png")
     caption = (
         f"Rows sorted by their predicted probability of {str(positive)!r} and cut into {CALIBRATION_BINS} bins of equal size (the number "
@@ -123,8 +123,9 @@ def reliability_bins(is_positive: np.ndarray, probability: np.ndarray):
     return predicted, observed, np.array([len(p) for p in parts])
 
 
-def _miscalibrated(is_positive: np.ndarray, probability: np.ndarray) -> str | None:
-    predicted, observed, counts = reliability_bins(is_positive, probability)
+def _miscalibrated(bins) -> str | None:
+    """A limit when a bin of at least MIN_BIN_ROWS rows (`reliability_bins`) misses its observed share by more than the bound."""
+    predicted, observed, counts = bins
     gaps = np.abs(predicted - observed)[counts >= MIN_BIN_ROWS]
     if not len(gaps) or gaps.max() <= CALIBRATION_BOUND:
         return None

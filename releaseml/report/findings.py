@@ -67,6 +67,7 @@ class Column:
 
 
 def columns(frame: pd.DataFrame, schema: Schema) -> list[Column]:
+    """Each column's role, kind, missing and distinct values, and range or most frequent values."""
     described = []
     for name in frame.columns:
         values = frame[name]
@@ -76,15 +77,28 @@ def columns(frame: pd.DataFrame, schema: Schema) -> list[Column]:
             if name != schema.target
             else ("classes" if schema.classes else "number")
         )
-        present = values.dropna()
         if kind == "numeric" or (name == schema.target and schema.task == REGRESSION):
+            present = values.dropna()
             numbers = pd.to_numeric(present, errors="coerce").dropna()
             example = f"{number(numbers.min())} to {number(numbers.max())}, median {number(numbers.median())}" if len(numbers) else "-"
+            missing, distinct = len(values) - len(present), present.nunique()
         else:
-            top = present.astype(str).value_counts().head(3)
-            example = ", ".join(f"{value} ({count:,})" for value, count in top.items())
-        described.append(Column(str(name), role, kind, int(values.isna().sum()), int(present.nunique()), example))
+            counts, distinct = _text_counts(values)
+            example = ", ".join(f"{value} ({count:,})" for value, count in counts.head(3).items())
+            missing = len(values) - int(counts.sum())
+        described.append(Column(str(name), role, kind, missing, int(distinct), example))
     return described
+
+
+def _text_counts(values: pd.Series) -> tuple[pd.Series, int]:
+    """How often each present value occurs as text (most frequent first), and how many distinct values
+    there are. A column of text (most are) is counted as it is: writing a million cells as text again
+    first took four times as long (tests/test_report_reading.py checks both ways agree)."""
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        counts = values.value_counts(dropna=True)
+        return counts, len(counts)
+    present = values.dropna()
+    return present.astype(str).value_counts(), present.nunique()  # as text 0.0 and -0.0 differ; as numbers they do not
 
 
 def headline(schema: Schema, metrics: dict[str, dict[str, float]], scored: Scored, rows: dict[str, int]) -> str:
@@ -135,9 +149,19 @@ def caught_positives(scored: Scored, positive) -> tuple[int, int, int]:
 
 
 def limits(
-    frame: pd.DataFrame, schema: Schema, metrics: dict, scored: Scored, importance: dict[str, float], trees: int, iterations: int
+    frame: pd.DataFrame,
+    schema: Schema,
+    metrics: dict,
+    scored: Scored,
+    importance: dict[str, float],
+    trees: int,
+    iterations: int,
+    described: list[Column] | None = None,
 ) -> list[str]:
-    """Known limits worth a warning, in plain words with what to do; empty when none apply."""
+    """Known limits worth a warning, in plain words with what to do; empty when none apply.
+
+    `described`: `columns(frame, schema)` when the caller has it (counting a million rows again took 0.6 s)."""
+    described_by_name = {column.name: column for column in described or columns(frame, schema)}
     found = []
     if len(frame) < SMALL_DATA_ROWS:
         found.append(
@@ -146,7 +170,7 @@ def limits(
     if schema.classes is not None:
         found += _class_limits(frame, schema, scored)
     for name in schema.features:
-        found += _column_limits(frame, name, schema.kinds[name])
+        found += _column_limits(frame, name, schema.kinds[name], described_by_name[str(name)])
     if importance:
         top, share = max(importance.items(), key=lambda item: item[1])
         if share >= DOMINANT_FEATURE_SHARE:
@@ -204,20 +228,20 @@ def _rare_positive(schema: Schema, shares: pd.Series, scored: Scored) -> str:
     )
 
 
-def _column_limits(frame: pd.DataFrame, name: str, kind: str) -> list[str]:
-    """A feature with one value everywhere, mostly missing, or looking like an identifier."""
-    values = frame[name]
-    if values.nunique(dropna=False) <= 1:
-        only = "missing" if values.isna().all() else str(values.dropna().iloc[0])
+def _column_limits(frame: pd.DataFrame, name: str, kind: str, described: Column) -> list[str]:
+    """A feature with one value everywhere, mostly missing, or looking like an identifier (`described` counts its values)."""
+    rows = len(frame)
+    if described.distinct + (described.missing > 0) <= 1:  # one value, counting missing as one
+        only = "missing" if described.missing == rows else str(frame[name].dropna().iloc[0])
         return [
             f"{name} has one value in every row ({only}): it cannot help the model. List it under `drop:`, or find out why it never changes."
         ]
     found = []
-    missing = values.isna().mean()
+    missing = described.missing / rows
     if missing > MOSTLY_MISSING:
         found.append(f"{name} is missing in {missing:.0%} of rows; the model can use it, but it says little where it is missing.")
     if kind == CATEGORICAL:
-        distinct = values.nunique()
+        distinct = described.distinct
         if distinct > 50 and distinct > 0.5 * len(frame):
             found.append(
                 f"{name} has {distinct:,} different values in {len(frame):,} rows: it looks like an identifier. Identifiers do not generalise; list it under `drop:`."

@@ -12,6 +12,7 @@ import pandas as pd
 from catboost import CatBoost
 
 from releaseml import __version__
+from releaseml.common import stage_timer
 from releaseml.config.config_file import Config
 from releaseml.config.tasks import TASK_METRICS
 from releaseml.data.schema import BINARY, REGRESSION, Schema, labels, model_frame
@@ -55,8 +56,23 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
     figure_dir = out_dir / FIGURES_DIR
     figure_dir.mkdir(parents=True, exist_ok=True)
     schema = run.schema
-    scored = run.scored or evaluation.score(run.model, run.valid, schema)
+    with stage_timer.stage("report: scoring"):
+        scored = run.scored or evaluation.score(run.model, run.valid, schema)
+    with stage_timer.stage("report: SHAP"):
+        explained = _explained(run)
     importance = dict(zip(schema.features, (float(v) for v in run.model.get_feature_importance())))
+    with stage_timer.stage("report: figures"):
+        shown, decided = _figures(run, scored, explained, importance, figure_dir)
+    with stage_timer.stage("report: page"):
+        report = _page(out_dir, run, scored, importance, shown, decided)
+    return report
+
+
+def _figures(
+    run: TrainingRun, scored: evaluation.Scored, explained: _Explained, importance: dict[str, float], figure_dir: Path
+) -> tuple[list, list[str]]:
+    """Every figure drawn (title, caption, path), and the decision part's sentences."""
+    schema = run.schema
     history = run.history or run.model.get_evals_result()
     loss = next(iter(history["validation"]))  # training always watches the validation rows; the loss comes first
     best = run.best_iteration if run.history else run.model.get_best_iteration()
@@ -74,7 +90,7 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
             "Near-zero columns could be dropped; one column far above the rest deserves a check for leaks.",
             figures.feature_importance(list(importance), pd.Series(importance).to_numpy(), figure_dir / "feature_importance.png"),
         ),
-        *_reasons(run, figure_dir),
+        *_reason_figures(explained, run, figure_dir),
         (
             f"The target: {schema.target}",
             "How many rows each class has: a class with few rows is harder to learn."
@@ -131,19 +147,27 @@ def write(out_dir: Path, run: TrainingRun) -> Path:
         decided = decided_part.sentences
     elif run.interval:
         decided = [_interval_sentence(run.interval)]
+    return shown, decided
 
+
+def _page(
+    out_dir: Path, run: TrainingRun, scored: evaluation.Scored, importance: dict[str, float], shown: list, decided: list[str]
+) -> Path:
+    """report.html: the words, the tables and the figures drawn."""
+    schema, whole = run.schema, run.data
     iterations = int(run.params["iterations"])  # fitting.catboost_params always sets it
+    described = findings.columns(whole, schema)
     context = page.PageContent(
         title=f"{schema.task.capitalize()} model for {schema.target}",
         headline=" ".join([findings.headline(schema, run.metrics, scored, {"validation": len(run.valid)}), *decided[:1]]),
         metrics=run.metrics,
         positive=findings.positive_label(schema) if schema.task == BINARY else None,
         folds=run.config.folds,
-        columns=findings.columns(whole, schema),
+        columns=described,
         rows=run.rows,
         limits=[
             *run.warnings,
-            *findings.limits(whole, schema, run.metrics, scored, importance, run.model.tree_count_, iterations),
+            *findings.limits(whole, schema, run.metrics, scored, importance, run.model.tree_count_, iterations, described),
             *decided[1:],
         ],
         periods=run.periods,
@@ -188,16 +212,29 @@ SHAP_ROWS = 2000
 CLASSES_SHOWN_MOVING = 6  # multiclass: a row of dependence panels for each of at most this many classes (the most frequent)
 
 
-def _reasons(run: TrainingRun, figure_dir: Path) -> list[tuple[str, str, Path]]:
-    """The two reason figures: mean |SHAP| per feature, and how the strongest features' values move one named score."""
+@dataclass
+class _Explained:
+    """SHAP values of the reason figures: on the validation rows, or a sample of SHAP_ROWS of them."""
+
+    rows: int  # how many rows were explained
+    features: pd.DataFrame  # their typed features
+    strength: np.ndarray  # mean |SHAP| per feature
+    directions: list[tuple[figures.Direction, np.ndarray]]  # contributions toward each named score
+
+
+def _explained(run: TrainingRun) -> _Explained:
     schema = run.schema
     model = bundle.Bundle(run.model, schema, {})
     rows = run.valid if len(run.valid) <= SHAP_ROWS else run.valid.sample(n=SHAP_ROWS, random_state=run.config.seed)
     features = model_frame(rows, schema)
     shap = model.shap_values(features)
-    directions = _directions(schema, shap, labels(rows, schema))
-    strength = _strength(shap, model, features)
-    top = np.argsort(-strength, kind="stable")[:TOP_FEATURES]
+    return _Explained(len(rows), features, _strength(shap, model, features), _directions(schema, shap, labels(rows, schema)))
+
+
+def _reason_figures(explained: _Explained, run: TrainingRun, figure_dir: Path) -> list[tuple[str, str, Path]]:
+    """The two reason figures: mean |SHAP| per feature, and how the strongest features' values move one named score."""
+    schema, features, directions = run.schema, explained.features, explained.directions
+    top = np.argsort(-explained.strength, kind="stable")[:TOP_FEATURES]
     names = [schema.features[i] for i in top]
     panel_rows = [
         (
@@ -209,12 +246,12 @@ def _reasons(run: TrainingRun, figure_dir: Path) -> list[tuple[str, str, Path]]:
     return [
         (
             "What moves the predictions",
-            f"Each column's average push, either way, on {_pushed(schema)}, by CatBoost's SHAP values on {_rows_shown(len(rows), len(run.valid))}: "
+            f"Each column's average push, either way, on {_pushed(schema)}, by CatBoost's SHAP values on {_rows_shown(explained.rows, len(run.valid))}: "
             "the reasons the server gives with `explain`, averaged. "
             "The order can differ from Feature importance above: that chart measures, on the training rows, how much the predictions change "
             "when the column's value changes (CatBoost's own measure), while this one averages each validation row's SHAP push, which is "
             "shared out between columns that carry the same information.",
-            figures.mean_contributions(schema.features, strength, _pushed(schema), figure_dir / "reasons.png"),
+            figures.mean_contributions(schema.features, explained.strength, _pushed(schema), figure_dir / "reasons.png"),
         ),
         (
             _dependence_title(schema),
