@@ -15,6 +15,7 @@ from releaseml.common.layout import ML_ROOT_ENV
 from releaseml.config import config_file as config_module
 from releaseml.data import dataset
 from releaseml.data import schema as schema_module
+from releaseml.job import training_job
 from releaseml.model import bundle
 from releaseml.training import evaluation, fitting, metrics, pools
 
@@ -248,3 +249,38 @@ def test_the_validation_rows_scored_once_are_scored_as_the_report_scored_them(tm
     again = evaluation.score(result.model, frame.iloc[valid_rows], schema)
     np.testing.assert_array_equal(result.scored.probabilities, again.probabilities)
     assert result.scored.truth.tolist() == again.truth.tolist() and result.scored.predicted.tolist() == again.predicted.tolist()
+
+
+@pytest.mark.parametrize("threshold", [100, fitting.TRAIN_METRIC_ROWS])
+def test_the_training_rows_scores_are_measured_on_a_sample_above_the_threshold_and_the_report_says_so(
+    tmp_path, penguins, run_train, monkeypatch, threshold
+):
+    """Above TRAIN_METRIC_ROWS training rows, the training split's metrics come from a seeded sample of that
+    many (they are there to hold against the validation rows'); the report's page says so. Below it, all rows."""
+    monkeypatch.setattr(fitting, "TRAIN_METRIC_ROWS", threshold)
+    config = {"target": "species", "seed": 4, "catboost": {"iterations": 30}}
+    paths = make_ml_root(tmp_path, config, penguins)
+    assert run_train(paths) == 0
+    measured = json.loads(paths.metrics.read_text())["train"]
+    loaded = bundle.load(paths.model_dir)
+    schema = loaded.schema
+    frame, _ = fitting.drop_unlabelled(dataset.read_channel(paths.training_channel()), schema)
+    train_rows, _, _ = training_job.held_out(frame, schema, config_module.validate(config, source="test"))
+    training = pools.rows(frame, schema).take(train_rows).pool(schema)
+    sample, size = fitting.training_sample(training, 4)
+    page = (paths.output_data_dir / "report.html").read_text()
+    if threshold < len(train_rows):
+        assert size == 100 and sample.num_row() == 100 and measured == fitting.evaluate(loaded.model, sample, schema.task)
+        assert measured["logloss"] != fitting.evaluate(loaded.model, training, schema.task)["logloss"]
+        assert f"{len(train_rows)} training rows and" in page and "scores are measured on a random 100 of them" in page
+    else:
+        assert size is None and measured == fitting.evaluate(loaded.model, training, schema.task)
+        assert "measured on a random" not in page
+
+
+def test_cross_validations_final_model_is_measured_on_a_sample_above_the_threshold_too(tmp_path, penguins, run_train, monkeypatch):
+    monkeypatch.setattr(fitting, "TRAIN_METRIC_ROWS", 100)
+    paths = make_ml_root(tmp_path, {"target": "species", "seed": 4, "folds": 3, "catboost": {"iterations": 20}}, penguins)
+    assert run_train(paths) == 0
+    page = (paths.output_data_dir / "report.html").read_text()
+    assert "each validated once by 3-fold cross-validation" in page and "scores are measured on a random 100 of them" in page

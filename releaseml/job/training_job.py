@@ -107,6 +107,7 @@ def _run(paths: MLPaths) -> fitting.TrainingResult:
         warnings,
         by_period,
         scored=result.scored,
+        train_measured=result.train_measured,
         **_cross_validated(result),
         decision=details.get("decision"),
         interval=details.get("interval"),

@@ -41,6 +41,7 @@ class PageContent:
     periods: list = field(default_factory=list)  # time_validation.PeriodScores, with `time:`
     positive: Any = None  # a binary model's positive class: what f1, precision and recall are about
     folds: int | None = None  # validated by cross-validation with this many folds
+    train_measured: int | None = None  # the training rows' metrics were measured on this many of them (a sample)
 
 
 def render(context: PageContent) -> str:
@@ -57,7 +58,7 @@ def render(context: PageContent) -> str:
         "<h2>Figures</h2>",
         *(figure(title, caption, path, linked=True) for title, caption, path in context.figures),
         "<h2>Data</h2>",
-        _rows(context.rows, context.folds),
+        _rows(context.rows, context.folds, context.train_measured),
         _columns_table(context.columns),
         "<h2>Model card</h2>",
         "<table>" + "".join(f"<tr><th>{escape(key)}</th><td>{escape(value)}</td></tr>" for key, value in context.card.items()) + "</table>",
@@ -97,12 +98,19 @@ def _metrics_table(metrics: dict[str, dict[str, float]], positive=None) -> str:
     )
 
 
-def _rows(rows: dict[str, int], folds: int | None) -> str:
+def _rows(rows: dict[str, int], folds: int | None, train_measured: int | None = None) -> str:
+    sample = (
+        f" The training rows' scores are measured on a random {train_measured:,} of them: enough to hold against the validation "
+        "rows' scores, at a fraction of the time."
+        if train_measured
+        else ""
+    )
     if folds:
         return (
-            f"<p>{rows['train']:,} rows, each validated once by {folds}-fold cross-validation; the final model trained on all of them.</p>"
+            f"<p>{rows['train']:,} rows, each validated once by {folds}-fold cross-validation; the final model trained on all of them."
+            f"{sample}</p>"
         )
-    return f"<p>{rows['train']:,} training rows and {rows['validation']:,} validation rows.</p>"
+    return f"<p>{rows['train']:,} training rows and {rows['validation']:,} validation rows.{sample}</p>"
 
 
 def _periods_table(periods: list) -> str:

@@ -49,6 +49,7 @@ class TrainingRun:
     decision: dict | None = None  # binary with `decision:`: the chosen threshold and what it does (training/decision.py)
     interval: dict | None = None  # regression with `intervals:`: the calibrated width and its validation coverage
     balanced: dict | None = None  # a rare positive class: scores as trained and with balanced class weights
+    train_measured: int | None = None  # the training rows' metrics were measured on this many of them (a sample)
 
 
 def write(out_dir: Path, run: TrainingRun) -> Path:
@@ -165,6 +166,7 @@ def _page(
         folds=run.config.folds,
         columns=described,
         rows=run.rows,
+        train_measured=run.train_measured,
         limits=[
             *run.warnings,
             *findings.limits(whole, schema, run.metrics, scored, importance, run.model.tree_count_, iterations, described),

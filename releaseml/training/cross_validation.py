@@ -104,7 +104,8 @@ def run(frame: pd.DataFrame, schema: Schema, params: dict[str, Any], count: int,
         )
         model = CatBoost({**final_params, "train_dir": scratch})
         model.fit(pool)
-        trained = fitting.evaluate(model, pool, schema.task)
+        measured, sampled = fitting.training_sample(pool, int(params.get("random_seed", 0)))
+        trained = fitting.evaluate(model, measured, schema.task)
     means = {name: float(results[_column(results, "test", spec, "mean")].iloc[best]) for name, spec in specs.items()}
     spreads = {name: float(results[_column(results, "test", spec, "std")].iloc[best]) for name, spec in specs.items()}
     history = {
@@ -119,6 +120,7 @@ def run(frame: pd.DataFrame, schema: Schema, params: dict[str, Any], count: int,
         history=history,
         best_iteration=best,
         scored=_out_of_fold(models, folds, pool, frame, schema, best + 1),
+        train_measured=sampled,
     )
 
 
