@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -132,3 +133,21 @@ def test_a_figure_is_drawn_once(tmp_path, monkeypatch):
     monkeypatch.setattr(Figure, "draw", lambda figure, renderer: draws.append(1) or drawn(figure, renderer))
     figures.feature_importance(["a", "b"], np.array([60.0, 40.0]), tmp_path / "f.png")
     assert len(draws) == 1 and (tmp_path / "f.png").stat().st_size > 0
+
+
+def test_columns_worked_on_side_by_side_come_back_in_order_and_errors_are_raised():
+    """The profile and the data section summarise columns on a thread per core (`threads.each`): the
+    results in the columns' order, whatever order they finish in; a column's error is raised as it is."""
+    import time
+
+    from releaseml.common import threads
+
+    def slow_first(number: int) -> int:
+        time.sleep(0.02 if number == 0 else 0.0)
+        if number == 7:
+            raise ValueError("column 7")
+        return number * number
+
+    assert threads.each(slow_first, range(7)) == [n * n for n in range(7)]
+    with pytest.raises(ValueError, match="column 7"):
+        threads.each(slow_first, range(9))

@@ -18,6 +18,7 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
+from releaseml.common import threads
 from releaseml.common.errors import UserError
 from releaseml.common.layout import PROFILE_FILE
 from releaseml.data import values
@@ -34,7 +35,8 @@ STABLE, MODERATE = 0.1, 0.25  # PSI below STABLE: stable; up to MODERATE: modera
 def build(features: pd.DataFrame, schema: Schema) -> dict[str, Any]:
     """The profile of typed feature rows (`schema.model_frame`'s output, its categories maybe as
     Categoricals of their text, as training gives them to CatBoost): the training data's."""
-    return {"rows": len(features), "features": {name: _feature(features[name], schema.kinds[name]) for name in schema.features}}
+    columns = [(features[name], schema.kinds[name]) for name in schema.features]
+    return {"rows": len(features), "features": dict(zip(schema.features, threads.each(lambda column: _feature(*column), columns)))}
 
 
 def _feature(column: pd.Series, kind: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from releaseml.common import threads
 from releaseml.data.schema import BINARY, CATEGORICAL, REGRESSION, Schema, labels
 from releaseml.training.evaluation import Scored
 
@@ -67,27 +68,27 @@ class Column:
 
 
 def columns(frame: pd.DataFrame, schema: Schema) -> list[Column]:
-    """Each column's role, kind, missing and distinct values, and range or most frequent values."""
-    described = []
-    for name in frame.columns:
-        values = frame[name]
-        role = "target" if name == schema.target else "feature" if name in schema.features else "not used"
-        kind = (
-            schema.kinds.get(name, "text" if values.dtype == object else "numeric")
-            if name != schema.target
-            else ("classes" if schema.classes else "number")
-        )
-        if kind == "numeric" or (name == schema.target and schema.task == REGRESSION):
-            present = values.dropna()
-            numbers = pd.to_numeric(present, errors="coerce").dropna()
-            example = f"{number(numbers.min())} to {number(numbers.max())}, median {number(numbers.median())}" if len(numbers) else "-"
-            missing, distinct = len(values) - len(present), present.nunique()
-        else:
-            counts, distinct = _text_counts(values)
-            example = ", ".join(f"{value} ({count:,})" for value, count in counts.head(3).items())
-            missing = len(values) - int(counts.sum())
-        described.append(Column(str(name), role, kind, missing, int(distinct), example))
-    return described
+    """Each column's role, kind, missing and distinct values, and range or most frequent values (columns side by side)."""
+    return threads.each(lambda named: _column(*named, schema), [(name, frame[name]) for name in frame.columns])
+
+
+def _column(name, values: pd.Series, schema: Schema) -> Column:
+    role = "target" if name == schema.target else "feature" if name in schema.features else "not used"
+    kind = (
+        schema.kinds.get(name, "text" if values.dtype == object else "numeric")
+        if name != schema.target
+        else ("classes" if schema.classes else "number")
+    )
+    if kind == "numeric" or (name == schema.target and schema.task == REGRESSION):
+        present = values.dropna()
+        numbers = pd.to_numeric(present, errors="coerce").dropna()
+        example = f"{number(numbers.min())} to {number(numbers.max())}, median {number(numbers.median())}" if len(numbers) else "-"
+        missing, distinct = len(values) - len(present), present.nunique()
+    else:
+        counts, distinct = _text_counts(values)
+        example = ", ".join(f"{value} ({count:,})" for value, count in counts.head(3).items())
+        missing = len(values) - int(counts.sum())
+    return Column(str(name), role, kind, missing, int(distinct), example)
 
 
 def _text_counts(values: pd.Series) -> tuple[pd.Series, int]:
