@@ -100,11 +100,12 @@ def test_known_limits_read_from_the_data_section_are_the_ones_counted_again(rows
 
 
 @settings(max_examples=200)
-@given(cells=st.lists(text, min_size=1, max_size=60))
-def test_classes_are_counted_for_the_target_figure_as_text_is(cells):
-    """The class-balance figure counts a target of text as it is: the counts and order of writing it as text."""
+@given(cells=st.lists(st.one_of(text, cell), min_size=1, max_size=60))
+def test_classes_are_counted_as_text_is(cells):
+    """The class-balance figure and the class limits count a target of text as it is: the counts and order of
+    writing it as text first (and a column of anything else is written as text first)."""
     column = pd.Series(cells, dtype=object)
-    pd.testing.assert_series_equal(figures._class_counts(column), column.astype(str).value_counts(), check_index_type=False)
+    pd.testing.assert_series_equal(findings.counts_as_text(column), column.astype(str).value_counts(), check_index_type=False)
 
 
 label = st.sampled_from(["no", "yes", 1, 2, 0.5, "True"])

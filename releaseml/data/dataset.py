@@ -287,7 +287,10 @@ def _typed_categories(column: pd.Series, name: str, text: bool) -> np.ndarray:
     if numbers is not None:
         return np.append(numbers, np.nan)[codes]
     kind = values.CATEGORICAL if text else values.infer_kind(distinct)
-    return _missing_as_none(values.coded(distinct, codes, kind, name), kind)
+    if kind == values.NUMERIC:
+        return values.coded(distinct, codes, kind, name)
+    typed = values.coded(distinct, codes, kind, name, categories=True)  # each typed text once: None put in once
+    return _missing_as_none(np.asarray(typed.categories, dtype=object), kind)[typed.codes]
 
 
 def _missing_as_none(typed: np.ndarray, kind: str) -> np.ndarray:
