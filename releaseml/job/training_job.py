@@ -18,6 +18,7 @@ from releaseml.config import hyperparameters
 from releaseml.data import dataset, profile
 from releaseml.data import schema as schema_module
 from releaseml.model import bundle
+from releaseml.report import findings  # the report's words and counts, without matplotlib
 from releaseml.training import cross_validation, decision, evaluation, fitting, intervals, pools, time_validation
 from releaseml.training.metrics import format_line
 
@@ -68,6 +69,8 @@ def _run(paths: MLPaths) -> fitting.TrainingResult:
     # pools and the validation rows' features are held (benchmarks/training.py measures the peak).
     with stage_timer.stage("profile"):
         data_profile = profile.build(typed.features, schema)
+    with stage_timer.stage("data section"):  # the report's, counted now too: after training CatBoost's memory is still held
+        described = None if paths.channel(VALIDATION_CHANNEL).is_dir() else findings.columns(frame, schema)
     fitted = _fit_and_validate(frame, typed, schema, config, paths, hyperparameters.tuning_objective(flat))
     del typed
     result, valid, frame = fitted.result, fitted.valid, fitted.data
@@ -108,6 +111,7 @@ def _run(paths: MLPaths) -> fitting.TrainingResult:
         by_period,
         scored=result.scored,
         train_measured=result.train_measured,
+        described=described,
         **_cross_validated(result),
         decision=details.get("decision"),
         interval=details.get("interval"),
@@ -181,8 +185,6 @@ BALANCED_MAX_ROWS = 200_000  # above this, a second training to compare class we
 def _balanced_comparison(result, train_rows, valid: pools.Rows, schema: schema_module.Schema, params: dict) -> dict | None:
     """For a rare positive class: the validation scores at 0.5 as trained, and as trained with CatBoost's
     `auto_class_weights: Balanced`, so the report can show the choice (one more training, small data only)."""
-    from releaseml.report import findings
-
     if schema.task != schema_module.BINARY or "auto_class_weights" in params or "class_weights" in params:
         return None
     positive = str(schema.classes[1])

@@ -50,6 +50,7 @@ class TrainingRun:
     interval: dict | None = None  # regression with `intervals:`: the calibrated width and its validation coverage
     balanced: dict | None = None  # a rare positive class: scores as trained and with balanced class weights
     train_measured: int | None = None  # the training rows' metrics were measured on this many of them (a sample)
+    described: list[findings.Column] | None = None  # the data section's columns of `data`, when counted already
 
 
 def write(out_dir: Path, run: TrainingRun) -> Path:
@@ -157,7 +158,7 @@ def _page(
     """report.html: the words, the tables and the figures drawn."""
     schema, whole = run.schema, run.data
     iterations = int(run.params["iterations"])  # fitting.catboost_params always sets it
-    described = findings.columns(whole, schema)
+    described = run.described if run.described is not None else findings.columns(whole, schema)
     context = page.PageContent(
         title=f"{schema.task.capitalize()} model for {schema.target}",
         headline=" ".join([findings.headline(schema, run.metrics, scored, {"validation": len(run.valid)}), *decided[:1]]),
