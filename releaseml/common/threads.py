@@ -6,9 +6,10 @@ results are the ones one column after another gives, in the same order.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, TypeVar
+
+from releaseml.common.environment import cpu_count
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -17,15 +18,8 @@ Result = TypeVar("Result")
 def each(function: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:
     """`function(item)` for every item, in order, on up to one thread per core this process may use."""
     items = list(items)
-    workers = min(len(items), _cores())
+    workers = min(len(items), cpu_count())
     if workers <= 1:
         return [function(item) for item in items]
     with ThreadPoolExecutor(workers, thread_name_prefix="releaseml-column") as pool:
         return list(pool.map(function, items))
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # a container's share, where the system says it
-    except AttributeError:
-        return os.cpu_count() or 1
