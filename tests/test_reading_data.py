@@ -16,7 +16,7 @@ from helpers import make_ml_root, run_task
 from releaseml.aws import workflows
 from releaseml.common.errors import UserError
 from releaseml.config import config_file as config
-from releaseml.data import csvrows, dataset
+from releaseml.data import csvrows, data_paths, dataset
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -124,7 +124,7 @@ def project(tmp_path, penguins) -> Path:
 def test_train_local_and_deploy_read_a_data_directory_by_one_rule(tmp_path, penguins):
     """train-local once read README.txt as data and merged training/ and validation/ into one training set."""
     data = project(tmp_path, penguins)
-    channels = dataset.data_channels(data)
+    channels = data_paths.data_channels(data)
     assert {name: sorted(files) for name, files in channels.channels.items()} == {"training": ["part-1.csv"], "validation": ["part-1.csv"]}
     assert channels.left_out == [data / "training" / "README.txt"]
     assert workflows.channel_files(data) == channels.channels  # deploy
@@ -145,7 +145,7 @@ def test_a_flat_data_directory_is_its_csv_files_and_not_its_subdirectories(tmp_p
     penguins.to_csv(data / "penguins.csv", index=False)
     penguins.to_csv(data / "predict" / "new.csv", index=False)
     (data / "notes.md").write_text("# notes\n")
-    found = dataset.data_channels(data)
+    found = data_paths.data_channels(data)
     assert found.channels == {"training": {"penguins.csv": data / "penguins.csv"}} and found.left_out == [data / "notes.md"]
 
 
@@ -163,5 +163,5 @@ def test_data_directories_that_say_nothing_clear_are_refused(tmp_path, layout, m
         (tmp_path / "data" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "data" / name).write_text(text)
     with pytest.raises(UserError, match=message):
-        dataset.data_channels(tmp_path / "data")
+        data_paths.data_channels(tmp_path / "data")
     shutil.rmtree(tmp_path / "data")

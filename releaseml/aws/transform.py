@@ -18,7 +18,7 @@ from releaseml.aws.session import Aws, errors
 from releaseml.common import environment, media, progress
 from releaseml.common.errors import UserError
 from releaseml.config.config_file import AwsSection
-from releaseml.data import dataset
+from releaseml.data import data_paths
 from releaseml.serving import client as local_client
 
 FINAL_STATES = {"Completed", "Failed", "Stopped"}
@@ -43,7 +43,7 @@ def input_files(directory: Path) -> tuple[dict[str, Path], str]:
     if directory.is_file():
         files = {directory.name: directory}
     elif directory.is_dir():
-        files = dataset.visible_files(directory)
+        files = data_paths.visible_files(directory)
     else:
         raise UserError(f"no data to predict at {str(directory)!r}: expected a CSV or JSON Lines file, or a directory of them")
     if not files:

@@ -32,7 +32,7 @@ from releaseml.common.errors import StillRunning, UserError
 from releaseml.common.layout import TRAINING_CHANNELS
 from releaseml.config import config_file as config_module
 from releaseml.config.config_file import AwsSection, Config
-from releaseml.data import dataset
+from releaseml.data import data_paths, dataset
 from releaseml.data import schema as schema_module
 from releaseml.training import time_validation
 
@@ -164,7 +164,7 @@ def _training_request(ctx: Project, channels: dict[str, dict[str, Path]], image:
     progress.echo(f"Image: {image_uri}")
     storage.ensure_bucket(ctx.aws, bucket)
     channel_uris = {channel: upload_channel(ctx, bucket, name, channel, files) for channel, files in channels.items()}
-    formats = {channel: dataset.content_type(list(files.values())) for channel, files in channels.items()}
+    formats = {channel: data_paths.content_type(list(files.values())) for channel, files in channels.items()}
     checkpoints = storage.uri(bucket, ctx.key("checkpoints", name) + "/")
     return sagemaker_training.request(
         name, ctx.config, ctx.section, image_uri, role, channel_uris, storage.uri(bucket, ctx.key("models")), ctx.tags, formats, checkpoints
@@ -190,8 +190,8 @@ def upload_channel(ctx: Project, bucket: str, job_name: str, channel: str, files
 
 
 def channel_files(data: Path) -> dict[str, dict[str, Path]]:
-    """The channels to upload from --data, by the rule train-local uses too (`dataset.data_channels`)."""
-    found = dataset.data_channels(data)
+    """The channels to upload from --data, by the rule train-local uses too (`data_paths.data_channels`)."""
+    found = data_paths.data_channels(data)
     if found.note():
         progress.echo(found.note())
     return found.channels

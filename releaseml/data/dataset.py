@@ -1,18 +1,9 @@
-"""Read training data: which files a data path holds, and each CSV or Parquet file read strictly.
+"""Read training data: each CSV or Parquet file of a channel read strictly.
 
-One rule for what a data path holds (`data_channels`), used by train-local and deploy alike:
-- a file: the training channel is that file;
-- a directory with a `training/` (or `train/`) subdirectory, and maybe `validation/`: those
-  channels, each every data file below it;
-- any other directory: the data files directly in it (subdirectories such as `predict/` are left
-  alone).
-Data files are `.csv` or `.parquet`, one format per channel. Hidden files and other files are never
-data; the ones left out are named.
-
-A CSV file's rows are split by `csvrows` and its values typed by `values`, the rules serving uses
-too; a Parquet file's columns keep the types it declares (`parquet`).
-The header names every column once; a row with more or fewer fields than the header is an error
-naming the file and line, never a guess.
+Which files a data path holds is `data_paths`' rule. A CSV file's rows are split by `csvrows` and
+its values typed by `values`, the rules serving uses too; a Parquet file's columns keep the types
+it declares (`parquet`). The header names every column once; a row with more or fewer fields than
+the header is an error naming the file and line, never a guess.
 
 A text value longer than MAX_TEXT_LENGTH characters is cut to that length when read for training,
 with a warning naming the file, the column and the first such row (`_cut_long_text`).
@@ -21,19 +12,16 @@ with a warning naming the file, the column and the first such row (`_cut_long_te
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from releaseml.common import media, stage_timer
+from releaseml.common import stage_timer
 from releaseml.common.errors import BadValue, UserError
-from releaseml.common.layout import TRAINING_CHANNELS, VALIDATION_CHANNEL
-from releaseml.data import csvrows, parquet, values
+from releaseml.data import csvrows, data_paths, parquet, values
 
-DATA_SUFFIXES = (".csv", parquet.SUFFIX)
 # Longer text values are cut to this many characters when read for training. A category is a name: a
 # country, a product, a user agent, a URL (the longest in common use; browsers and servers have long
 # kept them under about 2,000). Longer text is free text, which no other value matches, and its cost
@@ -44,94 +32,20 @@ DATA_SUFFIXES = (".csv", parquet.SUFFIX)
 MAX_TEXT_LENGTH = 2_000
 
 
-@dataclass
-class DataChannels:
-    """The files of each channel found at a data path, and the files that were left out."""
-
-    channels: dict[str, dict[str, Path]]
-    left_out: list[Path] = field(default_factory=list)
-
-    def note(self) -> str | None:
-        if not self.left_out:
-            return None
-        shown = ", ".join(str(p) for p in self.left_out[:5]) + (" ..." if len(self.left_out) > 5 else "")
-        return f"Not data (only {' and '.join(DATA_SUFFIXES)} files are read): {shown}"
-
-
-def data_channels(path: Path) -> DataChannels:
-    """The channels at a data path by the one rule above, or a UserError saying what is missing."""
-    if path.is_file():
-        return DataChannels({TRAINING_CHANNELS[0]: {path.name: path}})
-    if not path.is_dir():
-        raise UserError(f"no data at {str(path)!r}: expected a CSV or Parquet file, or a directory of them")
-    named = [name for name in (*TRAINING_CHANNELS, VALIDATION_CHANNEL) if (path / name).is_dir()]
-    if named:
-        if not any(name in TRAINING_CHANNELS for name in named):
-            raise UserError(f"{path} has a validation/ directory but no training/ one: put the training files in {path / 'training'}")
-        if all(name in named for name in TRAINING_CHANNELS):
-            raise UserError(f"{path} has both training/ and train/: keep one of them")
-        found = {name: _data_files(path / name, recursive=True) for name in named}
-        for name, (files, _) in found.items():
-            if not files:
-                raise UserError(f"{path / name} holds no .csv or .parquet files")
-            check_one_format(list(files.values()), path / name)
-        return DataChannels({name: files for name, (files, _) in found.items()}, [p for _, (_, out) in found.items() for p in out])
-    files, left_out = _data_files(path, recursive=False)
-    if not files:
-        raise UserError(f"{path} holds no .csv or .parquet files (and no training/ directory)")
-    check_one_format(list(files.values()), path)
-    return DataChannels({TRAINING_CHANNELS[0]: files}, left_out)
-
-
-def _data_files(directory: Path, recursive: bool) -> tuple[dict[str, Path], list[Path]]:
-    found = visible_files(directory) if recursive else {p.name: p for p in sorted(directory.iterdir()) if _visible_file(p)}
-    data = {name: p for name, p in found.items() if p.suffix.lower() in DATA_SUFFIXES}
-    return data, [p for name, p in found.items() if name not in data]
-
-
-def check_one_format(files: list[Path], where: Path) -> None:
-    """A channel is CSV or Parquet, not both: they would be read by different rules into one table."""
-    kinds = {parquet.is_parquet(file) for file in files}
-    if len(kinds) > 1:
-        example_csv = next(file for file in files if not parquet.is_parquet(file))
-        example_parquet = next(file for file in files if parquet.is_parquet(file))
-        raise UserError(
-            f"{where} holds both Parquet and CSV files ({example_parquet.name}, {example_csv.name}): one data set is one format. "
-            "Convert one kind to the other, or keep one kind in this directory."
-        )
-
-
-def content_type(files: list[Path]) -> str:
-    """A channel's format (one per channel, `check_one_format`), as SageMaker names it."""
-    return media.PARQUET if parquet.is_parquet(files[0]) else media.CSV
-
-
-def channel_files(path: Path) -> list[Path]:
-    """The files of a channel as SageMaker laid it out: every visible file below the directory (or the one file)."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise UserError(f"no data at {str(path)!r}: expected a CSV file or a directory of CSV files")
-    files = list(visible_files(path).values())
-    if not files:
-        raise UserError(f"the data directory {str(path)!r} is empty: put one or more CSV files (with a header row) in it")
-    return files
-
-
 def read_channel(path: Path, string_columns: Iterable[str] = ()) -> pd.DataFrame:
     """All data files of a channel as one typed frame; `string_columns` are text, never numbers.
 
     Number columns are float64 (NaN when missing); the others hold text (True/False for a
     true/false column) or None when missing.
     """
-    files = channel_files(path)
-    check_one_format(files, path)
+    files = data_paths.channel_files(path)
+    data_paths.check_one_format(files, path)
     string_columns = set(string_columns)
     text_columns: set[str] = set()
     raw = []
     with stage_timer.stage("reading"):
         for file in files:
-            if parquet.is_parquet(file):
+            if data_paths.is_parquet(file):
                 frame, text, warnings = parquet.read_frame(file, string_columns)
                 text_columns |= text
             else:
@@ -345,13 +259,3 @@ def _check_same_columns(frames: list[pd.DataFrame], files: list[Path]) -> None:
                 f"{file} has different columns from {files[0]}: missing {missing}, extra {extra}. "
                 "All files of one data set need the same header."
             )
-
-
-def visible_files(directory: Path) -> dict[str, Path]:
-    """Every file below a directory, by path relative to it, in name order; hidden files and folders left out."""
-    found = {str(p.relative_to(directory)): p for p in sorted(directory.rglob("*")) if p.is_file()}
-    return {name: path for name, path in found.items() if not any(part.startswith(".") for part in Path(name).parts)}
-
-
-def _visible_file(path: Path) -> bool:
-    return path.is_file() and not path.name.startswith(".")

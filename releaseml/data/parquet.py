@@ -34,7 +34,7 @@ from releaseml.common.errors import UserError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-SUFFIX = ".parquet"
+
 ROWS_PER_BATCH = 65_536  # rows converted at a time when streaming lines
 EXACT_INTEGERS = 2**53  # up to it (either sign) every whole number is a float of its own; beyond it, not
 EXTREMES = (2**64 - 1, 2**63 - 1, -(2**63))  # the largest and smallest 64-bit integers: exports write them for "unknown"
@@ -44,10 +44,6 @@ class ParquetFrame(NamedTuple):
     frame: pd.DataFrame  # numbers float64, the rest text or None
     text: set[str]  # the columns the file declares text (strings, dates, booleans)
     warnings: list[str]  # what reading changed, each naming its column
-
-
-def is_parquet(path: Path) -> bool:
-    return path.suffix.lower() == SUFFIX
 
 
 def read_frame(path: Path, string_columns: set[str] = frozenset()) -> ParquetFrame:

@@ -15,7 +15,7 @@ from releaseml.common.errors import UserError
 from releaseml.common.layout import VALIDATION_CHANNEL, MLPaths
 from releaseml.config import config_file as config_module
 from releaseml.config import hyperparameters
-from releaseml.data import dataset, profile
+from releaseml.data import data_paths, dataset, profile
 from releaseml.data import schema as schema_module
 from releaseml.model import bundle
 from releaseml.report import findings  # the report's words and counts, without matplotlib
@@ -51,7 +51,7 @@ def _run(paths: MLPaths) -> fitting.TrainingResult:
     config = config_module.validate(hyperparameters.unflatten(flat), source="hyperparameters")
     string_columns = config.categorical
     frame = dataset.read_channel(paths.training_channel(), string_columns)
-    data_files = [paths.relative_to_data(file) for file in dataset.channel_files(paths.training_channel())]
+    data_files = [paths.relative_to_data(file) for file in data_paths.channel_files(paths.training_channel())]
     with stage_timer.stage("schema and checks"):
         schema = schema_module.infer(frame, config)
         _check_decisions_fit(schema, config)
@@ -166,7 +166,7 @@ def _fit_and_validate(
         source = f"the {len(valid)} rows of the validation channel"
         print(f"Validation: {source}.")
         result = fitting.fit(frame, valid, schema, params, checkpoints, callbacks, score=True)
-        files = [paths.relative_to_data(file) for file in dataset.channel_files(validation_dir)]
+        files = [paths.relative_to_data(file) for file in data_paths.channel_files(validation_dir)]
         return _Fitted(result, valid, pd.concat([frame, valid], ignore_index=True), source, files)
     with stage_timer.stage("split"):
         train_rows, valid_rows, source = held_out(frame, schema, config)

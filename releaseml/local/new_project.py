@@ -13,7 +13,7 @@ from pathlib import Path
 
 from releaseml.common import defaults
 from releaseml.common.errors import UserError
-from releaseml.data import csvrows, parquet
+from releaseml.data import csvrows, data_paths
 from releaseml.local import project
 
 SAMPLE_BYTES = 256 * 1024  # enough for the header and a few hundred rows of most files
@@ -84,7 +84,7 @@ def read_columns(data: Path) -> list[Column]:
     if not data.exists():
         raise UserError(f"--data {str(data)!r} does not exist: give a CSV or Parquet file, or a folder of them")
     file = _first_file(data)
-    if parquet.is_parquet(file):
+    if data_paths.is_parquet(file):
         import pyarrow.parquet as pq
 
         handle = pq.ParquetFile(file)
@@ -127,9 +127,8 @@ data: {_yaml(data)}
 def _first_file(data: Path) -> Path:
     if data.is_file():
         return data
-    from releaseml.data import dataset
 
-    files = [path for path in dataset.visible_files(data).values() if path.suffix.lower() in (".csv", ".parquet", ".pq")]
+    files = [path for path in data_paths.visible_files(data).values() if path.suffix.lower() in (".csv", ".parquet", ".pq")]
     if not files:
         raise UserError(f"--data {str(data)!r} is a folder with no CSV or Parquet file in it")
     return files[0]

@@ -15,7 +15,7 @@ from releaseml.common.errors import UserError
 from releaseml.common.layout import MLPaths
 from releaseml.config import config_file as config_module
 from releaseml.config.config_file import Config
-from releaseml.data import dataset
+from releaseml.data import data_paths
 from releaseml.local import engines, runs, staging
 from releaseml.local.training_log import TrainingLog
 from releaseml.serving import client
@@ -115,7 +115,7 @@ def data_files(*sources: Optional[Path]) -> list[Path]:
         if source is not None and source.is_file():
             files.append(source)
         elif source is not None and source.is_dir():
-            files.extend(path for path in dataset.visible_files(source).values() if path.is_file())
+            files.extend(path for path in data_paths.visible_files(source).values() if path.is_file())
     return files
 
 

@@ -34,14 +34,14 @@ import pandas as pd
 
 from releaseml.common import progress
 from releaseml.common.errors import BadValue, UserError
-from releaseml.data import csvrows, dataset, parquet
+from releaseml.data import csvrows, data_paths, parquet
 from releaseml.data.schema import REGRESSION, model_frame, typed_row
 from releaseml.model import bundle as bundle_module
 from releaseml.model.bundle import Bundle, Prediction
 
 BLOCK_BYTES = 4 << 20  # a CSV file is read in blocks of about this size, each cut at a row's end
 ROWS_PER_CHUNK = 50_000  # rows typed, predicted and written at a time
-OUTPUT_SUFFIXES = (".csv", parquet.SUFFIX)
+OUTPUT_SUFFIXES = (".csv", data_paths.PARQUET_SUFFIX)
 REJECTS_SUFFIX = ".rejects.csv"
 REJECT_COLUMNS = ["file", "row", "line", "reason"]
 _NEWLINE, _RETURN, _QUOTE = ord("\n"), ord("\r"), ord('"')
@@ -174,7 +174,7 @@ def score_file(
         sources = _opened(files, bar, features)
         first_name, first = next(sources)
         kept = _kept(first.columns, keep, scorer.columns())
-        types = _parquet_types(first, kept, scorer) if parquet.is_parquet(out) else None
+        types = _parquet_types(first, kept, scorer) if data_paths.is_parquet(out) else None
         out.parent.mkdir(parents=True, exist_ok=True)
         with (
             _replaced(out) as out_temp,
@@ -207,18 +207,18 @@ def _strict_error(name: str, reject: Reject) -> UserError:
 def _source_files(source: Path, outputs: set[Path]) -> dict[str, Path]:
     """The data files by name: the one file, or each .csv/.parquet file below a directory, in name order."""
     if source.is_file():
-        if source.suffix.lower() not in dataset.DATA_SUFFIXES:
+        if source.suffix.lower() not in data_paths.DATA_SUFFIXES:
             raise UserError(f"cannot score {source}: give a .csv file (with a header row), a .parquet file or a directory")
         if source.resolve() in outputs:
             raise UserError(f"{source} is both the data and the output: write the predictions to another file")
         return {source.name: source}
     if not source.is_dir():
         raise UserError(f"no data to score at {str(source)!r}: give a CSV or Parquet file, or a directory")
-    found = dataset.visible_files(source).items()
-    files = {n: p for n, p in found if p.suffix.lower() in dataset.DATA_SUFFIXES and p.resolve() not in outputs}
+    found = data_paths.visible_files(source).items()
+    files = {n: p for n, p in found if p.suffix.lower() in data_paths.DATA_SUFFIXES and p.resolve() not in outputs}
     if not files:
         raise UserError(f"{source} holds no .csv or .parquet files to score: put one or more there")
-    dataset.check_one_format(list(files.values()), source)
+    data_paths.check_one_format(list(files.values()), source)
     return files
 
 
@@ -259,7 +259,7 @@ def _opened(files: dict[str, Path], bar, features: list[str]) -> Iterator[tuple[
     """Each file opened (its header read), with the model's features and the first file's columns."""
     first = None
     for name, path in files.items():
-        source = _ParquetSource(path, bar) if parquet.is_parquet(path) else _CsvSource(path, bar)
+        source = _ParquetSource(path, bar) if data_paths.is_parquet(path) else _CsvSource(path, bar)
         first = first or source
         duplicates = sorted({column for column in source.columns if source.columns.count(column) > 1})
         if duplicates:
@@ -412,7 +412,7 @@ def _parquet_types(source: _Source, kept: list[str], scorer: Scorer) -> dict[str
 @contextlib.contextmanager
 def _table_writer(path: Path, columns: list[str], types: dict | None = None) -> Iterator[Callable]:
     """A function that appends a frame's rows to `path`: CSV with a header row, or Parquet (a row group each)."""
-    if not parquet.is_parquet(path):
+    if not data_paths.is_parquet(path):
         with path.open("w", newline="", encoding="utf-8") as handle:
             csv.writer(handle, lineterminator="\n").writerow(columns)
             yield lambda frame: _numbers_as_text(frame).to_csv(handle, header=False, index=False, lineterminator="\n")

@@ -16,7 +16,7 @@ from releaseml.common.errors import UserError
 from releaseml.common.layout import STAGED_MARKER, TRAINING_CHANNELS, VALIDATION_CHANNEL, MLPaths
 from releaseml.config import hyperparameters
 from releaseml.config.config_file import Config
-from releaseml.data import dataset
+from releaseml.data import data_paths
 
 MARKER = STAGED_MARKER  # a channel holding it was filled by releaseml (and names the sources)
 CHANNEL_CONFIG = {
@@ -71,17 +71,20 @@ def _stage(paths: MLPaths, config: Config, data: Optional[Path], validation: Opt
     channels = [training_channel.name] + ([VALIDATION_CHANNEL] if paths.channel(VALIDATION_CHANNEL).is_dir() else [])
     _write_json(
         paths.input_data_config,
-        {name: {**CHANNEL_CONFIG, "ContentType": dataset.content_type(dataset.channel_files(paths.channel(name)))} for name in channels},
+        {
+            name: {**CHANNEL_CONFIG, "ContentType": data_paths.content_type(data_paths.channel_files(paths.channel(name)))}
+            for name in channels
+        },
     )
 
 
-def _channels_at(source: Path, paths: MLPaths) -> dataset.DataChannels:
-    """The channels at a data path by the rule deploy uses too (`dataset.data_channels`)."""
+def _channels_at(source: Path, paths: MLPaths) -> data_paths.DataChannels:
+    """The channels at a data path by the rule deploy uses too (`data_paths.data_channels`)."""
     if not source.exists():
         raise UserError(f"data not found: {str(source)!r} is neither a file nor a directory")
     if source.is_dir() and paths.root.resolve().is_relative_to(source.resolve()):
         raise UserError(f"--data {source} contains the ML root {paths.root}; point it at the data files only")
-    found = dataset.data_channels(source)
+    found = data_paths.data_channels(source)
     if found.note():
         print(found.note(), flush=True)
     return found
