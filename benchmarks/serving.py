@@ -1,12 +1,12 @@
 """Serving speed: the real server against CatBoost in-process, MLflow's server and a plain handler.
 
-    python benchmarks/serving.py [--seconds 5] [--connections 4] [--rounds 5]
-                                 [--baseline DIR] [--mlflow-python PYTHON]
+    python benchmarks/serving.py [--seconds 5] [--connections 4] [--rounds 5] [--big-rows 10000]
+                                 [--busy N] [--baseline DIR] [--mlflow-python PYTHON]
 
 Trains the demo model (penguins species, default config), starts every server below at once on
 127.0.0.1, and drives them with wrk (Debian package `wrk`), one after another in each round, the
 order turning each round; this machine's speed drifts by 2x within seconds, so only medians of
-such alternating rounds compare. The servers:
+such alternating rounds compare (the lowest and highest are printed beside them). The servers:
   - releaseml's (`python -m releaseml serve`) with its default workers (one per core), and with 1;
   - with --baseline DIR, the same server from a checkout of an earlier commit (default workers);
   - MLflow's scoring server (`mlflow models serve --env-manager local`) on the same CatBoost model,
@@ -14,11 +14,13 @@ such alternating rounds compare. The servers:
     (`pip install '.[bench]'`, or --mlflow-python naming a Python that has it); without it, it is
     said and skipped. It answers labels only, where releaseml sends labels and probabilities;
   - a minimal Falcon + waitress handler (benchmarks/naive_app.py), the usual bring-your-own way.
-Each gets GET /ping (its HTTP limit), single-row CSV requests, and 10,000-row CSV requests. The
-limits, measured in the same rounds in this process: CatBoost predicting one parsed row, and
-CatBoost reading the 10,000-row body with pandas and predicting it (`pd.read_csv`, text columns as
-str, `predict_proba` with CatBoost's default threads: what a user writes in a notebook).
-The rows have no missing values, which MLflow's CatBoost flavour cannot take in text columns.
+Each gets GET /ping (its HTTP limit), single-row CSV requests, and 10,000-row CSV requests
+(`--big-rows`). The limits, measured in the same rounds in this process: CatBoost predicting one
+parsed row, and CatBoost reading the large body with pandas and predicting it (`pd.read_csv`, text
+columns as str, `predict_proba` with CatBoost's default threads: what a user writes in a notebook).
+`--busy N` keeps N low-priority processes spinning all along, as other work on a shared machine
+does: what the servers' CatBoost threads are up against. The rows have no missing values, which
+MLflow's CatBoost flavour cannot take in text columns.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; medians are printed")
     parser.add_argument("--big-rows", type=int, default=BIG_ROWS, help="rows of the large requests (default 10,000)")
     parser.add_argument("--baseline", type=Path, help="a checkout of an earlier commit, served beside this one")
+    parser.add_argument(
+        "--busy", type=int, default=0, help="processes that keep a core busy at low priority all along (other work on a shared machine)"
+    )
     parser.add_argument("--mlflow-python", default=sys.executable, help="a Python with mlflow installed (default: this one)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -99,8 +104,10 @@ def main() -> None:
     servers = releaseml_servers(work, headed, args.baseline)
     servers += mlflow_servers(work, model_dir, headed, args.mlflow_python)
     servers.append(Served("naive falcon+pandas", [sys.executable, str(REPO / "benchmarks" / "naive_app.py")], {}, plain))
-    print(f"CPU cores: {os.cpu_count()}; wrk with {args.connections} connections, {args.seconds}s per run, {args.rounds} rounds\n")
+    beside = f"; {args.busy} busy process(es) at nice 10 beside them" if args.busy else ""
+    print(f"CPU cores: {os.cpu_count()}; wrk with {args.connections} connections, {args.seconds}s per run, {args.rounds} rounds{beside}\n")
     limits = []
+    busy = [subprocess.Popen(["nice", "-n", "10", sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     try:
         for number, served in enumerate(servers):
             start(served, work, 18100 + number)
@@ -109,11 +116,15 @@ def main() -> None:
             turn = round_number % len(servers)
             for served in servers[turn:] + servers[:turn]:
                 served.rounds.append({kind: wrk(served.port, served.bodies.get(kind), work / "request.lua", args) for kind in KINDS})
-            print(f"  round {round_number + 1} of {args.rounds} done", file=sys.stderr)
+            shown = ", ".join(f"{s.name.split(' (')[0]} {s.rounds[-1]['big']['rps']:.0f}" for s in servers)
+            print(f"  round {round_number + 1} of {args.rounds}, large requests/s: {shown}", file=sys.stderr)
     finally:
         for served in servers:
             if served.process is not None:
                 engines.stop(served.process)
+        for process in busy:
+            process.kill()
+            process.wait()
     report(servers, {kind: statistics.median(limit[kind] for limit in limits) for kind in limits[0]}, args.big_rows)
 
 
@@ -149,7 +160,10 @@ def commit_of(checkout: Path) -> str:
 
 def mlflow_servers(work: Path, model_dir: Path, bodies: dict, python: str) -> list[Served]:
     """MLflow's scoring server on the same CatBoost model, when a Python with mlflow is at hand."""
-    probe = subprocess.run([python, "-c", "import mlflow; print(mlflow.__version__)"], capture_output=True, text=True)
+    try:
+        probe = subprocess.run([python, "-c", "import mlflow; print(mlflow.__version__)"], capture_output=True, text=True)
+    except OSError as exc:
+        sys.exit(f"--mlflow-python {python}: cannot run it ({exc.strerror})")
     if probe.returncode:
         print(f"MLflow is not installed for {python} (pip install '.[bench]', or --mlflow-python): its server is skipped.\n")
         return []
@@ -242,13 +256,14 @@ def report(servers: list[Served], limits: dict[str, float], big_rows: int) -> No
     for kind, rows, title in (("single", 1, "Single-row requests"), ("big", big_rows, f"{big_rows:,}-row CSV requests")):
         limit = "CatBoost predicting one parsed row" if kind == "single" else "pandas read + CatBoost predict"
         print(f"\n{title}; the limit: {limit} in-process, {limits[kind] * rows:,.0f} rows/s")
-        header = f"  {'':34} {'req/s':>8} {'rows/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'of limit':>8}"
+        header = f"  {'':34} {'req/s':>8} {'(lowest-highest)':>17} {'rows/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'of limit':>8}"
         print(header + (f" {'vs MLflow':>9}" if mlflow else "") + (f" {'answer':>8}" if kind == "big" else ""))
         for served in servers:
             figures = medians[served.name][kind]
+            each = [r[kind]["rps"] for r in served.rounds]
             line = (
-                f"  {served.name:34} {figures['rps']:8.1f} {figures['rps'] * rows:10,.0f} {figures['p50']:7.2f} {figures['p99']:7.2f} "
-                f"{figures['rps'] / limits[kind]:8.0%}"
+                f"  {served.name:34} {figures['rps']:8.1f} {f'({min(each):.0f}-{max(each):.0f})':>17} {figures['rps'] * rows:10,.0f} "
+                f"{figures['p50']:7.2f} {figures['p99']:7.2f} {figures['rps'] / limits[kind]:8.0%}"
             )
             if mlflow:
                 line += f" {figures['rps'] / medians[mlflow][kind]['rps']:8.2f}x"

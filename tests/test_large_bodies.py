@@ -2,18 +2,17 @@
 
 - `Document.first_row` reads only the lines up to the first row that is not blank; it must find
   the row (or the error) that taking the first of every row (`rows()`) finds.
-- A server's workers together ask CatBoost for no more threads than there are cores.
+- A server's large predictions, in all its worker processes, share the cores (`CoreBudget`).
 """
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from releaseml.common.errors import BadValue
 from releaseml.data import csvrows
-from releaseml.serving import server
+from releaseml.serving.core_budget import CoreBudget
 
 LINES = st.lists(
     st.one_of(
@@ -51,7 +50,36 @@ def test_first_row_is_the_first_of_the_rows(lines, ending, raw_tail, bom):
         assert found[1] == next(readable.rows()) and not any("\ufffd" in field for field in found[1])
 
 
-@pytest.mark.parametrize(("workers", "cores", "threads"), [(1, 1, 1), (1, 2, 2), (2, 2, 1), (4, 2, 1), (2, 8, 4), (3, 8, 2)])
-def test_the_workers_share_the_cores(workers, cores, threads):
-    assert server.catboost_threads(workers, cores) == threads
-    assert workers * server.catboost_threads(workers, cores) <= max(cores, workers)
+def test_large_predictions_share_the_cores_across_worker_processes():
+    """One call alone gets every core; calls at once, in any worker process, split them."""
+    import multiprocessing
+
+    budget = CoreBudget(4)
+    with budget.threads() as alone:
+        assert alone == 4
+    with budget.threads() as first, budget.threads() as second:
+        assert (first, second) == (4, 2)  # a call keeps what it was given; the next gets the share
+    holding, release = multiprocessing.get_context("fork").Event(), multiprocessing.get_context("fork").Event()
+
+    def hold():  # a forked worker's call, running while this process asks
+        with budget.threads():
+            holding.set()
+            release.wait(10)
+
+    worker = multiprocessing.get_context("fork").Process(target=hold)
+    worker.start()
+    try:
+        assert holding.wait(10)
+        with budget.threads() as here, budget.threads() as third:
+            assert (here, third) == (2, 1)
+    finally:
+        release.set()
+        worker.join(10)
+    with budget.threads() as after:
+        assert after == 4  # every call gave its share back
+
+
+def test_a_single_core_or_many_calls_still_get_a_thread():
+    budget = CoreBudget(1)
+    with budget.threads() as one, budget.threads() as two:
+        assert one == two == 1

@@ -52,7 +52,7 @@ def test_three_workers_share_the_port_and_a_dead_one_is_replaced(species_model):
         assert server.stop() == 0
     output = server.process.stdout.read()
     assert "3 worker processes x 4 threads" in output and "stopped unasked (signal SIGKILL); starting another" in output
-    assert f"CatBoost on {max(1, environment.cpu_count() // 3)} per large request" in output  # the workers share the cores
+    assert f"sharing {environment.cpu_count()} cores for CatBoost" in output
     assert "Server stopped." in output
     assert not any(os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z" for pid in replaced)
 

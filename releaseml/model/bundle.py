@@ -9,10 +9,11 @@ from __future__ import annotations
 import functools
 import json
 import platform
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, ContextManager, Optional, Protocol
 
 import catboost
 import numpy as np
@@ -26,6 +27,11 @@ from releaseml.data.schema import CATEGORY_KINDS, REGRESSION, Schema
 from releaseml.training import decision, intervals
 
 FEW_ROWS = 64
+
+
+class ThreadBudget(Protocol):
+    def threads(self) -> ContextManager[int]:
+        """The CatBoost threads one prediction may use, held while it runs."""
 
 
 @dataclass
@@ -80,9 +86,9 @@ class Bundle:
     model: CatBoost
     schema: Schema
     info: dict[str, Any]
-    # CatBoost threads for a prediction of many rows: -1 is every core, right for one caller (score,
-    # the Python API); a server of several workers gives each its share (serving/server.py).
-    threads: int = -1
+    # CatBoost threads for a prediction of many rows: every core for one caller (score, the Python
+    # API); a server's workers share the cores through a budget (serving/core_budget.py).
+    cores: Optional[ThreadBudget] = None
 
     @functools.cached_property
     def threshold(self) -> float | None:
@@ -99,21 +105,27 @@ class Bundle:
         """Predict for rows typed like `schema.model_frame` does (a frame, or lists for a few rows).
 
         A few rows go to CatBoost on one thread: handing them to a pool of threads costs more than
-        the prediction itself; more rows get `threads` (see there). Lists become a Pool here, with
-        the categorical positions known in advance: CatBoost's own conversion asks the model for
-        them on every call (~20 us of ~150). A frame becomes a Pool through `_features_data`.
+        the prediction itself; more rows get the threads `cores` allows (see there). Lists become a
+        Pool here, with the categorical positions known in advance: CatBoost's own conversion asks
+        the model for them on every call (~20 us of ~150). A frame becomes a Pool through
+        `_features_data`.
         """
-        threads = 1 if len(features) <= FEW_ROWS else self.threads
-        if isinstance(features, list):
-            features = Pool(features, cat_features=self._categorical_positions, thread_count=threads)
-        else:
-            features = Pool(self._features_data(features), thread_count=threads)
-        if self.schema.task == REGRESSION:
-            values = self.model.predict(features, prediction_type="RawFormulaVal", thread_count=threads)
-            half_width = self.interval_half_width
-            return Prediction(values, None, intervals=None if half_width is None else intervals.bounds(values, half_width))
-        probabilities = self.model.predict(features, prediction_type="Probability", thread_count=threads)
-        return Prediction(values=None, probabilities=probabilities, threshold=self.threshold)
+        with self._threads(len(features)) as threads:
+            if isinstance(features, list):
+                features = Pool(features, cat_features=self._categorical_positions, thread_count=threads)
+            else:
+                features = Pool(self._features_data(features), thread_count=threads)
+            if self.schema.task == REGRESSION:
+                values = self.model.predict(features, prediction_type="RawFormulaVal", thread_count=threads)
+                half_width = self.interval_half_width
+                return Prediction(values, None, intervals=None if half_width is None else intervals.bounds(values, half_width))
+            probabilities = self.model.predict(features, prediction_type="Probability", thread_count=threads)
+            return Prediction(values=None, probabilities=probabilities, threshold=self.threshold)
+
+    def _threads(self, rows: int) -> ContextManager[int]:
+        if rows <= FEW_ROWS:
+            return nullcontext(1)
+        return self.cores.threads() if self.cores is not None else nullcontext(-1)
 
     def _features_data(self, frame: pd.DataFrame) -> FeaturesData:
         """A typed frame as CatBoost's FeaturesData: its numbers as one float32 matrix, its categories
@@ -164,8 +176,8 @@ class Bundle:
     def shap_values(self, features: pd.DataFrame | list[list[Any]]) -> np.ndarray:
         """CatBoost's own SHAP values (`ShapValues`): per row, each feature's contribution and, last, the baseline."""
         pool = Pool(features, cat_features=self.schema.categorical, feature_names=self.schema.features)
-        threads = 1 if len(features) <= FEW_ROWS else -1
-        return self.model.get_feature_importance(pool, type="ShapValues", thread_count=threads, verbose=False)
+        with self._threads(len(features)) as threads:
+            return self.model.get_feature_importance(pool, type="ShapValues", thread_count=threads, verbose=False)
 
 
 def _matrix(frame: pd.DataFrame, names: list[str], dtype) -> np.ndarray | None:

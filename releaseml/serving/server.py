@@ -28,6 +28,7 @@ from releaseml.common.errors import UserError
 from releaseml.common.layout import MLPaths
 from releaseml.model import bundle as bundle_module
 from releaseml.serving.app import Limits, create_app
+from releaseml.serving.core_budget import CoreBudget
 
 # SageMaker: MaxConcurrentTransforms x MaxPayloadInMB may not exceed 100 MB.
 SAGEMAKER_TRANSFORM_BUDGET_MB = 100
@@ -47,7 +48,7 @@ def settings_from_env(env=None) -> dict:
         concurrent_transforms=concurrent,
     )
     return {
-        "catboost_threads": catboost_threads(workers, environment.cpu_count()),
+        "cores": environment.cpu_count(),
         "host": environment.HOST.get(env),
         "port": environment.PORT.get(env),
         "threads": environment.THREADS.get(env),
@@ -56,16 +57,6 @@ def settings_from_env(env=None) -> dict:
         "limits": limits,
         "explain": environment.EXPLAIN.get(env),
     }
-
-
-def catboost_threads(workers: int, cores: int) -> int:
-    """CatBoost threads for a prediction of many rows: the workers' share of the cores.
-
-    Each worker is a process with its own CatBoost; with every worker asking for every core, two
-    workers on two cores ran four CatBoost threads that waited on each other: 10,000-row bodies
-    went at 52% of CatBoost's in-process rate with two workers and 88% with one (issue #27).
-    """
-    return max(1, cores // workers)
 
 
 def run(paths: MLPaths) -> None:
@@ -78,7 +69,7 @@ def run(paths: MLPaths) -> None:
     logging.getLogger("waitress.queue").addFilter(QueueDepthSummary())
     with _catboost_output_in_the_log():
         model = bundle_module.load(paths.model_dir)
-        model.threads = settings["catboost_threads"]
+        model.cores = CoreBudget(settings["cores"])  # made before the fork: shared by every worker
         app = create_app(model, settings["limits"], settings["explain"])
         workers = settings["workers"]
         if workers == 1:
@@ -122,7 +113,7 @@ def _announce(model, settings: dict, started: float) -> None:
     workers = f"{settings['workers']} worker processes x " if settings["workers"] > 1 else ""
     print(
         f"Serving the {model.schema.task} model for {model.schema.target!r} on http://{settings['host']}:{settings['port']} "
-        f"with {workers}{settings['threads']} threads, CatBoost on {settings['catboost_threads']} per large request "
+        f"with {workers}{settings['threads']} threads, sharing {settings['cores']} cores for CatBoost "
         f"(ready in {time.monotonic() - started:.2f}s).",
         flush=True,
     )
