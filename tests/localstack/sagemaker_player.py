@@ -467,8 +467,8 @@ class SageMakerPlayer:
             if container.status == "exited":
                 break
             time.sleep(0.2)
-        time.sleep(1.5)  # a little past the first checkpoint, as a reclaim would come at any time
-        container.stop(timeout=5)
+        time.sleep(0.5)  # a little past the first checkpoint, as a reclaim would come at any time
+        container.stop(timeout=1)  # python as PID 1 ignores SIGTERM: the SIGKILL a second later ends it
         log.join(timeout=10)
         job.runs.append("\n".join(log.lines))
         container.remove(force=True)

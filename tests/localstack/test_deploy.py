@@ -176,7 +176,8 @@ def test_spot_training_interrupted_part_way_resumes_from_its_checkpoint_and_make
     for kind, flags in (("spot", ["--spot", "--max-wait", "100000"]), ("on_demand", [])):
         project = make_project(tmp_path / kind, built_image, checkpoint_seconds=1)
         config = yaml.safe_load((project / "releaseml.yaml").read_text())
-        config["catboost"] = {"iterations": 3000, "learning_rate": 0.003}  # long enough to be interrupted
+        # long enough (about 10 s here) to be interrupted well before its end on a faster machine too
+        config["catboost"] = {"iterations": 8000, "learning_rate": 0.002}
         (project / "releaseml.yaml").write_text(yaml.safe_dump(config))
         result = invoke(project, "deploy", *flags, "--json", image=built_image)
         assert result.returncode == 0, result.stderr
@@ -197,6 +198,7 @@ def test_spot_training_interrupted_part_way_resumes_from_its_checkpoint_and_make
     done_before = [int(n) for n in re.findall(r"^(\d+):\tlearn", interrupted, re.MULTILINE)]
     done_after = [int(n) for n in re.findall(r"^(\d+):\tlearn", resumed, re.MULTILINE)]
     assert done_before[0] == 0 and "Resuming from the checkpoint" in resumed
+    assert done_before[-1] < 7999, "the interrupted run finished before the reclaim: train longer"
     assert done_after[0] > 0, "the restarted job began again at iteration 0"  # iterations done once, not twice
     on_demand_log = player.jobs[outcomes["on_demand"]["job_name"]].runs
     assert len(on_demand_log) == 1 and "Resuming" not in on_demand_log[0]
