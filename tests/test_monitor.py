@@ -391,6 +391,42 @@ def test_the_page_loads_in_a_browser_with_its_figures(browser, result, tmp_path)
     assert "no traffic" in browser.find_element("css selector", "table").text
 
 
+def test_a_day_of_few_rows_names_no_drift_on_the_page(result):
+    """Under MIN_ROWS_FOR_DRIFT rows a day's table cell gives its highest PSI without a drift word: the note
+    under the table says such a PSI is large by chance, and "large" beside it read as a finding."""
+    import dataclasses
+
+    from releaseml.report import monitor_page
+
+    shifted = by_day(result)[SHIFTED_DAY]
+    assert monitor_page._most_drifted(shifted).startswith("z (large, PSI")
+    few = dataclasses.replace(shifted, rows=40)
+    cell = monitor_page._most_drifted(few)
+    assert "large" not in cell and "40 rows, too few" in cell and "z)" in cell
+
+
+def test_live_metric_panels_span_the_window_and_keep_each_point_off_the_frame(result):
+    """Every period on the x-axis (those without labels said so), the live values and the validation line
+    inside the y-axis with room, each value written beside its point."""
+    import matplotlib.pyplot as plt
+
+    from releaseml.report import monitor_page
+
+    labels = [p.label for p in result.periods]
+    for name in monitor_page._metric_names(result):
+        figure, axes = plt.subplots()
+        monitor_page._metric_panel(axes, name, result, labels)
+        values = [p.metrics[name] for p in result.periods if name in p.metrics] + [result.validation[name]]
+        low, high = axes.get_ylim()
+        margin = (high - low) * 0.1
+        assert all(low + margin < v < high - margin for v in values), (name, values, (low, high))
+        assert axes.get_xlim()[0] < 0 and axes.get_xlim()[1] > len(labels) - 1
+        texts = [t.get_text() for t in axes.texts]
+        assert texts.count("no labels") == sum(name not in p.metrics for p in result.periods) > 0
+        assert sum(t.endswith(" rows") for t in texts) == sum(name in p.metrics for p in result.periods)
+        plt.close(figure)
+
+
 # ---- `monitor` in the image: SageMaker Processing's layout, on local folders -----------------------
 
 

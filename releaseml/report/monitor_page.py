@@ -105,8 +105,9 @@ def _most_drifted(period: Period) -> str:
     top = period.check.columns[0]
     if top.psi is None:
         return f"{top.name}: every value missing"
-    words = f"{top.name} ({top.drift}, PSI {top.psi:.2f})"
-    return words if period.judged else f"{words}; too few rows to judge"
+    if not period.judged:  # a drift word here would contradict the note under the table
+        return f"none judged: {period.rows} rows, too few (highest PSI {top.psi:.2f}, {top.name})"
+    return f"{top.name} ({top.drift}, PSI {top.psi:.2f})"
 
 
 def _number_cell(value) -> str:
@@ -167,28 +168,67 @@ def _drift_figure(result: MonitorResult, name: str, period: Period, column: Colu
 
 
 def _metrics_figure(result: MonitorResult, path: Path) -> tuple[str, str, Path] | None:
-    """One panel per live metric: its value per period (a gap where no row was labelled), the validation value dashed."""
+    """One panel per live metric over every period of the window: its value per period, written
+    beside its point, "no labels" where no row was labelled, and the validation value dashed. The
+    y-axis takes in both with room around them, so no point sits on the frame."""
     import matplotlib.pyplot as plt
 
     names = _metric_names(result)
     if not names:
         return None
     labels = [p.label for p in result.periods]
-    figure, panels = plt.subplots(1, len(names), figsize=(4.2 * len(names) + 1, 3.6), squeeze=False)
-    for axes, name in zip(panels[0], names):
-        points = [p.metrics.get(name, float("nan")) for p in result.periods]
-        axes.plot(range(len(labels)), points, marker="o", color=LIVE_COLOR, label="live")
-        if name in result.validation:
-            axes.axhline(result.validation[name], color=figures.VALIDATION_COLOR, linestyle="--", label="validation, at training")
-        better = "lower is better" if name in LOWER_IS_BETTER else "higher is better"
-        axes.set(title=f"{name} ({better})", xlabel=result.period)
-        axes.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
-        axes.margins(x=0.15)
-        axes.grid(alpha=0.3)
-        axes.legend(fontsize="small")
+    columns = min(2, len(names))
+    rows = -(-len(names) // columns)
+    figure, panels = plt.subplots(rows, columns, figsize=(5.6 * columns, 3.9 * rows), squeeze=False)
+    for axes, name in zip(panels.flat, names):
+        _metric_panel(axes, name, result, labels)
+    for axes in list(panels.flat)[len(names) :]:
+        axes.set_visible(False)
     figures.save(figure, path)
-    caption = f"Live metrics per {result.period} over the requests with ground truth ({result.labelled} rows in all), against the validation value saved at training."
+    caption = (
+        f"Live metrics per {result.period} over the requests with ground truth ({result.labelled} rows in all), "
+        "against the validation value saved at training; each point is written beside it with its labelled rows."
+    )
     return "Live metrics against validation", caption, path
+
+
+def _metric_panel(axes, name: str, result: MonitorResult, labels: list[str]) -> None:
+    points = [p.metrics.get(name) for p in result.periods]
+    known = [(i, v) for i, v in enumerate(points) if v is not None]
+    axes.plot(range(len(labels)), [float("nan") if v is None else v for v in points], marker="o", color=LIVE_COLOR, label="live")
+    values = [v for _, v in known]
+    if name in result.validation:
+        axes.axhline(result.validation[name], color=figures.VALIDATION_COLOR, linestyle="--", label="validation, at training")
+        values.append(result.validation[name])
+    low, high = _padded(values)
+    axes.set_ylim(low, high)
+    for i, value in known:
+        axes.annotate(
+            f"{value:.3g}\n{result.periods[i].labelled} rows",
+            (i, value),
+            textcoords="offset points",
+            xytext=(0, 8),
+            ha="center",
+            fontsize=9,
+        )
+    for i, value in enumerate(points):
+        if value is None:
+            axes.text(i, (low + high) / 2, "no labels", ha="center", va="center", rotation=90, fontsize=9, color="0.45")
+    better = "lower is better" if name in LOWER_IS_BETTER else "higher is better"
+    axes.set_title(f"{name} ({better})", fontsize=11)
+    axes.set_xlabel(result.period)
+    axes.set_xlim(-0.6, len(labels) - 0.4)
+    axes.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    axes.tick_params(labelsize=9)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=9, loc="best")
+
+
+def _padded(values: list[float]) -> tuple[float, float]:
+    """The values' range with a quarter of it (at least 0.05 of their size) added on each side."""
+    low, high = min(values), max(values)
+    room = max((high - low) * 0.25, 0.05 * max(abs(low), abs(high)), 1e-3)
+    return low - room, high + room
 
 
 def _file_name(name: str) -> str:
