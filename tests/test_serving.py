@@ -180,6 +180,23 @@ def test_bad_requests_get_a_4xx_with_a_json_explanation(species_server, body, co
     assert error.get("row") == row and error.get("column") == column
 
 
+def test_a_row_of_the_wrong_width_names_the_columns_in_their_order(species_server, penguins):
+    """A headerless row carrying an id (or the target) is refused with the model's columns listed in the
+    order it expects them, small or large bodies, CSV or JSON lists alike."""
+    order = ", ".join(FEATURES)
+    with_id = penguins[FEATURES].head(3).astype(object).assign(customer_id=range(3))
+    large = pd.concat([penguins[FEATURES]] * 60, ignore_index=True).assign(customer_id=1)
+    for body, content_type in (
+        (with_id.to_csv(index=False, header=False), "text/csv"),
+        (large.to_csv(index=False, header=False), "text/csv"),
+        (json.dumps({"instances": with_id.values.tolist()}, default=str), "application/json"),
+    ):
+        answer = post(species_server, body, content_type)
+        assert answer.status_code == 400, answer.text
+        message = answer.json()["error"]
+        assert "row 1 has 7 value(s) but 6 are expected" in message and f": {order}. Without a header row" in message
+
+
 def test_missing_content_type_is_415(species_server):
     answer = requests.post(f"{species_server.url}/invocations", data=ROWS.encode(), timeout=5)
     assert answer.status_code == 415 and "unsupported Content-Type" in answer.json()["error"]

@@ -64,8 +64,19 @@ def decode(body: bytes, content_type: str, schema: Schema) -> Iterator[pd.DataFr
             if not body.strip():
                 raise RequestError("the request body is empty: send one or more rows")
             yield from _typed_chunks(_json_instances(body, content_type), schema)
+    except csvrows.CsvError as exc:
+        raise RequestError(_naming_the_order(str(exc), exc, schema), row=exc.row) from None
     except BadValue as exc:
         raise RequestError(str(exc), row=exc.row, column=exc.column) from None
+
+
+def _naming_the_order(message: str, exc: csvrows.CsvError, schema: Schema) -> str:
+    """A row of the wrong width, said with the columns it should hold: rows without a header row (and
+    JSON lists) carry the model's features in this order; an id or the target column does not belong."""
+    if exc.expected != len(schema.features):
+        return message
+    names = schema.features if len(schema.features) <= 30 else [*schema.features[:30], f"... ({len(schema.features)} in all)"]
+    return f"{message}: {', '.join(map(str, names))}. Without a header row send exactly these, in this order; or start with a header row naming the columns"
 
 
 def _decode_csv(body: bytes, schema: Schema) -> Iterator[pd.DataFrame | list[list[Any]]]:
