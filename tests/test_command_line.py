@@ -79,3 +79,24 @@ def test_the_usual_ways_of_asking_for_help_work(tmp_path, words):
     """`releaseml score --help` once scored a file named `--help`."""
     result = releaseml(*words, cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("Usage: releaseml [--core-opts] score"), result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "words,message",
+    [
+        (["check"], "error: releaseml has no task 'check'; did you mean check-data? `releaseml --list` lists them."),
+        (["trian-local"], "error: releaseml has no task 'trian-local'; did you mean train-local"),
+        (["zzz"], "error: releaseml has no task 'zzz': `releaseml --list` lists them."),
+        (
+            ["train-local", "--verbse"],
+            "error: train-local has no option '--verbse'; did you mean --verbose? `releaseml --help train-local`",
+        ),
+        (["score", "x.csv", "--outt", "y.csv"], "did you mean --out?"),
+        (["score", "data.csv", "x.csv"], "error: 'x.csv' is neither a task nor the value of one of score's options"),
+        (["--bogus"], "error: unknown option '--bogus': `releaseml --help` lists releaseml's own options."),
+    ],
+)
+def test_an_unknown_task_or_option_is_named_with_the_nearest_one(tmp_path, words, message):
+    """invoke's own words ("No idea what 'check' is!") said which word, not what to type instead."""
+    result = releaseml(*words, cwd=tmp_path)
+    assert result.returncode == 1 and message in result.stderr and "No idea" not in result.stderr, result.stderr

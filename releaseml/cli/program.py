@@ -5,7 +5,10 @@ from any folder, with invoke's conventions.
 
 from __future__ import annotations
 
-from invoke import Exit, Program
+import difflib
+import re
+
+from invoke import Exit, ParseError, Program
 
 import releaseml
 from releaseml.cli.collection import namespace
@@ -24,6 +27,35 @@ class ReleasemlProgram(Program):
         else:
             print(f"\nNo {project.CONFIG_FILE} in this folder or above: `releaseml init --data FILE --target COLUMN` makes one.")
         raise Exit
+
+    def parse_tasks(self) -> None:
+        """invoke's "No idea what 'X' is!" said as releaseml's other mistakes are, with the nearest
+        task or option and where to look."""
+        try:
+            super().parse_tasks()
+        except ParseError as exc:
+            raise ParseError(self._explained(str(exc))) from None
+
+    def _explained(self, message: str) -> str:
+        unknown = re.fullmatch(r"No idea what '(.*)' is!", message)
+        if not unknown:
+            return f"error: {message}"
+        word = unknown.group(1)
+        task = next((w for w in self.core.unparsed if w in namespace.task_names), None)
+        if not word.startswith("-"):
+            names = sorted(namespace.task_names)
+            near = difflib.get_close_matches(word, names, n=3, cutoff=0.5) or [n for n in names if word in n][:3]
+            if near:
+                return f"error: releaseml has no task {word!r}; did you mean {' or '.join(near)}? `releaseml --list` lists them."
+            if task is not None:
+                return f"error: {word!r} is neither a task nor the value of one of {task}'s options: `releaseml --help {task}` lists them."
+            return f"error: releaseml has no task {word!r}: `releaseml --list` lists them."
+        if task is None:
+            return f"error: unknown option {word!r}: `releaseml --help` lists releaseml's own options."
+        flags = list(self.parser.contexts[task].flags) if hasattr(self, "parser") else []
+        near = difflib.get_close_matches(word, flags, n=2, cutoff=0.75)  # every option shares its "--"
+        hint = f"; did you mean {' or '.join(near)}?" if near else ":"
+        return f"error: {task} has no option {word!r}{hint} `releaseml --help {task}` lists its options."
 
 
 HELP_FLAGS = ("--help", "-h")
