@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +74,14 @@ class Model:
 
 @dataclass
 class Run:
-    """One training run: its id, metrics, report and model."""
+    """One training run: its id, metrics, report (and its known limits) and model."""
 
     id: str
     metrics: dict[str, Any]
     report: Path | None
     model_dir: Path
     status: str
+    limits: list[str] = field(default_factory=list)
 
     def load(self) -> Model:
         return load(self.model_dir)
@@ -116,7 +117,7 @@ def train(
         )  # fmt: skip
     if outcome.exit_code != 0:
         raise UserError(outcome.failure or f"training exited with code {outcome.exit_code}")
-    return Run(outcome.run_id or "", outcome.metrics, outcome.report, outcome.model_dir, "succeeded")
+    return Run(outcome.run_id or "", outcome.metrics, outcome.report, outcome.model_dir, "succeeded", outcome.limits)
 
 
 def load(ref: str | Path = run_store.LATEST, project_dir: str | Path | None = None) -> Model:

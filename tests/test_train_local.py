@@ -118,3 +118,18 @@ def test_demo_trains_serves_predicts_and_stops(tmp_path):
     ]
     with pytest.raises(requests.ConnectionError):  # the server is gone
         requests.get(f"http://127.0.0.1:{port}/ping", timeout=5)
+
+
+def test_the_reports_known_limits_are_printed_and_in_json(tmp_path, penguins):
+    """A warning only in report.html went unread: an id column trained as a feature, said in the terminal too."""
+    frame = penguins.assign(penguin_id=[f"P{i:05d}" for i in range(len(penguins))])
+    frame.to_csv(tmp_path / "penguins.csv", index=False)
+    (tmp_path / "releaseml.yaml").write_text("target: species\ndata: penguins.csv\ncatboost: {iterations: 30}\n")
+    result = invoke("train-local", "--engine", "process", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.split("Known limits (", 1)[1].split("\nModel: ", 1)[0]
+    assert "penguin_id has 344 different values in 344 rows: it looks like an identifier" in printed
+    document = json.loads(invoke("train-local", "--engine", "process", "--json", cwd=tmp_path).stdout)
+    assert any("penguin_id" in limit for limit in document["limits"])
+    report = Path(document["report"]).read_text()
+    assert all(limit.split(":")[0] in report for limit in document["limits"])  # the same sentences as the page

@@ -60,6 +60,9 @@ def train_local(
     if outcome.run_id:
         print(f"Run {outcome.run_id} is now the latest (`releaseml runs` lists every run).")
     print("\n".join(_metric_lines(outcome.metrics)))
+    if outcome.limits:
+        print(f"Known limits ({len(outcome.limits)}; the report explains them):")
+        print("\n".join(f"  - {limit}" for limit in outcome.limits))
     print(f"Model: {outcome.model_dir}")
     print(f"Report: {outcome.report or '-'}  ({opens} shows it)")
 

@@ -22,6 +22,7 @@ PROFILE_FILE = "profile.json"  # the training data per feature: missing share, b
 # Files under output/data (SageMaker packs that directory into output.tar.gz).
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
+LIMITS_FILE = "limits.json"  # the report's known limits, for the terminal and --json
 FIGURES_DIR = "figures"
 # In a channel that releaseml filled from a copy of the user's data: where each file came from.
 STAGED_MARKER = ".releaseml-staged"
@@ -94,6 +95,11 @@ class MLPaths:
     @property
     def report(self) -> Path:
         return self.output_data_dir / REPORT_FILE
+
+    @property
+    def limits(self) -> Path:
+        """The report's known limits (a JSON list of sentences), which `train-local` prints too."""
+        return self.output_data_dir / LIMITS_FILE
 
     @property
     def figures_dir(self) -> Path:

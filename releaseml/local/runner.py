@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -31,11 +31,12 @@ class LocalTrainingRun:
     failure: Optional[str]
     report: Optional[Path] = None
     run_id: Optional[str] = None  # None when trained on an --ml-root rather than into the run store
+    limits: list[str] = field(default_factory=list)  # the report's known limits
 
     def summary(self) -> dict:
         """What `train-local --json` prints."""
         report = str(self.report) if self.report else None
-        return {"run": self.run_id, "model": str(self.model_dir), "report": report, "metrics": self.metrics}
+        return {"run": self.run_id, "model": str(self.model_dir), "report": report, "metrics": self.metrics, "limits": self.limits}
 
 
 def train(
@@ -105,6 +106,7 @@ def _train_in(paths: MLPaths, config: Config, data, validation, engine, image, v
         metrics=_read_json(paths.metrics) if exit_code == 0 else {},
         failure=paths.failure.read_text(encoding="utf-8").strip() if paths.failure.exists() else None,
         report=_if_exists(paths.report) if exit_code == 0 else None,
+        limits=_read_json(paths.limits) if exit_code == 0 and paths.limits.is_file() else [],
     )
 
 

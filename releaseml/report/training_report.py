@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +14,7 @@ from catboost import CatBoost
 
 from releaseml import __version__
 from releaseml.common import stage_timer
+from releaseml.common.layout import LIMITS_FILE
 from releaseml.config.config_file import Config
 from releaseml.config.tasks import TASK_METRICS
 from releaseml.data.schema import BINARY, REGRESSION, Schema, labels, model_frame
@@ -190,6 +192,7 @@ def _page(
     )
     report = out_dir / REPORT_FILE
     report.write_text(page.render(context), encoding="utf-8")
+    (out_dir / LIMITS_FILE).write_text(json.dumps(context.limits, indent=1), encoding="utf-8")
     return report
 
 
