@@ -38,6 +38,55 @@ def test_init_writes_a_config_and_a_gitignore_and_never_overwrites(tmp_path, pen
     assert new_project._write_gitignore(tmp_path) is None  # nothing missing: nothing added
 
 
+def test_init_drops_the_columns_that_look_like_identifiers(tmp_path, penguins):
+    """Text that differs in every row, or whole numbers under an id's name, go under `drop:` (said so);
+    a measured number that differs in every row, or a code that repeats, stays a feature."""
+    import yaml
+
+    rows = len(penguins)
+    frame = penguins.assign(
+        customer_id=[f"C{i:05d}" for i in range(rows)],
+        RowID=range(rows),
+        measured=[i * 0.37 for i in range(rows)],  # differs in every row but is a number: kept
+        count=range(rows),  # whole numbers that differ, but not named as an id: kept
+    )
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    made = new_project.init(tmp_path, tmp_path / "p.csv", "species")
+    assert yaml.safe_load((tmp_path / "releaseml.yaml").read_text())["drop"] == ["customer_id", "RowID"]
+    assert "Not a feature: customer_id, RowID (every value differs" in "\n".join(made.said())
+    (tmp_path / "releaseml.yaml").unlink()
+    penguins.assign(customer_id="same").to_csv(tmp_path / "p.csv", index=False)
+    new_project.init(tmp_path, tmp_path / "p.csv", "species")
+    assert "drop" not in yaml.safe_load((tmp_path / "releaseml.yaml").read_text())
+
+
+def test_every_commented_example_of_init_uncommented_makes_a_valid_config(tmp_path, penguins):
+    """Each "# key: value" line of the written config, uncommented as its header says, still loads."""
+    from releaseml.config import config_file
+
+    penguins.to_csv(tmp_path / "p.csv", index=False)
+    new_project.init(tmp_path, tmp_path / "p.csv", "species")
+    text = (tmp_path / "releaseml.yaml").read_text()
+    for line in [line for line in text.splitlines() if line.startswith("# ") and ":" in line and not line.startswith("# releaseml")]:
+        if "[...]" in line or line.startswith(("# README", "# then", "# catboost", "#   ")):
+            continue
+        (tmp_path / "try.yaml").write_text(text.replace(line, line[2:], 1))
+        config_file.load(tmp_path / "try.yaml")
+
+
+@pytest.mark.parametrize(
+    "line,hint",
+    [(" seed: 42", "Line 3 starts with a space: a top-level key (`seed:`)"), ("\tseed: 42", "indented with a tab")],
+)
+def test_a_key_uncommented_with_its_space_or_a_tab_is_said_plainly(tmp_path, line, hint):
+    from releaseml.config import config_file
+
+    (tmp_path / "releaseml.yaml").write_text(f"target: species\ndata: p.csv\n{line}\n")
+    with pytest.raises(UserError, match="not valid YAML") as raised:
+        config_file.load(tmp_path / "releaseml.yaml")
+    assert hint in str(raised.value)
+
+
 @pytest.mark.parametrize("target", ["2020", "yes", "a b", "price"])
 def test_init_quotes_a_target_that_yaml_would_read_as_something_else(tmp_path, target):
     import yaml

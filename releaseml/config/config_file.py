@@ -7,6 +7,7 @@ a default that suits someone who knows no machine learning.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
@@ -370,8 +371,26 @@ def load(path: str | Path = DEFAULT_CONFIG_FILE) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read config file {str(path)!r}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"config file {str(path)!r} is not valid YAML: {exc}") from None
+        raise UserError(f"config file {str(path)!r} is not valid YAML: {exc}{_yaml_hint(path, exc)}") from None
     return validate(raw, source=str(path))
+
+
+def _yaml_hint(path: Path, exc: yaml.YAMLError) -> str:
+    """The usual cause, said plainly: a key uncommented with the space after its `#` left in, or a tab."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return ""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    near = lines[max(mark.line - 1, 0) : mark.line + 1]
+    if any("\t" in line[: len(line) - len(line.lstrip())] for line in near):
+        return f"\nLine {mark.line + 1} or the one before is indented with a tab: YAML takes spaces only."
+    shifted = [n for n in range(max(mark.line - 1, 0), min(mark.line + 1, len(lines))) if re.match(r"^ [A-Za-z_]+:", lines[n])]
+    if shifted:
+        return (
+            f"\nLine {shifted[0] + 1} starts with a space: a top-level key (`{lines[shifted[0]].strip().split(':')[0]}:`) starts at "
+            "the beginning of its line; when uncommenting, delete the space after the `#` too."
+        )
+    return ""
 
 
 # A config is a few dozen values; anchors and aliases that expand to more are a mistake or an attack.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from releaseml.data import csvrows, data_paths
 from releaseml.local import project
 
 SAMPLE_BYTES = 256 * 1024  # enough for the header and a few hundred rows of most files
+ID_MIN_ROWS = 20  # a column is called an identifier only when this many rows read all differ
+# customer_id, CustomerID, RowId, uuid; not paid or valid
+ID_NAME = re.compile(r"(^|[^A-Za-z])(id|ID|Id|uuid|UUID|guid|GUID|key|KEY)$|[a-z](ID|Id)$")
 IGNORED = [
     f"{project.OUTPUT_DIR}/",
     "check/",
@@ -34,6 +38,7 @@ class Column:
     name: str
     examples: list[str]
     distinct: int  # among the rows read
+    looks_like_id: bool = False  # every value read differs: text, or whole numbers under an id's name
 
     def described(self) -> str:
         shown = ", ".join(repr(value) for value in self.examples[:3])
@@ -51,6 +56,12 @@ class InitOutcome:
         if not self.written:
             return [f"{self.config} exists already and is left as it is; edit it, or delete it and run `releaseml init` again."]
         lines = [f"Wrote {self.config}" + (f" and {self.gitignore}" if self.gitignore else "") + "."]
+        ids = [c.name for c in self.columns if c.looks_like_id]
+        if ids:
+            lines.append(
+                f"Not a feature: {', '.join(ids)} (every value differs, as in an identifier; listed under `drop:`, "
+                "remove it there to use it)."
+            )
         return [*lines, "Next: `releaseml train-local` trains a first model (a new run each time; `releaseml runs` lists them)."]
 
 
@@ -75,7 +86,8 @@ def init(folder: Path, data: Path | None, target: str | None) -> InitOutcome:
         raise UserError(f"--target {target!r} is not a column of {data}.{suggestion} The columns are: {', '.join(names)}")
     folder.mkdir(parents=True, exist_ok=True)
     data_path = os.path.relpath(data.resolve(), folder.resolve())
-    config.write_text(config_text(target, Path(data_path).as_posix(), names), encoding="utf-8")
+    ids = [column.name for column in columns if column.looks_like_id and column.name != target]
+    config.write_text(config_text(target, Path(data_path).as_posix(), names, ids), encoding="utf-8")
     return InitOutcome(config, written=True, columns=columns, gitignore=_write_gitignore(folder))
 
 
@@ -93,25 +105,51 @@ def read_columns(data: Path) -> list[Column]:
         rows = [] if batch is None else [[_text(v) for v in row.values()] for row in batch.to_pylist()]
     else:
         names, rows = _csv_sample(file)
-    return [
-        Column(name, _examples([row[i] for row in rows if i < len(row)]), len({row[i] for row in rows if i < len(row)}))
-        for i, name in enumerate(names)
-    ]
+    columns = []
+    for i, name in enumerate(names):
+        values = [row[i] for row in rows if i < len(row)]
+        columns.append(Column(name, _examples(values), len(set(values)), _looks_like_id(name, values)))
+    return columns
 
 
-def config_text(target: str, data: str, columns: list[str]) -> str:
-    """The commented config: what is set, and the common keys commented out with a line each."""
+def _looks_like_id(name: str, values: list[str]) -> bool:
+    """Every value present and different over enough rows: text (names, codes, e-mails), or whole
+    numbers under an id's name (a measured number may differ in every row too)."""
+    stripped = [value.strip() for value in values]
+    if len(stripped) < ID_MIN_ROWS or not all(stripped) or len(set(stripped)) < len(stripped):
+        return False
+    if all(_is_number(value) for value in stripped):
+        return bool(ID_NAME.search(name.strip())) and all(value.lstrip("-").isdigit() for value in stripped)
+    return True
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def config_text(target: str, data: str, columns: list[str], ids: list[str] = ()) -> str:
+    """The commented config: what is set (the columns that look like identifiers dropped), and the
+    common keys commented out with a line each."""
     others = [name for name in columns if name != target]
     example = others[0] if others else "id"
+    drop = (
+        f"drop: [{', '.join(map(_yaml, ids))}]  # every value differs, as in an identifier: not a feature\n"
+        if ids
+        else f"{f'# drop: [{_yaml(example)}]'.ljust(29)}# columns that are not features: ids, names, leaks\n"
+    )
     return f"""\
 # releaseml config: where the data is and which column to predict. Every key is explained in the
-# README ("The config"); the commented ones show their defaults. Paths are relative to this file.
+# README ("The config"). The commented lines are examples: to use one, delete its "# " (the key
+# then starts its line). Paths are relative to this file.
 target: {_yaml(target)}
 data: {_yaml(data)}
 
 # task: auto                 # regression, binary or multiclass; auto decides from the target's values
-{f"# drop: [{_yaml(example)}]".ljust(29)}# columns that are not features: ids, names, leaks
-# features: [...]            # only these columns are features (default: every column but target and drop)
+{drop}# features: [...]            # only these columns are features (default: every column but target and drop)
 # categorical: [...]         # number columns that are really codes (zip codes, product ids)
 # validation_fraction: 0.2   # share of rows held out to score the model
 # folds: 5                   # cross-validation instead of one hold-out
