@@ -121,3 +121,49 @@ def test_a_second_server_on_the_same_port_is_refused_not_merged(species_model):
         assert second.returncode == 1 and f"port {first.port} is already in use by another program" in second.stderr
     finally:
         first.stop()
+
+
+SLOW_START = """
+import sys, time
+from pathlib import Path
+from releaseml.serving import server
+from releaseml.common.layout import MLPaths
+listening = server._reuse_port_socket
+def slowly(*args):  # each worker takes a second to open its socket: the window a stop could fall into
+    print("worker starting", flush=True)
+    time.sleep(1.0)
+    return listening(*args)
+server._reuse_port_socket = slowly
+server.run(MLPaths(Path(sys.argv[1])))
+"""
+
+
+def test_a_stop_while_the_workers_start_stops_them_at_once(species_model):
+    """A worker that got SIGTERM before it served ran the supervisor's handler (copied by the fork),
+    ignored it and served on until the supervisor killed it, 25 s later: `serve-local` stopped with
+    Ctrl-C just after its start took that long."""
+    import subprocess
+    import sys
+
+    port = free_port()
+    env = {**os.environ, "RELEASEML_WORKERS": "2", "RELEASEML_HOST": "127.0.0.1", "SAGEMAKER_BIND_TO_PORT": str(port)}
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", SLOW_START, str(species_model.root)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers_of(supervisor.pid)) < 2 and supervisor.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # the model loads, then both workers are forked and take a second each to open their sockets
+        workers = workers_of(supervisor.pid)
+        assert len(workers) == 2, supervisor.stdout.read() if supervisor.poll() is not None else workers
+        supervisor.send_signal(signal.SIGTERM)
+        began = time.monotonic()
+        assert supervisor.wait(timeout=20) == 0
+        assert time.monotonic() - began < 8, "the workers served on after the stop"
+        assert not [
+            pid for pid in workers if os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] != "Z"
+        ]
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+        supervisor.stdout.close()

@@ -274,6 +274,8 @@ class _Supervisor:
             self.children[pid] = time.monotonic()
             return
         code = 0
+        for signum in (signal.SIGTERM, signal.SIGINT):  # not the supervisor's handler, copied by the fork: kept for _serve
+            signal.signal(signum, _stop_before_serving)
         try:
             os.setpgid(0, 0)
             _die_with_parent()
@@ -536,14 +538,23 @@ class QueueDepthSummary(logging.Filter):
         return True
 
 
+_EARLY_SIGNALS: list[int] = []  # those a worker got while starting, before `_serve` listened for them
+
+
+def _stop_before_serving(signum, frame) -> None:
+    _EARLY_SIGNALS.append(signum)
+
+
 class _StopSignal:
-    """The first SIGTERM or SIGINT asks for a drain; a second one ends it at once."""
+    """The first SIGTERM or SIGINT asks for a drain; a second one ends it at once. A signal that came
+    while the worker was starting counts as the first (it once ran the supervisor's copied handler,
+    was ignored, and the worker served on until the supervisor killed it, 25 s later)."""
 
     def __init__(self, server, *signals: int):
-        self.requested = self.hurried = False
         self._server = server
         for signum in signals:
             signal.signal(signum, self._on_signal)
+        self.requested, self.hurried = bool(_EARLY_SIGNALS), len(_EARLY_SIGNALS) > 1
 
     def _on_signal(self, signum, frame) -> None:
         self.hurried = self.requested
