@@ -54,6 +54,9 @@ def test_each_training_is_a_new_run_and_the_list_says_what_changed(project):
     assert report.stdout.strip() == str((Path(listed[1]["model"]).parent / "output" / "data" / "report.html").resolve())
     older = releaseml("report", "--run", listed[0]["id"][:-2], cwd=project)  # a unique start of an id is enough
     assert older.stdout.strip() == str((Path(listed[0]["model"]).parent / "output" / "data" / "report.html").resolve())
+    suffix = listed[0]["id"].rsplit("-", 1)[1]  # or its last part: a day's runs share their start
+    by_end = releaseml("runs", "--compare", f"{suffix},latest", cwd=project)
+    assert by_end.returncode == 0 and listed[0]["id"] in by_end.stdout, by_end.stdout + by_end.stderr
 
 
 def test_a_failed_run_is_kept_marked_failed_and_never_latest(project):

@@ -18,7 +18,7 @@ from releaseml.common import defaults
 from releaseml.common.errors import StillRunning, UserError
 
 CONFIG_HELP = f"config file (default: {defaults.CONFIG_FILE} in this folder or the nearest folder above it)"
-RUN_HELP = "the run to use: an id from `releaseml runs` (or its start), or latest (the default)"
+RUN_HELP = "the run to use: an id from `releaseml runs` (or a unique start or end of one), or latest (the default)"
 ML_ROOT_HELP = "a local /opt/ml to use instead of a run (as SageMaker lays it out; e.g. test_dir)"
 ENGINE_HELP = "auto (docker when an engine answers and the image exists, else process), docker or process"
 IMAGE_HELP = f"image for the docker engine (default {defaults.IMAGE})"

@@ -8,7 +8,7 @@ Ids sort by time (`20261204-191502-3fa2`). `latest` is the newest run that succe
 out from the runs themselves, never written, so two trainings at once cannot corrupt it; each
 creates its own folder (an atomic mkdir) and writes only its own run.json (an atomic rename).
 A run whose process died before it finished is shown as failed. The tasks, the Python API and
-`score` resolve `latest` or an id (or a unique start of one) here.
+`score` resolve `latest` or an id (or a unique start or end of one) here.
 """
 
 from __future__ import annotations
@@ -152,7 +152,8 @@ class RunStore:
         return next((run for run in reversed(self.all()) if run.status == SUCCEEDED), None)
 
     def resolve(self, ref: str | None = None) -> Run:
-        """`latest` (the default), an id, or a unique start of one; a UserError lists the known runs."""
+        """`latest` (the default), an id, a unique start of one, or a unique end (the id's last part, since
+        a day's runs share their start); a UserError lists the known runs."""
         ref = (ref or LATEST).strip()
         runs = self.all()
         if ref == LATEST:
@@ -160,7 +161,11 @@ class RunStore:
             if run is None:
                 raise UserError(_no_run_message(runs, self.root))
             return run
-        matches = [run for run in runs if run.id == ref] or [run for run in runs if run.id.startswith(ref)]
+        matches = (
+            [run for run in runs if run.id == ref]
+            or [run for run in runs if run.id.startswith(ref)]
+            or [run for run in runs if run.id.endswith(ref)]
+        )
         if len(matches) == 1:
             return matches[0]
         known = ", ".join(run.id for run in runs[-10:]) or "none yet"
