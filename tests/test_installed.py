@@ -70,10 +70,10 @@ def test_the_wheel_works_in_a_users_own_folder(installed, tmp_path, penguins):
     assert made.returncode == 0 and "releaseml train-local" in made.stdout, made.stderr
     config = (project / "releaseml.yaml").read_text()
     assert "target: species" in config and "data: penguins.csv" in config
-    (project / "releaseml.yaml").write_text(config + "drop: [penguin_id]\ncatboost: {iterations: 60}\n")
+    assert "drop: [penguin_id]" in config and "Not a feature: penguin_id" in made.stdout  # an id, found by init
 
     for seed in ("42", "7"):
-        (project / "releaseml.yaml").write_text(config + f"drop: [penguin_id]\nseed: {seed}\ncatboost: {{iterations: 60}}\n")
+        (project / "releaseml.yaml").write_text(config + f"seed: {seed}\ncatboost: {{iterations: 60}}\n")
         trained = run(installed, "releaseml", "train-local", "--engine", "process", cwd=project)
         assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr
         assert "Config: releaseml.yaml" in trained.stdout

@@ -115,6 +115,8 @@ def test_serve_local_takes_its_server_and_workers_with_it(species_model, tmp_pat
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # as from a terminal: under a shell's `&` (a background tox) SIGINT comes ignored, and stays so
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60
