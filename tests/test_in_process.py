@@ -49,11 +49,17 @@ def test_init_drops_the_columns_that_look_like_identifiers(tmp_path, penguins):
         RowID=range(rows),
         measured=[i * 0.37 for i in range(rows)],  # differs in every row but is a number: kept
         count=range(rows),  # whole numbers that differ, but not named as an id: kept
+        spend=["NA", *[f"{i}.5" for i in range(rows - 1)]],  # numbers with a missing marker: kept
+        order_id=[str(i) if i else "" for i in range(rows)],  # an id is never missing: kept
     )
     frame.to_csv(tmp_path / "p.csv", index=False)
     made = new_project.init(tmp_path, tmp_path / "p.csv", "species")
     assert yaml.safe_load((tmp_path / "releaseml.yaml").read_text())["drop"] == ["customer_id", "RowID"]
     assert "Not a feature: customer_id, RowID (every value differs" in "\n".join(made.said())
+    (tmp_path / "releaseml.yaml").unlink()
+    by_id = new_project.init(tmp_path, tmp_path / "p.csv", "customer_id")  # the target is never dropped nor said to be
+    assert yaml.safe_load((tmp_path / "releaseml.yaml").read_text())["drop"] == ["RowID"]
+    assert "Not a feature: RowID (" in "\n".join(by_id.said())
     (tmp_path / "releaseml.yaml").unlink()
     penguins.assign(customer_id="same").to_csv(tmp_path / "p.csv", index=False)
     new_project.init(tmp_path, tmp_path / "p.csv", "species")

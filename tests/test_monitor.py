@@ -422,9 +422,13 @@ def test_live_metric_panels_span_the_window_and_keep_each_point_off_the_frame(re
         assert all(low + margin < v < high - margin for v in values), (name, values, (low, high))
         assert axes.get_xlim()[0] < 0 and axes.get_xlim()[1] > len(labels) - 1
         texts = [t.get_text() for t in axes.texts]
-        assert texts.count("no labels") == sum(name not in p.metrics for p in result.periods) > 0
+        gaps = texts.count("no labels") + texts.count("not computable")
+        assert gaps == sum(name not in p.metrics for p in result.periods) > 0
+        assert texts.count("no labels") == sum(name not in p.metrics and not p.labelled for p in result.periods)
         assert sum(t.endswith(" rows") for t in texts) == sum(name in p.metrics for p in result.periods)
         plt.close(figure)
+    assert monitor_page._padded([]) == monitor_page._padded([float("nan")]) == (0.0, 1.0)  # nothing to show: no crash
+    assert monitor_page._padded([0.5]) == (0.475, 0.525)
 
 
 # ---- `monitor` in the image: SageMaker Processing's layout, on local folders -----------------------

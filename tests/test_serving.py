@@ -194,7 +194,10 @@ def test_a_row_of_the_wrong_width_names_the_columns_in_their_order(species_serve
         answer = post(species_server, body, content_type)
         assert answer.status_code == 400, answer.text
         message = answer.json()["error"]
-        assert "row 1 has 7 value(s) but 6 are expected" in message and f": {order}. Without a header row" in message
+        assert "row 1 has 7 value(s) but 6 are expected" in message and f": {order}. Send exactly these, in this order" in message
+        assert ("header row" if content_type == "text/csv" else "objects that name their columns") in message
+    headed = post(species_server, ",".join(FEATURES) + "\n" + "Dream,1,2,3,4,male,extra\n", "text/csv")  # a header: its own width
+    assert headed.status_code == 400 and "in this order" not in headed.json()["error"]
 
 
 def test_missing_content_type_is_415(species_server):

@@ -28,6 +28,13 @@ class ReleasemlProgram(Program):
             print(f"\nNo {project.CONFIG_FILE} in this folder or above: `releaseml init --data FILE --target COLUMN` makes one.")
         raise Exit
 
+    def parse_cleanup(self) -> None:
+        """`releaseml --help chek` is parsed here: said as below too."""
+        try:
+            super().parse_cleanup()
+        except ParseError as exc:
+            raise ParseError(self._explained(str(exc))) from None
+
     def parse_tasks(self) -> None:
         """invoke's "No idea what 'X' is!" said as releaseml's other mistakes are, with the nearest
         task or option and where to look."""
@@ -44,7 +51,9 @@ class ReleasemlProgram(Program):
         task = next((w for w in self.core.unparsed if w in namespace.task_names), None)
         if not word.startswith("-"):
             names = sorted(namespace.task_names)
-            near = difflib.get_close_matches(word, names, n=3, cutoff=0.5) or [n for n in names if word in n][:3]
+            # after a task, a stray word is more often a value (a file) than a second task: guess only when close
+            cutoff = 0.5 if task is None else 0.8
+            near = difflib.get_close_matches(word, names, n=3, cutoff=cutoff) or [n for n in names if word in n and task is None][:3]
             if near:
                 return f"error: releaseml has no task {word!r}; did you mean {' or '.join(near)}? `releaseml --list` lists them."
             if task is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from releaseml.common import defaults
 from releaseml.common.errors import UserError
 from releaseml.data import csvrows, data_paths
+from releaseml.data.values import MISSING_MARKERS
 from releaseml.local import project
 
 SAMPLE_BYTES = 256 * 1024  # enough for the header and a few hundred rows of most files
@@ -86,7 +87,9 @@ def init(folder: Path, data: Path | None, target: str | None) -> InitOutcome:
         raise UserError(f"--target {target!r} is not a column of {data}.{suggestion} The columns are: {', '.join(names)}")
     folder.mkdir(parents=True, exist_ok=True)
     data_path = os.path.relpath(data.resolve(), folder.resolve())
-    ids = [column.name for column in columns if column.looks_like_id and column.name != target]
+    for column in columns:
+        column.looks_like_id = column.looks_like_id and column.name != target
+    ids = [column.name for column in columns if column.looks_like_id]
     config.write_text(config_text(target, Path(data_path).as_posix(), names, ids), encoding="utf-8")
     return InitOutcome(config, written=True, columns=columns, gitignore=_write_gitignore(folder))
 
@@ -116,8 +119,8 @@ def _looks_like_id(name: str, values: list[str]) -> bool:
     """Every value present and different over enough rows: text (names, codes, e-mails), or whole
     numbers under an id's name (a measured number may differ in every row too)."""
     stripped = [value.strip() for value in values]
-    if len(stripped) < ID_MIN_ROWS or not all(stripped) or len(set(stripped)) < len(stripped):
-        return False
+    if len(stripped) < ID_MIN_ROWS or any(value.lower() in MISSING_MARKERS for value in stripped) or len(set(stripped)) < len(stripped):
+        return False  # a missing value (empty, NA, null...): an identifier is never missing
     if all(_is_number(value) for value in stripped):
         return bool(ID_NAME.search(name.strip())) and all(value.lstrip("-").isdigit() for value in stripped)
     return True

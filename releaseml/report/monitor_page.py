@@ -5,6 +5,7 @@ validation value. One self-contained file: figures inlined, no scripts, nothing 
 
 from __future__ import annotations
 
+import math
 from html import escape
 from pathlib import Path
 
@@ -212,8 +213,9 @@ def _metric_panel(axes, name: str, result: MonitorResult, labels: list[str]) -> 
             fontsize=9,
         )
     for i, value in enumerate(points):
-        if value is None:
-            axes.text(i, (low + high) / 2, "no labels", ha="center", va="center", rotation=90, fontsize=9, color="0.45")
+        if value is None:  # no labelled row, or labels the metric cannot use (AUC on one class)
+            said = "no labels" if not result.periods[i].labelled else "not computable"
+            axes.text(i, (low + high) / 2, said, ha="center", va="center", rotation=90, fontsize=9, color="0.45")
     better = "lower is better" if name in LOWER_IS_BETTER else "higher is better"
     axes.set_title(f"{name} ({better})", fontsize=11)
     axes.set_xlabel(result.period)
@@ -225,7 +227,10 @@ def _metric_panel(axes, name: str, result: MonitorResult, labels: list[str]) -> 
 
 
 def _padded(values: list[float]) -> tuple[float, float]:
-    """The values' range with a quarter of it (at least 0.05 of their size) added on each side."""
+    """The finite values' range with a quarter of it (at least 0.05 of their size) added on each side."""
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return 0.0, 1.0
     low, high = min(values), max(values)
     room = max((high - low) * 0.25, 0.05 * max(abs(low), abs(high)), 1e-3)
     return low - room, high + room

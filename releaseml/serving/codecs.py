@@ -37,6 +37,7 @@ CSV, JSON, JSONLINES = media.CSV, media.JSON, media.JSONLINES
 SMALL_CSV_BYTES = 16 * 1024
 SMALL_ROW_COUNT = 64
 ROWS_PER_CHUNK = csvrows.ROWS_PER_CHUNK
+HEADER_WAY_OUT = "or start with a header row naming the columns (then in any order)"
 
 
 class RequestError(UserError):
@@ -64,19 +65,19 @@ def decode(body: bytes, content_type: str, schema: Schema) -> Iterator[pd.DataFr
             if not body.strip():
                 raise RequestError("the request body is empty: send one or more rows")
             yield from _typed_chunks(_json_instances(body, content_type), schema)
-    except csvrows.CsvError as exc:
-        raise RequestError(_naming_the_order(str(exc), exc, schema), row=exc.row) from None
     except BadValue as exc:
         raise RequestError(str(exc), row=exc.row, column=exc.column) from None
 
 
-def _naming_the_order(message: str, exc: csvrows.CsvError, schema: Schema) -> str:
-    """A row of the wrong width, said with the columns it should hold: rows without a header row (and
-    JSON lists) carry the model's features in this order; an id or the target column does not belong."""
-    if exc.expected != len(schema.features):
-        return message
-    names = schema.features if len(schema.features) <= 30 else [*schema.features[:30], f"... ({len(schema.features)} in all)"]
-    return f"{message}: {', '.join(map(str, names))}. Without a header row send exactly these, in this order; or start with a header row naming the columns"
+def check_width_in_order(found: int, schema: Schema, row: int, way_out: str) -> None:
+    """A row without names (CSV without a header row, a JSON list) of the wrong width, refused with the
+    columns it must hold in their order: an id or the target column does not belong."""
+    try:
+        csvrows.check_width(found, len(schema.features), row)
+    except csvrows.CsvError as exc:
+        features = schema.features
+        names = features if len(features) <= 30 else [*features[:30], f"... ({len(features)} in all)"]
+        raise RequestError(f"{exc}: {', '.join(map(str, names))}. Send exactly these, in this order; {way_out}", row=row) from None
 
 
 def _decode_csv(body: bytes, schema: Schema) -> Iterator[pd.DataFrame | list[list[Any]]]:
@@ -97,13 +98,24 @@ def _decode_csv(body: bytes, schema: Schema) -> Iterator[pd.DataFrame | list[lis
         positions = [header.index(name) for name in schema.features] if header is not None else None
         typed = []
         for number, fields in enumerate(rows, start=1):  # row by row: the first row with a problem is reported
+            if header is None:
+                check_width_in_order(len(fields), schema, number, HEADER_WAY_OUT)
             csvrows.check_width(len(fields), width, number)
             typed.append(typed_row(fields if positions is None else [fields[p] for p in positions], schema, number))
         yield typed if len(typed) <= SMALL_ROW_COUNT else pd.DataFrame(typed, columns=schema.features)
         return
     numbers = {position: name for position, name in enumerate(names) if schema.kinds.get(name) == NUMERIC}
     empty = True
-    for chunk in document.frames(width, skip_rows=skip, numbers=numbers):
+    frames = document.frames(width, skip_rows=skip, numbers=numbers)
+    while True:
+        try:
+            chunk = next(frames, None)
+        except csvrows.CsvError as exc:
+            if header is None and exc.found is not None:
+                check_width_in_order(exc.found, schema, exc.row, HEADER_WAY_OUT)
+            raise
+        if chunk is None:
+            break
         chunk.frame.columns = names
         empty = False
         yield model_frame(chunk.frame, schema, chunk.first_row)
@@ -214,7 +226,7 @@ def _typed_chunks(instances: Iterable[Any], schema: Schema) -> Iterator[pd.DataF
 def _values(instance: Any, schema: Schema, number: int) -> list[Any]:
     """An instance's values in feature order."""
     if isinstance(instance, list):
-        csvrows.check_width(len(instance), len(schema.features), number)
+        check_width_in_order(len(instance), schema, number, "or send objects that name their columns")
         return instance
     if isinstance(instance, dict):
         known = schema.known_columns

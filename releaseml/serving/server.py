@@ -269,13 +269,19 @@ class _Supervisor:
         self._spawn()
 
     def _spawn(self) -> None:
+        """Fork a worker. The stop signals are held back across the fork: the parent takes one once the
+        child is known (and passes it on), the child once its own handler keeps it for `_serve`."""
+        stops = {signal.SIGTERM, signal.SIGINT}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stops)
         pid = os.fork()
         if pid:
             self.children[pid] = time.monotonic()
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
             return
         code = 0
-        for signum in (signal.SIGTERM, signal.SIGINT):  # not the supervisor's handler, copied by the fork: kept for _serve
+        for signum in stops:  # not the supervisor's handler, copied by the fork
             signal.signal(signum, _stop_before_serving)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
         try:
             os.setpgid(0, 0)
             _die_with_parent()
@@ -551,10 +557,12 @@ class _StopSignal:
     was ignored, and the worker served on until the supervisor killed it, 25 s later)."""
 
     def __init__(self, server, *signals: int):
+        self.requested = self.hurried = False
         self._server = server
         for signum in signals:
             signal.signal(signum, self._on_signal)
-        self.requested, self.hurried = bool(_EARLY_SIGNALS), len(_EARLY_SIGNALS) > 1
+        self.requested |= bool(_EARLY_SIGNALS)
+        self.hurried |= len(_EARLY_SIGNALS) > 1
 
     def _on_signal(self, signum, frame) -> None:
         self.hurried = self.requested
