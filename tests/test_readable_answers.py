@@ -118,6 +118,7 @@ def test_serve_local_takes_its_server_and_workers_with_it(species_model, tmp_pat
         # as from a terminal: under a shell's `&` (a background tox) SIGINT comes ignored, and stays so
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+    below: set[int] = set()
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -135,8 +136,47 @@ def test_serve_local_takes_its_server_and_workers_with_it(species_model, tmp_pat
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.1:{port}/ping", timeout=2)
     finally:
-        if task.poll() is None:
-            task.kill()
+        _kill_all(task, below)
+
+
+def test_a_killed_serve_local_takes_its_server_with_it(species_model, tmp_path):
+    """SIGKILL to `serve-local` (no handler runs) once left its server answering, orphaned."""
+    port = free_port()
+    task = subprocess.Popen(
+        [*RELEASEML, "serve-local", "--ml-root", str(species_model.root), "--port", str(port), "--engine", "process"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    below: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        below = _descendants(task.pid)
+        assert len(below) >= 3, below
+        task.kill()
+        task.wait(timeout=10)
+        deadline = time.monotonic() + 25
+        while [pid for pid in below if _alive(pid)] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in below if _alive(pid)]
+    finally:
+        _kill_all(task, below)
+
+
+def _kill_all(task: subprocess.Popen, below: set[int]) -> None:
+    """A failed test leaves no server behind: the task and every process it had."""
+    if task.poll() is None:
+        below = below | _descendants(task.pid)
+        task.kill()
+    for pid in below:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_serve_local_listens_on_this_machine_only_unless_asked(species_model, tmp_path):

@@ -41,9 +41,16 @@ class ProcessEngine:
 
     def train(self, paths: MLPaths, log: "TrainingLog | None" = None) -> int:
         if log is None:
-            return _wait_in_foreground(subprocess.Popen(self._command("train"), env=self._env(paths), stdout=_current_stdout()))
+            child = subprocess.Popen(self._command("train"), env=self._env(paths), stdout=_current_stdout(), preexec_fn=_ends_with_us)
+            return _wait_in_foreground(child)
         child = subprocess.Popen(
-            self._command("train"), env=self._env(paths), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+            self._command("train"),
+            env=self._env(paths),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            preexec_fn=_ends_with_us,
         )
         return _wait_in_foreground(child, lambda: _pump(child.stdout, log))
 
@@ -52,7 +59,8 @@ class ProcessEngine:
 
     def start_serving(self, paths: MLPaths, port: int, host: str = LOCAL_HOST) -> subprocess.Popen:
         """Start `serve` in the background; the caller stops it (SIGTERM)."""
-        return subprocess.Popen(self._command("serve"), env={**self._env(paths), PORT_ENV: str(port), HOST_ENV: host})
+        env = {**self._env(paths), PORT_ENV: str(port), HOST_ENV: host}
+        return subprocess.Popen(self._command("serve"), env=env, preexec_fn=_ends_with_us)
 
     @staticmethod
     def _command(entry_point: str) -> list[str]:
@@ -189,6 +197,17 @@ def _current_stdout():
         return None if sys.stdout is sys.__stdout__ else sys.stdout.fileno()
     except (AttributeError, OSError, ValueError):  # a stream with no file behind it (pytest's capture)
         return None
+
+
+def _ends_with_us() -> None:
+    """In the child, before exec (Linux): SIGTERM when the task that started it dies, even by SIGKILL,
+    so a server (which then drains and stops its workers) or a training never outlives its task."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class _Stopped(Exception):
