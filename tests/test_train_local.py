@@ -1,6 +1,7 @@
 """`releaseml train-local` as a user runs it, on real files, with the process engine."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -105,8 +106,10 @@ def test_demo_trains_serves_predicts_and_stops(tmp_path):
     result = invoke("demo", "--dir", "demo", "--engine", "process", "--port", str(port), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Engine: process") == 1  # chosen once for training and serving
-    csv_answer = result.stdout.split("test.csv to")[1].splitlines()[1:6]
+    header, *csv_answer = result.stdout.split("test.csv to")[1].splitlines()[1:7]
+    assert header.split(",")[0] == "prediction" and "Gentoo" in header  # the columns named
     assert [line.split(",")[0] for line in csv_answer] == ["Adelie", "Adelie", "Adelie", "Chinstrap", "Chinstrap"]
+    assert re.search(r"^Validation metrics: logloss [0-9.]+, accuracy 0\.9", result.stdout, re.M), result.stdout
     (run,) = (tmp_path / "demo" / ".releaseml" / "runs").iterdir()
     assert '"predictions"' in result.stdout and f".releaseml/runs/{run.name}/output/data/report.html" in result.stdout
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [

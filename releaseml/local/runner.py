@@ -160,12 +160,14 @@ def demo(folder: Path, port: int = defaults.PORT, engine: str = "auto") -> None:
     outcome = train(config_path, engine=runner, verbose=False)
     if outcome.exit_code != 0:
         raise UserError(outcome.failure or f"training exited with code {outcome.exit_code}")
-    print(f"\nValidation metrics: {json.dumps(outcome.metrics.get('validation', {}))}")
+    validation = outcome.metrics.get("validation", {})
+    print("\nValidation metrics: " + ", ".join(f"{name} {value:.4g}" for name, value in validation.items()))
     print(f"Training report: {outcome.report} (`releaseml report --open` in {folder} shows it)\n")
     with serving(outcome.model_dir.parent, port, runner) as url:
         for payload in sorted(folder.glob("test.*")):
             print(f"POST {payload} to {url}/invocations:")
-            print(client.predict(payload, url=url))
+            # CSV answers with a header row, so a first look names its columns
+            print(client.predict(payload, url=url, accept="text/csv; header=present" if payload.suffix == ".csv" else None))
     print(f"\nThe demo project is {folder}: `cd {folder}` and try `releaseml runs` or `releaseml score penguins.csv`.")
 
 
